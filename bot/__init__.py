@@ -1,0 +1,3 @@
+"""Sanal: citizens' proposals and votes for Mongolia's Local Development Fund."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,96 @@
+"""The application: database, intake, router, senders and web server wired together.
+
+Channels plug in through :class:`ChannelPlugin`: each may add web routes (webhooks), a
+transport for the sender, and start/stop hooks (Telegram polling).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.channels.base import Transport
+from bot.channels.simulator import SimulatorTransport
+from bot.clock import Clock, SystemClock
+from bot.intake import Intake
+from bot.router import Router
+from bot.sender import Sender
+from bot.settings import Settings
+from storage import units
+from storage.ballots import BallotKey
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class ChannelPlugin(Protocol):
+    """A provider integration: its transport, its web routes, its lifecycle."""
+
+    def transport(self) -> Transport | None: ...
+    def routes(self, app: Sanal) -> list[web.RouteDef]: ...
+    async def start(self, app: Sanal) -> None: ...
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Sanal:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    plugins: list[ChannelPlugin] = field(default_factory=list)
+    db: Database = field(init=False)
+    router: Router = field(init=False)
+    intake: Intake = field(init=False)
+    senders: dict[str, Sender] = field(init=False, default_factory=dict)
+    on_started: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.settings.db)
+        self.router = Router(self.db, self.settings, self.clock, BallotKey(self.settings.ballot_secret()))
+        self.intake = Intake(self.db, self.router, self.wake_senders)
+        transports: list[Transport] = [SimulatorTransport()]
+        transports += [t for p in self.plugins if (t := p.transport()) is not None]
+        for t in transports:
+            self.senders[t.name] = Sender(self.db, self.clock, t)
+
+    def wake_senders(self) -> None:
+        for sender in self.senders.values():
+            sender.wake()
+
+    async def open(self) -> None:
+        """Open the database (migrating it) and load the national units on first start."""
+        await self.db.open()
+        async with self.db.write() as conn:
+            if await units.count(conn) == 0:
+                counts = await units.upsert_units(
+                    conn, units.parse_units_csv(units.packaged_units_csv())
+                )
+                log.info("loaded the national units: %s", counts)
+
+    async def start(self) -> None:
+        """Start the background work: intake worker, senders, channel plugins."""
+        self.intake.start()
+        for sender in self.senders.values():
+            sender.start()
+        for plugin in self.plugins:
+            await plugin.start(self)
+        for hook in self.on_started:
+            await hook()
+
+    async def stop(self) -> None:
+        for plugin in self.plugins:
+            await plugin.stop()
+        await self.intake.stop()
+        for sender in self.senders.values():
+            await sender.stop()
+        await self.db.close()
+
+    async def drain_outbox(self) -> int:
+        """Send everything due now on every channel (tests, CLI chat)."""
+        total = 0
+        for sender in self.senders.values():
+            total += await sender.drain_once()
+        return total

@@ -1,0 +1,278 @@
+"""The `sanal` command: serve, migrate, units, officials, chat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from aiohttp import web
+
+from bot.app import Sanal
+from bot.channels import simulator
+from bot.demo import DEMO_HELP, ensure_demo
+from bot.phone import PhoneError, normalise
+from bot.settings import Settings
+from bot.web import build_web_app
+from storage import audit, outbox, people, roles, units
+from storage.db import Database, migrate
+
+T = TypeVar("T")
+
+
+def _run(coro: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(coro())  # type: ignore[arg-type]
+
+
+def _settings(**overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**values)
+    except Exception as exc:  # pydantic's message names the setting and the problem
+        raise click.ClickException(f"bad settings: {exc}") from None
+
+
+db_option = click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="SQLite file (SANAL_DB, default ./sanal.db)",
+)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """Sanal: citizens' proposals and votes for the Local Development Fund."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@db_option
+@click.option("--host", default=None, help="Address to listen on (SANAL_HOST, 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="Port (SANAL_PORT, 8080)")
+@click.option("--demo", is_flag=True, help="Create a demo bag and round on an empty database.")
+def serve(db: Path | None, host: str | None, port: int | None, demo: bool) -> None:
+    """Start the web server, the simulator, the channels and the senders."""
+    settings = _settings(db=db, host=host, port=port)
+    _run(lambda: _serve(settings, demo))
+
+
+async def _serve(settings: Settings, demo: bool) -> None:
+    from bot.wiring import build
+
+    sanal = build(settings)
+    await sanal.open()
+    if demo and await ensure_demo(sanal):
+        click.echo(DEMO_HELP)
+    runner = web.AppRunner(build_web_app(sanal), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    await sanal.start()
+    click.echo(f"Sanal is listening on http://{settings.host}:{settings.port}/ (Ctrl+C stops)")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await sanal.stop()
+
+
+@main.command(name="migrate")
+@db_option
+def migrate_cmd(db: Path | None) -> None:
+    """Apply database migrations (safe to run again)."""
+    settings = _settings(db=db)
+
+    async def go() -> list[str]:
+        async with Database(settings.db) as database:
+            return await migrate(database.writer)
+
+    applied = _run(go)
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@main.group(name="units")
+def units_group() -> None:
+    """Administrative units (aimags, soums, bags)."""
+
+
+@units_group.command(name="import")
+@db_option
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def units_import(db: Path | None, csv_file: Path) -> None:
+    """Import units from a level,code,name,parent_code CSV (all or nothing)."""
+    settings = _settings(db=db)
+    try:
+        parsed = units.parse_units_csv(csv_file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{csv_file}: not UTF-8 text") from None
+    except units.UnitsFileError as exc:
+        raise click.ClickException(f"{csv_file}: {exc}; nothing imported") from None
+
+    async def go() -> dict[str, int]:
+        async with Database(settings.db) as database, database.write() as conn:
+            counts = await units.upsert_units(conn, parsed)
+            await audit.record(conn, now=_now(), actor="cli", action="units.import",
+                               file=csv_file.name, **counts)
+            return counts
+
+    counts = _run(go)
+    levels = {lvl: sum(1 for u in parsed if u.level == lvl) for lvl in ("aimag", "soum", "bag")}
+    click.echo(
+        f"{len(parsed)} units read ({levels['aimag']} aimags, {levels['soum']} soums, "
+        f"{levels['bag']} bags): {counts['added']} added, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged"
+    )
+
+
+def _now() -> Any:
+    from bot.clock import SystemClock
+
+    return SystemClock().now()
+
+
+@main.group()
+def official() -> None:
+    """Bag governors, khural chairs, soum working-group members, operators."""
+
+
+ROLE_CHOICE = click.Choice(["governor", "chair", "soum", "operator"])
+LEVEL_FOR_ROLE = {"governor": ("bag",), "chair": ("bag",), "soum": ("soum",),
+                  "operator": ("aimag", "soum", "bag")}
+
+
+@official.command(name="add")
+@db_option
+@click.option("--phone", required=True)
+@click.option("--role", type=ROLE_CHOICE, required=True)
+@click.option("--unit", "unit_code", required=True, help="National code of the unit")
+@click.option("--name", default=None)
+def official_add(db: Path | None, phone: str, role: str, unit_code: str, name: str | None) -> None:
+    """Give a person (by phone) a role in a unit."""
+    settings = _settings(db=db)
+    e164 = _phone(phone)
+
+    async def go() -> str:
+        sanal = Sanal(settings)
+        await sanal.open()
+        try:
+            async with sanal.db.write() as conn:
+                unit = await units.get(conn, unit_code)
+                if unit is None:
+                    raise click.ClickException(f"unknown unit code {unit_code}")
+                if unit.level not in LEVEL_FOR_ROLE[role]:
+                    raise click.ClickException(
+                        f"a {role} belongs to a {' or '.join(LEVEL_FOR_ROLE[role])}, "
+                        f"and {unit_code} is a {unit.level}"
+                    )
+                now = _now()
+                person = await people.get_or_create_by_phone(conn, e164, now=now, lang="mn")
+                if name:
+                    await people.set_name(conn, person.id, name)
+                if role in ("governor", "chair") and person.bag_code is None:
+                    await people.set_bag(conn, person.id, unit_code, "approved", now)
+                added = await roles.grant(conn, person.id, role, unit_code, now)
+                await audit.record(conn, now=now, actor="cli", action="official.add",
+                                   unit_code=unit_code, person_id=person.id, role=role)
+                return f"{e164} is {role} of {unit.name} ({unit_code})" + (
+                    "" if added else " (already)"
+                )
+        finally:
+            await sanal.stop()
+
+    click.echo(_run(go))
+
+
+@official.command(name="list")
+@db_option
+def official_list(db: Path | None) -> None:
+    """List every official."""
+    settings = _settings(db=db)
+
+    async def go() -> list[str]:
+        async with Database(settings.db) as database:
+            out = []
+            for r in await roles.all_roles(database.reader):
+                unit = await units.get(database.reader, r.unit_code)
+                out.append(f"{r.phone or '-':14} {r.role:9} {r.unit_code:7} "
+                           f"{unit.name if unit else '?'}  {r.name or ''}".rstrip())
+            return out
+
+    lines = _run(go)
+    click.echo("\n".join(lines) if lines else "no officials yet")
+
+
+@official.command(name="remove")
+@db_option
+@click.option("--phone", required=True)
+@click.option("--role", type=ROLE_CHOICE, default=None, help="Only this role (default: all)")
+@click.option("--unit", "unit_code", default=None, help="Only in this unit")
+def official_remove(db: Path | None, phone: str, role: str | None, unit_code: str | None) -> None:
+    """Take roles away from a person."""
+    settings = _settings(db=db)
+    e164 = _phone(phone)
+
+    async def go() -> int:
+        async with Database(settings.db) as database, database.write() as conn:
+            person = await people.by_phone(conn, e164)
+            if person is None:
+                raise click.ClickException(f"no person with phone {e164}")
+            n = await roles.revoke(conn, person.id, role, unit_code)
+            await audit.record(conn, now=_now(), actor="cli", action="official.remove",
+                               person_id=person.id, role=role, unit_code=unit_code, removed=n)
+            return n
+
+    click.echo(f"removed {_run(go)} role(s) of {e164}")
+
+
+def _phone(raw: str) -> str:
+    try:
+        return normalise(raw)
+    except PhoneError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@db_option
+@click.option("--phone", required=True, help="Whose phone you are")
+def chat(db: Path | None, phone: str) -> None:
+    """Talk to Sanal in the terminal as a phone number (the simulator channel)."""
+    settings = _settings(db=db)
+    _phone(phone)
+
+    async def go() -> None:
+        sanal = Sanal(settings)
+        await sanal.open()
+        try:
+            loop = asyncio.get_running_loop()
+            while True:
+                line = await loop.run_in_executor(None, _prompt)
+                if line is None:
+                    return
+                msg = simulator.inbound(phone, line, sanal.clock.now())
+                inbox_id = await sanal.intake.receive_and_wait(msg)
+                await sanal.drain_outbox()
+                for row in await outbox.for_inbox(sanal.db.reader, inbox_id):
+                    if row.kind == "reply":
+                        click.echo(f"< {row.text}")
+        finally:
+            await sanal.stop()
+
+    _run(go)
+
+
+def _prompt() -> str | None:
+    try:
+        return input("> ")
+    except EOFError:
+        return None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

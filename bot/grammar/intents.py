@@ -1,0 +1,85 @@
+"""What a message means, independent of the words and script it was written in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    # Citizens
+    JOIN = "join"  # bag_code, or soum_query + bag_query
+    PROPOSE = "propose"  # text, beneficiaries, cost_mnt
+    LIST = "list"  # page
+    VOTE = "vote"  # numbers
+    MY = "my"
+    HELP = "help"  # topic (optional keyword name)
+    STOP = "stop"
+    START = "start"
+    LANG = "lang"  # lang: "mn" | "mn_latn" | "en"
+    RSVP = "rsvp"  # "I will come" to the khural meeting
+    # Governor (bag) and operator
+    OPEN = "open"  # collect_until, vote_until (dates, optional)
+    PENDING = "pending"
+    ACCEPT = "accept"  # numbers
+    REJECT = "reject"  # numbers[0], text = reason
+    MERGE = "merge"  # numbers = [from, into]
+    FLAG = "flag"  # numbers[0], text = reason
+    VOTING = "voting"  # vote_until (optional)
+    MEETING = "meeting"  # meeting_date, meeting_time, text = place
+    CLOSE = "close"
+    RESULTS = "results"
+    CONFIRM = "confirm"  # numbers[0] = attendance
+    ADMIT = "admit"  # phone (approve a pending registration)
+    POLICY = "policy"  # text = "open" | "approval"
+    # Nothing understood; `error` says why in a catalog key.
+    UNKNOWN = "unknown"
+
+
+GOVERNOR_KINDS = frozenset(
+    {
+        Kind.OPEN,
+        Kind.PENDING,
+        Kind.ACCEPT,
+        Kind.REJECT,
+        Kind.MERGE,
+        Kind.FLAG,
+        Kind.VOTING,
+        Kind.MEETING,
+        Kind.CLOSE,
+        Kind.RESULTS,
+        Kind.CONFIRM,
+        Kind.ADMIT,
+        Kind.POLICY,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    kind: Kind
+    numbers: tuple[int, ...] = ()
+    text: str = ""
+    bag_code: str | None = None
+    soum_query: str | None = None
+    bag_query: str | None = None
+    beneficiaries: int | None = None
+    cost_mnt: int | None = None
+    page: int = 1
+    lang: str | None = None
+    phone: str | None = None
+    collect_until: date | None = None
+    vote_until: date | None = None
+    meeting_date: date | None = None
+    meeting_time: time | None = None
+    # Catalog key of what was wrong, for UNKNOWN or a recognised keyword with bad arguments.
+    error: str | None = None
+    # Script the message was written in: "cyrl" or "latn" (used to answer in kind).
+    script: str = "latn"
+    # Free extra values, kept for corpus tests to compare.
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_governor(self) -> bool:
+        return self.kind in GOVERNOR_KINDS

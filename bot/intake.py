@@ -1,0 +1,100 @@
+"""Intake: store every inbound message first, then handle it in order.
+
+Channels call :meth:`Intake.receive` and answer their provider only after it returns: the
+message is then on disk. A worker task handles pending rows in id order; at start it
+picks up whatever a crash left pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from bot.message import Inbound
+from bot.router import Handled, Router
+from storage import inbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Intake:
+    def __init__(self, db: Database, router: Router, on_outbox: Callable[[], None]) -> None:
+        self.db = db
+        self.router = router
+        self.on_outbox = on_outbox
+        self._wake = asyncio.Event()
+        self._done: dict[int, asyncio.Future[Handled | None]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def receive(self, msg: Inbound) -> tuple[int, bool]:
+        """Store a message durably; returns (inbox id, new). Duplicates are not re-handled."""
+        async with self.db.write() as conn:
+            inbox_id, new = await inbox.store(conn, msg)
+        if new:
+            self._wake.set()
+        return inbox_id, new
+
+    async def receive_and_wait(self, msg: Inbound, timeout: float = 10.0) -> int:
+        """Store a message and wait until it is handled (the simulator's synchronous API)."""
+        inbox_id, _ = await self.receive(msg)
+        if self._task is None:
+            await self.drain()
+            return inbox_id
+        fut = self._done.get(inbox_id)
+        if fut is None:
+            fut = asyncio.get_running_loop().create_future()
+            self._done[inbox_id] = fut
+        row = await inbox.get(self.db.reader, inbox_id)
+        if row is not None and row.status != "pending":
+            self._done.pop(inbox_id, None)
+            return inbox_id
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+        finally:
+            self._done.pop(inbox_id, None)
+        return inbox_id
+
+    async def drain(self) -> int:
+        """Handle every pending message now; returns how many were handled."""
+        count = 0
+        while True:
+            rows = await inbox.pending(self.db.reader, limit=200)
+            if not rows:
+                return count
+            for row in rows:
+                result = await self.router.handle(row.id)
+                count += result is not None
+                fut = self._done.get(row.id)
+                if fut is not None and not fut.done():
+                    fut.set_result(result)
+            self.on_outbox()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="intake")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()  # before draining: a message stored meanwhile wakes us again
+            try:
+                await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep the worker alive; the row stays pending for a retry
+                log.exception("intake drain failed")
+                await asyncio.sleep(1.0)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except TimeoutError:
+                pass

@@ -1,0 +1,60 @@
+"""The one message shape every channel is converted to at its edge.
+
+Addresses are URN-like, as in RapidPro's courier: ``tel:+97699112233``, ``telegram:12345``.
+Only ``bot/channels/*`` know a provider; everything behind the inbox sees these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    """Where a message came from and where its reply goes back."""
+
+    SIMULATOR = "sim"
+    TWILIO = "twilio"
+    ANDROID = "android"
+    TELEGRAM = "telegram"
+
+    @property
+    def is_sms(self) -> bool:
+        return self in (Channel.SIMULATOR, Channel.TWILIO, Channel.ANDROID)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message from a person, normalised at the channel edge.
+
+    ``external_id`` is the provider's id (Twilio MessageSid, Telegram update_id); when a
+    provider has none that is unique, the channel derives one (see ``bot.inbox``).
+    """
+
+    channel: Channel
+    external_id: str
+    address: str  # tel:+976... or telegram:<user id>
+    text: str
+    received_at: datetime
+    phone: str | None = None  # E.164 when the channel knows it
+    telegram_id: int | None = None
+    # Structured data a channel may add (a shared contact, a pressed button).
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button; channels without buttons ignore it (the text says what to type)."""
+
+    label: str
+    data: str  # at most 64 bytes: Telegram's callback_data limit
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a handler wants said; the router turns it into outbox rows."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    ask_contact: bool = False

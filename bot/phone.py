@@ -1,0 +1,38 @@
+"""Phone numbers as Mongolians write them, normalised to E.164 with libphonenumber."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+class PhoneError(ValueError):
+    """An invalid number; the message is a short reason in English for the CLI and logs."""
+
+
+def normalise(raw: str, region: str = "MN") -> str:
+    """``99112233``, ``+976 9911 2233``, ``976-99112233`` -> ``+97699112233``."""
+    text = raw.strip()
+    if not text:
+        raise PhoneError("empty phone number")
+    digits = "".join(ch for ch in text if ch.isdigit())
+    # "976-99112233" without a plus is common: read it as the country code.
+    if not text.startswith("+") and digits.startswith("976") and len(digits) == 11:
+        text = "+" + digits
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise PhoneError(f"not a phone number: {raw!r}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneError(f"not a valid number in {region} or abroad: {raw!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def try_normalise(raw: str) -> str | None:
+    try:
+        return normalise(raw)
+    except PhoneError:
+        return None
+
+
+def tel(phone: str) -> str:
+    return f"tel:{phone}"

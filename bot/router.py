@@ -1,0 +1,176 @@
+"""The router: takes stored inbox rows, one at a time, to their handler and the outbox.
+
+Each message is handled in one write transaction that also queues its reply and marks the
+row handled, so a crash at any point leaves either nothing done (and the row pending, to
+be handled again) or everything done. A handler error rolls back its changes and the
+person gets one short apology: never a stack trace, never silence, never two replies.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.delivery import compose, finish_text, queue_for_person
+from bot.grammar import Intent, parse
+from bot.grammar.intents import Kind
+from bot.message import Inbound
+from bot.phone import try_normalise
+from bot.settings import Settings
+from handlers.context import Context, Text
+from handlers.dispatch import dispatch
+from storage import inbox, outbox, people
+from storage.ballots import BallotKey
+from storage.db import Conn, Database
+from storage.people import Person
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    inbox_id: int
+    intent: str
+    replied: bool
+
+
+class Router:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, key: BallotKey) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.key = key
+
+    async def handle(self, inbox_id: int) -> Handled | None:
+        """Handle one stored message; None if it was handled already (by us or another)."""
+        try:
+            async with self.db.write() as conn:
+                row = await inbox.get(conn, inbox_id)
+                if row is None or row.status != "pending":
+                    return None
+                return await self._handle(conn, inbox_id, row.message)
+        except Exception:
+            # Log without the text: it may hold a ballot. The id finds it in the inbox.
+            log.exception("handler failed for inbox %s", inbox_id)
+        async with self.db.write() as conn:
+            row = await inbox.get(conn, inbox_id)
+            if row is None or row.status != "pending":
+                return None
+            person = await self._person(conn, row.message)
+            await self._queue_reply(conn, person, row.message, inbox_id, [Text("error.internal")])
+            await inbox.mark(conn, inbox_id, "failed", None, self.clock.now())
+            return Handled(inbox_id, "error", True)
+
+    async def _handle(self, conn: Conn, inbox_id: int, msg: Inbound) -> Handled:
+        now = self.clock.now()
+        person = await self._person(conn, msg)
+        intent = parse(msg.text)
+        if msg.extra.get("intent"):
+            intent = _structured(msg.extra, intent)
+        if person.channel != msg.channel.value:
+            await people.set_channel(conn, person.id, msg.channel.value)
+        if person.status == "new" and person.bag_code is None and intent.kind != Kind.LANG:
+            person = await self._guess_lang(conn, person, intent)
+        ctx = Context(
+            conn=conn,
+            now=now,
+            settings=self.settings,
+            ballot_key=self.key,
+            person=person,
+            inbound=msg,
+            inbox_id=inbox_id,
+            intent=intent,
+        )
+        await dispatch(ctx)
+        if not ctx.replied:
+            raise RuntimeError(f"handler for {intent.kind} gave no reply")
+        fresh = await people.get(conn, person.id) or person
+        replied = False
+        if not await self._flooding(conn, msg, now):
+            replied = await self._queue_reply(
+                conn, fresh, msg, inbox_id, ctx.reply_parts, ctx.buttons, ctx.ask_contact,
+                ctx.round_id,
+            )
+        for i, notice in enumerate(ctx.notices):
+            target = await people.get(conn, notice.person_id)
+            if target is not None:
+                await queue_for_person(
+                    conn, self.settings, target, notice.parts,
+                    dedupe_key=f"notice:{inbox_id}:{i}", now=now, kind=notice.kind,
+                    round_id=notice.round_id,
+                )
+        await inbox.mark(conn, inbox_id, "handled", intent.kind.value, now)
+        return Handled(inbox_id, intent.kind.value, replied)
+
+    async def _person(self, conn: Conn, msg: Inbound) -> Person:
+        now = self.clock.now()
+        if msg.telegram_id is not None:
+            found = await people.by_telegram(conn, msg.telegram_id)
+            if found is not None:
+                return found
+            return await people.create(conn, now=now, telegram_id=msg.telegram_id, lang="mn")
+        phone = msg.phone or try_normalise(msg.address.removeprefix("tel:")) or msg.address
+        return await people.get_or_create_by_phone(conn, phone, now=now, lang="mn")
+
+    async def _guess_lang(self, conn: Conn, person: Person, intent: Intent) -> Person:
+        """Answer a newcomer in the script they wrote in (Latin keeps SMS cheap)."""
+        lang = "mn" if intent.script == "cyrl" else self.settings.latin_writer_lang
+        if intent.kind == Kind.UNKNOWN and intent.error == "empty":
+            return person
+        if lang != person.lang:
+            await people.set_lang(conn, person.id, lang)
+            return await people.get(conn, person.id) or person
+        return person
+
+    async def _flooding(self, conn: Conn, msg: Inbound, now: datetime) -> bool:
+        """After the threshold, at most one reply a minute: two bots can never loop."""
+        minute_ago = now - timedelta(minutes=1)
+        if await inbox.recent_from(conn, msg.address, minute_ago) <= self.settings.flood_threshold:
+            return False
+        return await outbox.replied_since(conn, msg.address, minute_ago)
+
+    async def _queue_reply(
+        self,
+        conn: Conn,
+        person: Person,
+        msg: Inbound,
+        inbox_id: int,
+        parts: list[Text],
+        buttons: tuple[tuple[object, ...], ...] = (),
+        ask_contact: bool = False,
+        round_id: int | None = None,
+    ) -> bool:
+        text = finish_text(compose(parts, person.lang), msg.channel.value, self.settings)
+        extra: dict[str, object] = {}
+        if buttons:
+            extra["buttons"] = [[{"label": b.label, "data": b.data} for b in row] for row in buttons]  # type: ignore[attr-defined]
+        if ask_contact:
+            extra["ask_contact"] = True
+        return await outbox.enqueue(
+            conn,
+            dedupe_key=f"reply:{inbox_id}",
+            channel=msg.channel.value,
+            address=msg.address,
+            text=text,
+            now=self.clock.now(),
+            person_id=person.id,
+            inbox_id=inbox_id,
+            kind="reply",
+            extra=extra,
+            round_id=round_id,
+            bag_code=person.bag_code,
+        )
+
+
+def _structured(extra: dict[str, str], parsed: Intent) -> Intent:
+    """Channels with buttons may send an intent directly (a pressed button); the parser's
+    result is kept when the structured one is not understood."""
+    try:
+        kind = Kind(extra["intent"])
+    except ValueError:
+        return parsed
+    numbers = tuple(int(n) for n in extra.get("numbers", "").split() if n.isdigit())
+    return Intent(kind=kind, numbers=numbers, text=extra.get("text", ""), script=parsed.script,
+             page=int(extra.get("page", "1") or 1))

@@ -1,0 +1,153 @@
+"""Closing a round: exactly once, whoever asks (the governor, or the scheduler at the
+deadline). Tally, rank, and tell the governor, the khural chair and the voters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.delivery import queue_for_person
+from bot.settings import Settings
+from handlers.context import Text
+from handlers.tally import Participation, Ranked, percent, rank
+from storage import audit, ballots, people, proposals, roles, rounds, units
+from storage.db import Conn
+from storage.rounds import Round
+
+TOP_FOR_CITIZENS = 3
+CHANNEL_LABELS = {"sim": "SMS", "twilio": "SMS", "android": "SMS", "telegram": "Telegram"}
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    round: Round
+    ranked: list[Ranked]
+    participation: Participation
+
+
+async def results(conn: Conn, rnd: Round) -> Results:
+    on_ballot = await proposals.of_round(conn, rnd.id, "accepted")
+    voted = await ballots.count_ballots(conn, rnd.id)
+    ranked = rank(on_ballot, await ballots.votes_per_proposal(conn, rnd.id), voted)
+    part = Participation(
+        registered=await people.count_registered(conn, rnd.bag_code),
+        voted=voted,
+        by_channel=await ballots.turnout_by_channel(conn, rnd.id),
+    )
+    return Results(rnd, ranked, part)
+
+
+def results_parts(res: Results, bag_name: str, limit: int | None = None) -> list[Text]:
+    """The ranked list as catalog parts: header, participation, one line per proposal."""
+    p = res.participation
+    by_label: dict[str, int] = {}
+    for ch, n in p.by_channel.items():
+        label = CHANNEL_LABELS.get(ch, ch)
+        by_label[label] = by_label.get(label, 0) + n
+    channels = ", ".join(f"{label} {n}" for label, n in sorted(by_label.items())) or "-"
+    parts = [
+        Text("results.header", {"bag": bag_name, "year": res.round.year}),
+        Text(
+            "results.turnout",
+            {
+                "voted": p.voted,
+                "registered": p.registered,
+                "turnout": percent(p.turnout),
+                "channels": channels,
+            },
+        ),
+    ]
+    for r in res.ranked[:limit]:
+        parts.append(
+            Text(
+                "results.item",
+                {
+                    "rank": r.rank,
+                    "n": r.proposal.number,
+                    "text": _short(r.proposal.text),
+                    "votes": r.votes,
+                    "share": percent(r.share),
+                },
+            )
+        )
+    return parts
+
+
+def _short(text: str, limit: int = 32) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def close_round(
+    conn: Conn,
+    settings: Settings,
+    rnd: Round,
+    now: datetime,
+    *,
+    actor: str,
+    actor_id: int | None = None,
+    skip_person: int | None = None,
+) -> Results | None:
+    """Close a voting round; None if it was not voting (already closed by someone else)."""
+    if not await rounds.advance(conn, rnd.id, "voting", now):
+        return None
+    closed = await rounds.get(conn, rnd.id)
+    assert closed is not None
+    res = await results(conn, closed)
+    bag = await units.get(conn, rnd.bag_code)
+    bag_name = bag.name if bag else rnd.bag_code
+    await audit.record(
+        conn,
+        now=now,
+        actor=actor,
+        actor_id=actor_id,
+        action="round.close",
+        unit_code=rnd.bag_code,
+        round_id=rnd.id,
+        ballots=res.participation.voted,
+    )
+    officials = [
+        *(await roles.holders(conn, "governor", rnd.bag_code)),
+        *(await roles.holders(conn, "chair", rnd.bag_code)),
+    ]
+    full = results_parts(res, bag_name)
+    for official in officials:
+        if official.person_id == skip_person:
+            continue
+        person = await people.get(conn, official.person_id)
+        if person is not None:
+            await queue_for_person(
+                conn, settings, person, full,
+                dedupe_key=f"result:{rnd.id}:{person.id}", now=now, kind="result",
+                round_id=rnd.id,
+            )
+    top = [
+        Text("results.citizen_header", {"bag": bag_name, "voted": res.participation.voted}),
+        *(
+            Text("results.citizen_item", {"rank": r.rank, "n": r.proposal.number,
+                                          "text": _short(r.proposal.text, 24), "votes": r.votes})
+            for r in res.ranked[:TOP_FOR_CITIZENS]
+        ),
+    ]
+    audience = (
+        await people.registered_in_bag(conn, rnd.bag_code)
+        if settings.results_to_all
+        else await _voters(conn, rnd.id)
+    )
+    official_ids = {o.person_id for o in officials}
+    for person in audience:
+        if person.id in official_ids or person.id == skip_person:
+            continue
+        await queue_for_person(
+            conn, settings, person, top,
+            dedupe_key=f"result:{rnd.id}:{person.id}", now=now, kind="result",
+            round_id=rnd.id, broadcast=True,
+        )
+    return res
+
+
+async def _voters(conn: Conn, round_id: int) -> list[people.Person]:
+    rows = await conn.execute_fetchall(
+        "SELECT person_id FROM participation WHERE round_id = ? ORDER BY person_id", (round_id,)
+    )
+    found = [await people.get(conn, int(r[0])) for r in rows]
+    return [p for p in found if p is not None]

@@ -1,0 +1,271 @@
+"""The bag governor's words: open, review proposals, move to voting, close, results,
+record the khural's confirmation. Every action is checked against the role and audited."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from handlers.closing import Results, close_round, results, results_parts
+from handlers.context import Context
+from handlers.eligibility import flag_label
+from handlers.proposals import short
+from storage import ballots, proposals, rounds, units
+from storage.proposals import Proposal
+from storage.rounds import Round
+
+
+def end_of_day(day: date, tz: str, now: datetime) -> datetime:
+    """A deadline typed as a date means the end of that day in the bag's time zone.
+
+    The parser gives year 1 for a date typed without a year: take its next occurrence.
+    """
+    zone = ZoneInfo(tz)
+    if day.year == 1:
+        local_today = now.astimezone(zone).date()
+        day = day.replace(year=local_today.year)
+        if day < local_today:
+            day = day.replace(year=local_today.year + 1)
+    return datetime.combine(day + timedelta(days=1), time(0, 0), zone)
+
+
+async def _bag_tz(ctx: Context, bag_code: str) -> str:
+    bag = await units.get(ctx.conn, bag_code)
+    return bag.tz if bag else "Asia/Ulaanbaatar"
+
+
+async def open_round(ctx: Context, bag_code: str) -> None:
+    tz = await _bag_tz(ctx, bag_code)
+    rnd = await rounds.current(ctx.conn, bag_code)
+    if rnd is not None and rnd.status in ("draft", "collecting", "voting"):
+        ctx.reply("round.already_open", status=rnd.status)
+        return
+    year = ctx.now.astimezone(ZoneInfo(tz)).year + ctx.settings.planning_year_offset
+    if rnd is not None and rnd.year >= year:
+        year = rnd.year + 1
+    collect = end_of_day(ctx.intent.collect_until, tz, ctx.now) if ctx.intent.collect_until else None
+    vote = end_of_day(ctx.intent.vote_until, tz, ctx.now) if ctx.intent.vote_until else None
+    if (collect and collect <= ctx.now) or (collect and vote and vote <= collect):
+        ctx.reply("round.bad_dates")
+        return
+    new = await rounds.create(
+        ctx.conn,
+        bag_code=bag_code,
+        year=year,
+        now=ctx.now,
+        max_choices=ctx.settings.max_choices,
+        allow_change=ctx.settings.allow_ballot_change,
+        collect_until=collect,
+        vote_until=vote,
+    )
+    ctx.round_id = new.id
+    await ctx.audit("round.open", unit_code=bag_code, round_id=new.id, year=year)
+    ctx.reply("round.opened", year=year, until=_local_date(collect, tz))
+
+
+def _local_date(when: datetime | None, tz: str) -> str:
+    if when is None:
+        return "-"
+    # A deadline at local midnight reads as the day before, which is what was typed.
+    return (when.astimezone(ZoneInfo(tz)) - timedelta(seconds=1)).strftime("%Y-%m-%d")
+
+
+async def _round(ctx: Context, bag_code: str, *statuses: str) -> Round | None:
+    rnd = await rounds.current(ctx.conn, bag_code)
+    if rnd is None:
+        ctx.reply("round.none")
+        return None
+    ctx.round_id = rnd.id
+    if statuses and rnd.status not in statuses:
+        ctx.reply("round.wrong_state", status=rnd.status)
+        return None
+    return rnd
+
+
+async def pending(ctx: Context, bag_code: str) -> None:
+    rnd = await _round(ctx, bag_code)
+    if rnd is None:
+        return
+    waiting = await proposals.of_round(ctx.conn, rnd.id, "pending")
+    if not waiting:
+        ctx.reply("pending.none")
+        return
+    ctx.reply("pending.header", count=len(waiting))
+    for p in waiting[: ctx.settings.list_page_size]:
+        ctx.add("pending.flagged_item" if p.flag else "pending.item",
+                n=p.number, text=short(p.text), flag=flag_label(p.flag) if p.flag else "")
+
+
+async def _proposal(ctx: Context, rnd: Round, number: int) -> Proposal | None:
+    found = await proposals.by_number(ctx.conn, rnd.id, number)
+    if found is None:
+        ctx.reply("proposal.unknown", n=number)
+    return found
+
+
+async def accept(ctx: Context, bag_code: str) -> None:
+    if ctx.intent.error or not ctx.intent.numbers:
+        ctx.reply("accept.usage")
+        return
+    rnd = await _round(ctx, bag_code, "collecting", "voting")
+    if rnd is None:
+        return
+    found: list[Proposal] = []
+    for n in dict.fromkeys(ctx.intent.numbers):
+        p = await _proposal(ctx, rnd, n)
+        if p is None:
+            return
+        found.append(p)
+    done = []
+    for p in found:
+        if p.status in ("pending", "rejected"):
+            await proposals.set_status(ctx.conn, p.id, "accepted")
+            await ctx.audit("proposal.accept", unit_code=bag_code, round_id=rnd.id, number=p.number)
+            if p.person_id is not None:
+                ctx.notify(p.person_id, "accept.notice", round_id=rnd.id, n=p.number, text=short(p.text))
+            done.append(p.number)
+    ctx.reply("accept.ok", numbers=" ".join(map(str, done)) or "-")
+
+
+async def reject(ctx: Context, bag_code: str) -> None:
+    if ctx.intent.error or not ctx.intent.numbers:
+        ctx.reply("reject.usage")
+        return
+    rnd = await _round(ctx, bag_code, "collecting", "voting")
+    if rnd is None:
+        return
+    p = await _proposal(ctx, rnd, ctx.intent.numbers[0])
+    if p is None:
+        return
+    if p.status == "merged":
+        ctx.reply("proposal.merged", n=p.number)
+        return
+    reason = ctx.intent.text.strip() or "-"
+    await proposals.set_status(ctx.conn, p.id, "rejected", reason=reason)
+    await ctx.audit("proposal.reject", unit_code=bag_code, round_id=rnd.id, number=p.number,
+                    reason=reason)
+    for person_id in await proposals.supporters(ctx.conn, p.id):
+        ctx.notify(person_id, "reject.notice", round_id=rnd.id, n=p.number, text=short(p.text),
+                   reason=reason)
+    ctx.reply("reject.ok", n=p.number)
+
+
+async def merge(ctx: Context, bag_code: str) -> None:
+    nums = ctx.intent.numbers
+    if ctx.intent.error or len(nums) != 2 or nums[0] == nums[1]:
+        ctx.reply("merge.usage")
+        return
+    rnd = await _round(ctx, bag_code, "collecting")
+    if rnd is None:
+        return
+    src = await _proposal(ctx, rnd, nums[0])
+    if src is None:
+        return
+    dst = await _proposal(ctx, rnd, nums[1])
+    if dst is None:
+        return
+    if src.status == "merged" or dst.status in ("merged", "rejected"):
+        ctx.reply("merge.usage")
+        return
+    await proposals.set_status(ctx.conn, src.id, "merged", merged_into=dst.id)
+    if dst.status == "pending":
+        await proposals.set_status(ctx.conn, dst.id, "accepted")
+    moved = await proposals.move_supporters(ctx.conn, src.id, dst.id)
+    await ctx.audit("proposal.merge", unit_code=bag_code, round_id=rnd.id, number=src.number,
+                    into=dst.number)
+    for person_id in set(moved) | set(await proposals.supporters(ctx.conn, dst.id)):
+        ctx.notify(person_id, "merge.notice", round_id=rnd.id, n=src.number, into=dst.number,
+                   text=short(dst.text))
+    ctx.reply("merge.ok", n=src.number, into=dst.number)
+
+
+async def flag(ctx: Context, bag_code: str) -> None:
+    if ctx.intent.error or not ctx.intent.numbers:
+        ctx.reply("flag.usage")
+        return
+    rnd = await _round(ctx, bag_code)
+    if rnd is None:
+        return
+    p = await _proposal(ctx, rnd, ctx.intent.numbers[0])
+    if p is None:
+        return
+    reason = ctx.intent.text.strip() or "60.3"
+    await proposals.set_flag(ctx.conn, p.id, reason)
+    await ctx.audit("proposal.flag", unit_code=bag_code, round_id=rnd.id, number=p.number,
+                    reason=reason)
+    ctx.reply("flag.ok", n=p.number)
+
+
+async def voting(ctx: Context, bag_code: str) -> None:
+    rnd = await _round(ctx, bag_code, "collecting")
+    if rnd is None:
+        return
+    on_ballot = await proposals.of_round(ctx.conn, rnd.id, "accepted")
+    if not on_ballot:
+        ctx.reply("voting.empty")
+        return
+    tz = await _bag_tz(ctx, bag_code)
+    if ctx.intent.vote_until:
+        until = end_of_day(ctx.intent.vote_until, tz, ctx.now)
+        if until <= ctx.now:
+            ctx.reply("round.bad_dates")
+            return
+        await rounds.set_deadlines(ctx.conn, rnd.id, vote_until=until)
+    await rounds.advance(ctx.conn, rnd.id, "collecting", ctx.now)
+    fresh = await rounds.get(ctx.conn, rnd.id)
+    assert fresh is not None
+    await ctx.audit("round.voting", unit_code=bag_code, round_id=rnd.id, proposals=len(on_ballot))
+    ctx.reply("voting.ok", count=len(on_ballot), until=_local_date(fresh.vote_until, tz))
+
+
+async def close(ctx: Context, bag_code: str) -> None:
+    rnd = await _round(ctx, bag_code, "voting")
+    if rnd is None:
+        return
+    res = await close_round(ctx.conn, ctx.settings, rnd, ctx.now, actor=ctx.actor,
+                            actor_id=ctx.person.id, skip_person=ctx.person.id)
+    if res is None:  # closed by the scheduler a moment ago
+        ctx.reply("round.wrong_state", status="closed")
+        return
+    await _reply_results(ctx, res, bag_code, page=1)
+
+
+async def show_results(ctx: Context, bag_code: str) -> None:
+    rnd = await _round(ctx, bag_code)
+    if rnd is None:
+        return
+    if rnd.status in ("collecting", "voting", "draft"):
+        # While a round is open nobody sees counts: only how many ballots there are.
+        ctx.reply("results.open", ballots=await ballots.count_ballots(ctx.conn, rnd.id))
+        return
+    page = ctx.intent.numbers[0] if ctx.intent.numbers else 1
+    await _reply_results(ctx, await results(ctx.conn, rnd), bag_code, page=page)
+
+
+async def _reply_results(ctx: Context, res: Results, bag_code: str, page: int) -> None:
+    bag = await units.get(ctx.conn, bag_code)
+    parts = results_parts(res, bag.name if bag else bag_code)
+    size = ctx.settings.list_page_size
+    head, items = parts[:2], parts[2:]
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 1), pages)
+    ctx.reply(head[0].key, **head[0].params)
+    ctx.add(head[1].key, **head[1].params)
+    for item in items[(page - 1) * size : page * size]:
+        ctx.add(item.key, **item.params)
+    if page < pages:
+        ctx.add("results.more", next=page + 1)
+
+
+async def confirm(ctx: Context, bag_code: str) -> None:
+    if ctx.intent.error or not ctx.intent.numbers:
+        ctx.reply("confirm.usage")
+        return
+    rnd = await _round(ctx, bag_code, "closed")
+    if rnd is None:
+        return
+    attendance = ctx.intent.numbers[0]
+    await rounds.set_attendance(ctx.conn, rnd.id, attendance)
+    await rounds.advance(ctx.conn, rnd.id, "closed", ctx.now)
+    await ctx.audit("round.confirm", unit_code=bag_code, round_id=rnd.id, attendance=attendance)
+    ctx.reply("confirm.ok", attendance=attendance)

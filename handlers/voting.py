@@ -1,0 +1,55 @@
+"""Approval ballots: up to k proposal numbers; the last ballot before the close counts."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.proposals import citizen_round
+from storage import ballots, proposals
+
+
+async def vote(ctx: Context) -> None:
+    intent = ctx.intent
+    if intent.error or not intent.numbers:
+        ctx.reply("vote.usage")
+        return
+    rnd = await citizen_round(ctx)
+    if rnd is None:
+        return
+    if rnd.status != "voting":
+        ctx.reply("vote.not_open" if rnd.status == "collecting" else "vote.closed")
+        return
+    numbers = list(dict.fromkeys(intent.numbers))
+    if len(numbers) > rnd.max_choices:
+        ctx.reply("vote.too_many", k=rnd.max_choices, given=len(numbers))
+        return
+    on_ballot = {p.number: p for p in await proposals.of_round(ctx.conn, rnd.id, "accepted")}
+    unknown = [n for n in numbers if n not in on_ballot]
+    if unknown:
+        ctx.reply("vote.unknown_number", numbers=" ".join(map(str, unknown)))
+        return
+    already = await ballots.has_voted(ctx.conn, rnd.id, ctx.person.id)
+    if already and not rnd.allow_change:
+        ctx.reply("vote.no_change")
+        return
+    await ballots.cast(
+        ctx.conn,
+        ctx.ballot_key,
+        round_id=rnd.id,
+        person_id=ctx.person.id,
+        channel=ctx.inbound.channel.value,
+        proposal_ids=[on_ballot[n].id for n in numbers],
+    )
+    # The reply repeats the choice only to the voter, on the voter's own channel.
+    ctx.reply("vote.changed" if already else "vote.ok", numbers=" ".join(map(str, numbers)))
+
+
+async def my(ctx: Context) -> None:
+    rnd = await citizen_round(ctx)
+    if rnd is None:
+        return
+    chosen_ids = set(await ballots.choices_of(ctx.conn, ctx.ballot_key, rnd.id, ctx.person.id))
+    if not chosen_ids:
+        ctx.reply("my.none" if rnd.status == "voting" else "my.none_closed")
+        return
+    numbers = [p.number for p in await proposals.of_round(ctx.conn, rnd.id) if p.id in chosen_ids]
+    ctx.reply("my.ballot", numbers=" ".join(map(str, numbers)))

@@ -1,0 +1,198 @@
+"""The SQLite database: one writer connection, one reader, versioned migrations.
+
+SQLite allows one writer at a time. A read-then-write transaction opened with a plain
+``BEGIN`` can fail at once with "database is locked" whatever the busy timeout, so every
+write goes through :meth:`Database.write`, which serialises writers in this process with a
+lock and opens the transaction with ``BEGIN IMMEDIATE`` (waiting, not failing, on another
+process's writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Conn = aiosqlite.Connection
+Row = sqlite3.Row
+BUSY_TIMEOUT_MS = 10_000
+# Another process may hold the write lock past the busy timeout (a long import, a second
+# `serve` by mistake); we wait again rather than let "database is locked" reach anyone.
+LOCKED_RETRIES = 5
+
+
+class Database:
+    """The application's handle on its SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._writer: Conn | None = None
+        self._reader: Conn | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> Database:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await self._writer.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable in WAL mode against process crashes (kill -9); only a power loss
+        # may lose the last transactions, never corrupt the file.
+        await self._writer.execute("PRAGMA synchronous=NORMAL")
+        await migrate(self._writer)
+        self._reader = await self._connect()
+        return self
+
+    async def _connect(self) -> Conn:
+        conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return conn
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    async def __aenter__(self) -> Database:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def writer(self) -> Conn:
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return self._writer
+
+    @property
+    def reader(self) -> Conn:
+        if self._reader is None:
+            raise RuntimeError("database is not open")
+        return self._reader
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Conn]:
+        """One write transaction (``BEGIN IMMEDIATE``); commits on success, else rolls back."""
+        async with self._write_lock:
+            conn = self.writer
+            await _begin_immediate(conn)
+            try:
+                yield conn
+            except BaseException:
+                await conn.rollback()
+                raise
+            else:
+                await conn.commit()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(await self.reader.execute_fetchall(sql, params))  # type: ignore[arg-type]
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def ping(self) -> bool:
+        row = await self.fetchone("SELECT 1")
+        return row is not None
+
+
+async def _begin_immediate(conn: Conn) -> None:
+    for attempt in range(LOCKED_RETRIES):
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == LOCKED_RETRIES - 1:
+                raise
+            log.warning("database busy, waiting again (%s)", exc)
+            await asyncio.sleep(0.05 * (attempt + 1))
+
+
+async def fetchall(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    return list(await conn.execute_fetchall(sql, params))  # type: ignore[arg-type]
+
+
+async def fetchone(conn: Conn, sql: str, params: Sequence[Any] = ()) -> Row | None:
+    async with conn.execute(sql, params) as cur:
+        row: Row | None = await cur.fetchone()
+        return row
+
+
+async def insert(conn: Conn, sql: str, params: Sequence[Any] = ()) -> int:
+    """Run an INSERT and return the new row id."""
+    async with conn.execute(sql, params) as cur:
+        rowid = cur.lastrowid
+    if rowid is None:  # pragma: no cover - sqlite always sets it after an INSERT
+        raise RuntimeError("insert without rowid")
+    return rowid
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    """The packaged migrations as (version, name, sql), in order."""
+    found: list[tuple[int, str, str]] = []
+    for entry in resources.files("storage.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def applied_versions(conn: Conn) -> set[int]:
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    rows = await fetchall(conn, "SELECT version FROM schema_migrations")
+    return {int(r["version"]) for r in rows}
+
+
+async def migrate(conn: Conn) -> list[str]:
+    """Apply the migrations not applied yet, each in its own transaction. Idempotent."""
+    done = await applied_versions(conn)
+    applied: list[str] = []
+    for version, name, sql in migration_files():
+        if version in done:
+            continue
+        now = datetime.now(UTC).isoformat()
+        script = (
+            "BEGIN IMMEDIATE;\n"
+            f"{sql}\n"
+            "INSERT INTO schema_migrations (version, name, applied_at) "
+            f"VALUES ({version}, '{name}', '{now}');\nCOMMIT;"
+        )
+        try:
+            await conn.executescript(script)
+        except sqlite3.Error:
+            if conn.in_transaction:
+                await conn.rollback()
+            # Another process may have applied it meanwhile: then it is done, not an error.
+            if version in await applied_versions(conn):
+                continue
+            raise
+        log.info("applied migration %s", name)
+        applied.append(name)
+    return applied
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,92 @@
+"""The inbox: every inbound message is stored here before it is handled.
+
+Unique on (channel, external_id): a provider's redelivery is one row and one effect.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import from_db, to_db
+from bot.message import Channel, Inbound
+from storage.db import Conn, Row, fetchall, fetchone
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    id: int
+    status: str
+    message: Inbound
+
+
+def _row(r: Row) -> InboxRow:
+    msg = Inbound(
+        channel=Channel(r["channel"]),
+        external_id=r["external_id"],
+        address=r["address"],
+        text=r["text"],
+        received_at=from_db(r["received_at"]),
+        phone=r["phone"],
+        telegram_id=r["telegram_id"],
+        extra=json.loads(r["extra"]),
+    )
+    return InboxRow(r["id"], r["status"], msg)
+
+
+async def store(conn: Conn, msg: Inbound) -> tuple[int, bool]:
+    """Store a message; returns (inbox id, True if new). A duplicate returns the first id."""
+    cur = await conn.execute(
+        "INSERT OR IGNORE INTO inbox (channel, external_id, address, phone, telegram_id, text, "
+        "extra, received_at) VALUES (?,?,?,?,?,?,?,?)",
+        (
+            msg.channel.value,
+            msg.external_id,
+            msg.address,
+            msg.phone,
+            msg.telegram_id,
+            msg.text,
+            json.dumps(msg.extra, ensure_ascii=False),
+            to_db(msg.received_at),
+        ),
+    )
+    if cur.rowcount == 1 and cur.lastrowid is not None:
+        return cur.lastrowid, True
+    row = await fetchone(
+        conn,
+        "SELECT id FROM inbox WHERE channel = ? AND external_id = ?",
+        (msg.channel.value, msg.external_id),
+    )
+    assert row is not None
+    return int(row["id"]), False
+
+
+async def get(conn: Conn, inbox_id: int) -> InboxRow | None:
+    row = await fetchone(conn, "SELECT * FROM inbox WHERE id = ?", (inbox_id,))
+    return _row(row) if row else None
+
+
+async def pending(conn: Conn, limit: int = 100) -> list[InboxRow]:
+    rows = await fetchall(
+        conn, "SELECT * FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+    )
+    return [_row(r) for r in rows]
+
+
+async def mark(conn: Conn, inbox_id: int, status: str, intent: str | None, now: datetime) -> bool:
+    """Mark a pending row handled (or failed); False if another worker already did."""
+    cur = await conn.execute(
+        "UPDATE inbox SET status = ?, intent = ?, handled_at = ? WHERE id = ? AND status = 'pending'",
+        (status, intent, to_db(now), inbox_id),
+    )
+    return cur.rowcount == 1
+
+
+async def recent_from(conn: Conn, address: str, since: datetime) -> int:
+    row = await fetchone(
+        conn,
+        "SELECT count(*) AS n FROM inbox WHERE address = ? AND received_at >= ?",
+        (address, to_db(since)),
+    )
+    return int(row["n"]) if row else 0

@@ -1,0 +1,190 @@
+"""The outbox: every outbound message, with retries and status.
+
+A row is claimed for sending with a lease (status 'sending', next_attempt_at = lease end):
+two senders never send the same row, and a row whose sender died is sent again when the
+lease ends. Unique ``dedupe_key`` makes every enqueue idempotent (one reply per inbound,
+one reminder per person and meeting time).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import to_db
+from storage.db import Conn, Row, fetchall, fetchone
+
+MAX_ERRORS = 5  # after this many retryable errors a message is failed
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    channel: str
+    address: str
+    person_id: int | None
+    kind: str
+    text: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    error_count: int = 0
+    round_id: int | None = None
+
+
+def _row(r: Row) -> OutboxRow:
+    return OutboxRow(
+        r["id"],
+        r["channel"],
+        r["address"],
+        r["person_id"],
+        r["kind"],
+        r["text"],
+        json.loads(r["extra"]),
+        r["error_count"],
+        r["round_id"],
+    )
+
+
+async def enqueue(
+    conn: Conn,
+    *,
+    dedupe_key: str,
+    channel: str,
+    address: str,
+    text: str,
+    now: datetime,
+    person_id: int | None = None,
+    inbox_id: int | None = None,
+    kind: str = "reply",
+    extra: dict[str, Any] | None = None,
+    round_id: int | None = None,
+    bag_code: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a message; False when one with this dedupe key exists already."""
+    cur = await conn.execute(
+        "INSERT OR IGNORE INTO outbox (dedupe_key, channel, address, person_id, inbox_id, kind, "
+        "text, extra, next_attempt_at, round_id, bag_code, created_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            dedupe_key,
+            channel,
+            address,
+            person_id,
+            inbox_id,
+            kind,
+            text,
+            json.dumps(extra or {}, ensure_ascii=False),
+            to_db(not_before or now),
+            round_id,
+            bag_code,
+            to_db(now),
+        ),
+    )
+    return cur.rowcount == 1
+
+
+async def claim_due(
+    conn: Conn, channel: str, now: datetime, limit: int, lease: timedelta
+) -> list[OutboxRow]:
+    """Take up to ``limit`` due rows of a channel for sending (call inside a write txn)."""
+    rows = await fetchall(
+        conn,
+        "SELECT * FROM outbox WHERE status IN ('queued', 'sending') AND channel = ? "
+        "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+        (channel, to_db(now), limit),
+    )
+    if rows:
+        await conn.executemany(
+            "UPDATE outbox SET status = 'sending', next_attempt_at = ? WHERE id = ?",
+            [(to_db(now + lease), r["id"]) for r in rows],
+        )
+    return [_row(r) for r in rows]
+
+
+async def mark_sent(
+    conn: Conn, outbox_id: int, provider_id: str | None, segments: int | None, now: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', provider_id = ?, segments = ?, sent_at = ? "
+        "WHERE id = ?",
+        (provider_id, segments, to_db(now), outbox_id),
+    )
+
+
+async def mark_retry(
+    conn: Conn, outbox_id: int, error: str, next_attempt: datetime, *, count_error: bool = True
+) -> str:
+    """Put a row back in the queue after a retryable error; fail it after MAX_ERRORS."""
+    row = await fetchone(conn, "SELECT error_count FROM outbox WHERE id = ?", (outbox_id,))
+    errors = (int(row["error_count"]) if row else 0) + int(count_error)
+    status = "failed" if errors >= MAX_ERRORS else "queued"
+    await conn.execute(
+        "UPDATE outbox SET status = ?, error_count = ?, last_error = ?, next_attempt_at = ? "
+        "WHERE id = ?",
+        (status, errors, error[:500], to_db(next_attempt), outbox_id),
+    )
+    return status
+
+
+async def mark_failed(conn: Conn, outbox_id: int, error: str, status: str = "failed") -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = ?, last_error = ?, error_count = error_count + 1 WHERE id = ?",
+        (status, error[:500], outbox_id),
+    )
+
+
+async def update_by_provider_id(
+    conn: Conn, channel: str, provider_id: str, status: str, error: str | None
+) -> int | None:
+    """Apply a delivery receipt; returns the row's person id (or None if unknown)."""
+    row = await fetchone(
+        conn,
+        "SELECT id, person_id FROM outbox WHERE channel = ? AND provider_id = ?",
+        (channel, provider_id),
+    )
+    if row is None:
+        return None
+    await conn.execute(
+        "UPDATE outbox SET status = ?, last_error = coalesce(?, last_error) WHERE id = ?",
+        (status, error, row["id"]),
+    )
+    return int(row["person_id"]) if row["person_id"] is not None else None
+
+
+async def cancel(conn: Conn, dedupe_prefix: str) -> int:
+    """Cancel queued rows whose dedupe key starts with a prefix (a moved meeting's reminders)."""
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'cancelled' WHERE status = 'queued' AND dedupe_key LIKE ?",
+        (dedupe_prefix.replace("%", r"\%") + "%",),
+    )
+    return cur.rowcount
+
+
+async def replied_since(conn: Conn, address: str, since: datetime) -> bool:
+    row = await fetchone(
+        conn,
+        "SELECT 1 FROM outbox WHERE address = ? AND kind = 'reply' AND created_at >= ? LIMIT 1",
+        (address, to_db(since)),
+    )
+    return row is not None
+
+
+async def for_inbox(conn: Conn, inbox_id: int) -> list[OutboxRow]:
+    rows = await fetchall(conn, "SELECT * FROM outbox WHERE inbox_id = ? ORDER BY id", (inbox_id,))
+    return [_row(r) for r in rows]
+
+
+async def conversation(conn: Conn, addresses: list[str], limit: int = 200) -> list[Row]:
+    """Inbound and outbound messages of these addresses, oldest first (for the simulator)."""
+    marks = ",".join("?" * len(addresses))
+    return await fetchall(
+        conn,
+        f"SELECT * FROM (SELECT 'in' AS direction, id, text, received_at AS at, NULL AS status "
+        f"FROM inbox WHERE address IN ({marks}) UNION ALL "
+        f"SELECT 'out' AS direction, id, text, created_at AS at, status "
+        f"FROM outbox WHERE address IN ({marks})) ORDER BY at DESC, direction DESC, id DESC "
+        f"LIMIT ?",
+        [*addresses, *addresses, limit],
+    )

@@ -1,0 +1,146 @@
+"""Administrative units: aimags, soums and bags, with their national codes and time zones."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+
+from bot.clock import tz_for_aimag
+from storage.db import Conn, fetchall, fetchone
+
+LEVELS = {"aimag": 2, "soum": 4, "bag": 6}
+PARENT_LEVEL = {"soum": "aimag", "bag": "soum"}
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    code: str
+    level: str
+    name: str
+    parent_code: str | None
+    tz: str
+    registration: str = "open"
+
+
+class UnitsFileError(ValueError):
+    """A units file that is refused whole; the message names the line and the reason."""
+
+
+def parse_units_csv(text: str, tz_overrides: dict[str, str] | None = None) -> list[Unit]:
+    """Read ``level,code,name,parent_code`` rows. Raise UnitsFileError on the first bad line."""
+    overrides = tz_overrides or {}
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header[:4]] != ["level", "code", "name", "parent_code"]:
+        raise UnitsFileError("line 1: header must be level,code,name,parent_code")
+    units: list[Unit] = []
+    seen: dict[str, str] = {}
+    for lineno, row in enumerate(reader, start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != 4:
+            raise UnitsFileError(f"line {lineno}: expected 4 fields, found {len(row)}")
+        level, code, name, parent = (cell.strip() for cell in row)
+        if level not in LEVELS:
+            raise UnitsFileError(f"line {lineno}: unknown level {level!r}")
+        if not code.isdigit() or len(code) != LEVELS[level]:
+            raise UnitsFileError(
+                f"line {lineno}: a {level} code has {LEVELS[level]} digits, not {code!r}"
+            )
+        if not name:
+            raise UnitsFileError(f"line {lineno}: name is empty")
+        if code in seen:
+            raise UnitsFileError(f"line {lineno}: code {code} appears twice")
+        if level == "aimag":
+            if parent:
+                raise UnitsFileError(f"line {lineno}: an aimag has no parent")
+        else:
+            want = PARENT_LEVEL[level]
+            if seen.get(parent) != want:
+                raise UnitsFileError(
+                    f"line {lineno}: parent {parent!r} is not a {want} listed above"
+                )
+            if not code.startswith(parent):
+                raise UnitsFileError(f"line {lineno}: code {code} is not inside {parent}")
+        seen[code] = level
+        aimag = code[:2]
+        tz = overrides.get(code) or overrides.get(aimag) or tz_for_aimag(aimag)
+        units.append(Unit(code, level, name, parent or None, tz))
+    if not units:
+        raise UnitsFileError("the file has no units")
+    return units
+
+
+def packaged_units_csv() -> str:
+    return resources.files("storage").joinpath("data/mn_admin_units.csv").read_text("utf-8")
+
+
+async def upsert_units(conn: Conn, units: Iterable[Unit]) -> dict[str, int]:
+    """Insert new units and update names/parents/zones of known ones. Returns counts."""
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    existing = {
+        r["code"]: (r["name"], r["parent_code"], r["tz"])
+        for r in await fetchall(conn, "SELECT code, name, parent_code, tz FROM units")
+    }
+    for u in units:
+        old = existing.get(u.code)
+        if old is None:
+            await conn.execute(
+                "INSERT INTO units (code, level, name, parent_code, tz) VALUES (?, ?, ?, ?, ?)",
+                (u.code, u.level, u.name, u.parent_code, u.tz),
+            )
+            counts["added"] += 1
+        elif old != (u.name, u.parent_code, u.tz):
+            await conn.execute(
+                "UPDATE units SET name = ?, parent_code = ?, tz = ? WHERE code = ?",
+                (u.name, u.parent_code, u.tz, u.code),
+            )
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    return counts
+
+
+def _unit(row: object) -> Unit:
+    r = row  # sqlite3.Row
+    return Unit(r["code"], r["level"], r["name"], r["parent_code"], r["tz"], r["registration"])  # type: ignore[index]
+
+
+async def get(conn: Conn, code: str) -> Unit | None:
+    row = await fetchone(conn, "SELECT * FROM units WHERE code = ?", (code,))
+    return _unit(row) if row else None
+
+
+async def children(conn: Conn, code: str) -> list[Unit]:
+    rows = await fetchall(conn, "SELECT * FROM units WHERE parent_code = ? ORDER BY code", (code,))
+    return [_unit(r) for r in rows]
+
+
+async def by_level(conn: Conn, level: str) -> list[Unit]:
+    rows = await fetchall(conn, "SELECT * FROM units WHERE level = ? ORDER BY code", (level,))
+    return [_unit(r) for r in rows]
+
+
+async def count(conn: Conn) -> int:
+    row = await fetchone(conn, "SELECT count(*) AS n FROM units")
+    return int(row["n"]) if row else 0
+
+
+async def set_registration(conn: Conn, bag_code: str, policy: str) -> None:
+    await conn.execute("UPDATE units SET registration = ? WHERE code = ?", (policy, bag_code))
+
+
+async def ancestors(conn: Conn, code: str) -> list[Unit]:
+    """The unit itself, then its soum, then its aimag."""
+    out: list[Unit] = []
+    current: str | None = code
+    while current:
+        unit = await get(conn, current)
+        if unit is None:
+            break
+        out.append(unit)
+        current = unit.parent_code
+    return out
