@@ -1,8 +1,9 @@
 """Message catalogs: Mongolian Cyrillic first, Mongolian Latin for cheap SMS, English.
 
-``mn.toml`` and ``en.toml`` hold every text. Mongolian Latin is the Cyrillic text
-transliterated (MNS 5217, GSM-7 only), so the two never drift apart; ``mn_latn.toml`` may
-override a key where a shorter hand-written Latin text is better.
+``mn/*.toml`` and ``en/*.toml`` hold every text, one file per part of the product (core,
+sms, telegram, scheduler...), merged; a key defined twice is an error. Mongolian Latin is
+the Cyrillic text transliterated (MNS 5217, GSM-7 only), so the two never drift apart;
+``mn_latn/*.toml`` may override a key where a shorter hand-written Latin text is better.
 """
 
 from __future__ import annotations
@@ -24,9 +25,18 @@ class MissingText(KeyError):
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    name = {"mn": "mn.toml", "mn_latn": "mn_latn.toml", "en": "en.toml"}[lang]
-    raw = resources.files("bot.texts").joinpath(name).read_text("utf-8")
-    return _flatten(tomllib.loads(raw))
+    if lang not in LANGS:
+        raise MissingText(lang)
+    merged: dict[str, str] = {}
+    folder = resources.files("bot.texts").joinpath(lang)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        for key, text in _flatten(tomllib.loads(entry.read_text("utf-8"))).items():
+            if key in merged:
+                raise ValueError(f"text {lang}:{key} defined twice (in {entry.name})")
+            merged[key] = text
+    return merged
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:

@@ -1,0 +1,85 @@
+"""Shared fixtures: a real SQLite file per test, the real app, and simulated phones."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import Sanal
+from bot.clock import ManualClock
+from bot.settings import Settings
+from bot.web import build_web_app
+from storage import people, roles
+
+# A Tuesday morning in Ulaanbaatar.
+START = datetime(2027, 3, 2, 2, 0, tzinfo=UTC)
+ZAG_BAG_1 = "644651"  # 1-р баг, Баянбулаг, Заг сум
+ZAG_BAG_2 = "644653"  # 2-р баг, Баян-Улаан, Заг сум
+GOVERNOR = "+97699000000"
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"db": tmp_path / "sanal.db", "ballot_key": "test-ballot-key"}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def sanal(settings: Settings, clock: ManualClock) -> AsyncIterator[Sanal]:
+    app = Sanal(settings, clock)
+    await app.open()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture
+async def client(sanal: Sanal) -> AsyncIterator[TestClient[Any, Any]]:
+    async with TestClient(TestServer(build_web_app(sanal))) as c:
+        yield c
+
+
+class Phone:
+    """A simulated phone talking to the app through the simulator's JSON API."""
+
+    def __init__(self, client: TestClient[Any, Any], number: str) -> None:
+        self.client = client
+        self.number = number
+
+    async def say(self, text: str) -> str:
+        resp = await self.client.post("/api/sim/messages", json={"phone": self.number, "text": text})
+        assert resp.status == 200, await resp.text()
+        body = await resp.json()
+        replies: list[str] = body["replies"]
+        assert len(replies) <= 1, replies
+        return replies[0] if replies else ""
+
+    async def inbox(self) -> list[dict[str, Any]]:
+        resp = await self.client.get("/api/sim/messages", params={"phone": self.number})
+        assert resp.status == 200
+        messages: list[dict[str, Any]] = (await resp.json())["messages"]
+        return messages
+
+
+async def make_official(sanal: Sanal, phone: str, role: str, unit: str) -> int:
+    now = sanal.clock.now()
+    async with sanal.db.write() as conn:
+        person = await people.get_or_create_by_phone(conn, phone, now=now, lang="mn")
+        await roles.grant(conn, person.id, role, unit, now)
+        if role in ("governor", "chair"):
+            await people.set_bag(conn, person.id, unit, "approved", now)
+        return person.id

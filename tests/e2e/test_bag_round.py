@@ -1,0 +1,166 @@
+"""A whole bag round through the simulator's JSON API: one governor and 50 citizens.
+
+Counts, ranks and turnout are asserted exactly, and no reply tells anyone another
+person's choice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from bot.app import Sanal
+from storage import audit, ballots, outbox, proposals, rounds
+from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, Phone, make_official
+
+CITIZENS = [f"+9769910{i:04d}" for i in range(50)]
+CHAIR = "+97699000009"
+
+
+async def test_a_whole_round(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    await make_official(sanal, CHAIR, "chair", ZAG_BAG_1)
+    gov = Phone(client, GOVERNOR)
+    people = [Phone(client, n) for n in CITIZENS]
+
+    # The governor opens the round; a citizen trying governor words is refused.
+    assert "эхэллээ" in await gov.say("НЭЭХ 2027-03-20 2027-04-01")
+    assert "Засаг дарга" in await people[0].say("ХААХ")
+
+    # 50 citizens join, half in Cyrillic by code, half in Latin by soum and bag number.
+    for i, p in enumerate(people):
+        text = f"НЭГДЭХ {ZAG_BAG_1}" if i % 2 else "join zag 1"
+        reply = await p.say(text)
+        assert "Баянбулаг" in reply or "Bayanbulag" in reply, reply
+
+    # Proposals: two wells (a duplicate to merge), a school, street lights, a naadam.
+    assert "№1" in await people[0].say("САНАЛ Малын худаг гаргах, 40 өрх, 25 сая")
+    await people[1].say("sanal hudag gargah 35 urh")  # the same well, in Latin
+    await people[2].say("САНАЛ Сургуулийн дотуур байрны засвар, 120 өрх")
+    await people[3].say("САНАЛ Гудамжны гэрэлтүүлэг 80 өрх")
+    await people[4].say("САНАЛ Сумын наадмын морины барилдаан")  # LDF may not fund
+
+    pending = await gov.say("ШИНЭ")
+    assert "5" in pending.splitlines()[-1] and "!" in pending  # the naadam is flagged
+    assert "нэгтгэв" in await gov.say("НЭГТГЭХ 2 1")
+    assert "татгалзав" in await gov.say("ТАТГАЛЗ 5 ОНХС наадам санхүүжүүлэхгүй")
+    assert "1 3 4" in await gov.say("ЗӨВ 1 3 4")
+    assert "эхэллээ" in await gov.say("ХУРААЛТ")
+
+    # Ballots: 30 vote; five change their mind; bad ballots change nothing.
+    expected = {1: 0, 3: 0, 4: 0}
+    final: dict[int, list[int]] = {}
+    for i in range(30):
+        choice = [[1], [1, 3], [3, 4], [1, 4], [1, 3, 4]][i % 5]
+        reply = await people[i].say("СОНГО " + " ".join(map(str, choice)))
+        assert "Баярлалаа" in reply, reply
+        final[i] = choice
+    for i in range(5):  # the last ballot counts
+        assert "шинэчлэгдлээ" in await people[i].say("4")
+        final[i] = [4]
+    assert "Ихдээ 3" in await people[40].say("СОНГО 1 3 4 2")
+    assert "алга" in await people[41].say("СОНГО 9")
+    assert "Эхлээд бүртгүүлнэ" in await Phone(client, "+97688997766").say("СОНГО 1")
+    for choice in final.values():
+        for n in choice:
+            expected[n] += 1
+
+    # While open, the governor sees only how many have voted.
+    assert "30 хүн" in await gov.say("ДҮН")
+    closing = await gov.say("ХААХ")
+    lines = closing.splitlines()
+    assert "30/50 (60%)" in lines[1]
+    order = sorted(expected, key=lambda n: (-expected[n], n))
+    for rank, n in enumerate(order, start=1):
+        assert re.search(rf"^{rank}\. №{n} .*: {expected[n]} \(", lines[1 + rank]), lines
+
+    async with sanal.db.write() as conn:
+        rnd = await rounds.current(conn, ZAG_BAG_1)
+        assert rnd is not None and rnd.status == "closed"
+        votes = await ballots.votes_per_proposal(conn, rnd.id)
+        by_number = {p.number: p.id for p in await proposals.of_round(conn, rnd.id)}
+        assert {n: votes.get(by_number[n], 0) for n in expected} == expected
+        assert await ballots.count_ballots(conn, rnd.id) == 30
+        log = await audit.entries(conn)
+    assert any(r["action"] == "refused.governor_word" for r in log)
+
+    # The chair got the ranked list; voters got a short result; nobody else did.
+    await sanal.drain_outbox()
+    chair_msgs = await Phone(client, CHAIR).inbox()
+    assert any("30/50" in m["text"] for m in chair_msgs)
+    voter_last = (await people[10].inbox())[-1]["text"]
+    assert "30" in voter_last and "дууслаа" in voter_last
+    assert all("дууслаа" not in m["text"] for m in await people[45].inbox())
+
+    # Secrecy: no message to anyone mentions another person's phone next to a choice, and
+    # no message other than a voter's own reply repeats a ballot.
+    async with sanal.db.write() as conn:
+        rows = await conn.execute_fetchall("SELECT address, text, inbox_id FROM outbox")
+    for address, text, _ in rows:
+        for other in CITIZENS:
+            if f"tel:{other}" != address:
+                assert other not in text and other[4:] not in text
+    audit_text = json.dumps([dict(r) for r in log], ensure_ascii=False)
+    assert "СОНГО" not in audit_text and "choices" not in audit_text
+
+
+async def test_results_hidden_and_round_confirmed(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    gov, herder = Phone(client, GOVERNOR), Phone(client, "99112233")
+    await gov.say("НЭЭХ")
+    await herder.say("НЭГДЭХ 644651")
+    await herder.say("САНАЛ Худаг 30 өрх")
+    await gov.say("ЗӨВ 1")
+    await gov.say("ХУРААЛТ")
+    await herder.say("1")
+    assert "1" in await herder.say("МИНИЙ")
+    assert "БАТЛАХ" not in await gov.say("ДҮН")
+    await gov.say("ХААХ")
+    assert "64" in await gov.say("БАТЛАХ 64")
+    async with sanal.db.write() as conn:
+        rnd = await rounds.current(conn, ZAG_BAG_1)
+        assert rnd is not None and rnd.status == "confirmed" and rnd.attendance == 64
+
+
+async def test_bad_input_changes_nothing(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    other_gov = "+97699000001"
+    await make_official(sanal, other_gov, "governor", ZAG_BAG_2)
+    gov, herder, stranger = Phone(client, GOVERNOR), Phone(client, "99112233"), Phone(client, "88112233")
+    await gov.say("НЭЭХ")
+    await herder.say("НЭГДЭХ 644651")
+    await herder.say("САНАЛ Худаг 30 өрх")
+    await gov.say("ЗӨВ 1")
+    await gov.say("ХУРААЛТ")
+
+    async def snapshot() -> tuple[Any, ...]:
+        async with sanal.db.write() as conn:
+            out = []
+            for table in ("people", "rounds", "proposals", "participation", "ballot_choices", "roles", "units"):
+                out.append(await conn.execute_fetchall(f"SELECT * FROM {table} ORDER BY 1"))
+            return tuple(tuple(tuple(r) for r in rows) for rows in out)
+
+    await stranger.say("ТУСЛАМЖ")  # creates the stranger's person row once
+    before = await snapshot()
+    cases = {
+        "НЭГДЭХ 999999": "999999",  # unknown bag code
+        "СОНГО 1": "бүртгүүлнэ",  # not registered
+        "СОНГО 7": "бүртгүүлнэ",
+        "ЗӨВ 1": "Засаг дарга",  # governor word from a citizen
+        "": "Хоосон",
+        "🐑🐑🐑": "Хоосон",
+    }
+    for text, expect in cases.items():
+        assert expect in await stranger.say(text), text
+    assert "алга" in await herder.say("СОНГО 7")  # proposal that does not exist
+    # A governor of another bag cannot act on this one: ХААХ reaches only their own bag,
+    # which has no round.
+    assert "шат алга" in await Phone(client, other_gov).say("ХААХ")
+    assert await snapshot() == before
+    async with sanal.db.write() as conn:
+        rnd = await rounds.current(conn, ZAG_BAG_1)
+        assert rnd is not None and rnd.status == "voting"
+        assert await outbox.replied_since(conn, "tel:+97688112233", sanal.clock.now())

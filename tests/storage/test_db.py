@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database, migrate, migration_files
+
+
+async def test_migrations_apply_once_and_again_is_a_no_op(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    async with Database(path) as db:
+        versions = [v for v, _, _ in migration_files()]
+        rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r["version"] for r in rows] == versions
+        assert await migrate(db.writer) == []
+    async with Database(path) as db:  # a second start applies nothing
+        assert await migrate(db.writer) == []
+        mode = await db.fetchone("PRAGMA journal_mode")
+        assert mode is not None and mode[0] == "wal"
+        fk = await db.fetchone("PRAGMA foreign_keys")
+        assert fk is not None and fk[0] == 1
+
+
+async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
+    async with Database(tmp_path / "x.db") as db:
+        with pytest.raises(RuntimeError):
+            async with db.write() as conn:
+                await conn.execute("INSERT INTO settings_kv VALUES ('a', '1')")
+                raise RuntimeError("boom")
+        assert await db.fetchone("SELECT * FROM settings_kv") is None
+
+
+async def test_audit_log_is_append_only(tmp_path: Path) -> None:
+    async with Database(tmp_path / "x.db") as db:
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO audit_log (at, actor, action) VALUES ('2027-01-01T00:00:00+00:00', 'cli', 'x')"
+            )
+        for sql in ("UPDATE audit_log SET action = 'y'", "DELETE FROM audit_log"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                async with db.write() as conn:
+                    await conn.execute(sql)
+
+
+async def test_two_writers_on_one_file_wait_instead_of_failing(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    async with Database(path) as first, Database(path) as second:
+        async with first.write() as conn:
+            await conn.execute("INSERT INTO settings_kv VALUES ('a', '1')")
+            # The second process's writer must wait for this one, not fail: run it after.
+        async with second.write() as conn:
+            await conn.execute("INSERT INTO settings_kv VALUES ('b', '2')")
+        rows = await first.fetchall("SELECT key FROM settings_kv ORDER BY key")
+        assert [r["key"] for r in rows] == ["a", "b"]
