@@ -49,7 +49,9 @@ class Sanal:
 
     def __post_init__(self) -> None:
         self.db = Database(self.settings.db)
-        self.router = Router(self.db, self.settings, self.clock, BallotKey(self.settings.ballot_secret()))
+        self.router = Router(
+            self.db, self.settings, self.clock, BallotKey(self.settings.ballot_secret())
+        )
         self.intake = Intake(self.db, self.router, self.wake_senders)
         transports: list[Transport] = [SimulatorTransport()]
         transports += [t for p in self.plugins if (t := p.transport()) is not None]

@@ -37,7 +37,9 @@ def _settings(**overrides: Any) -> Settings:
 
 
 db_option = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="SQLite file (SANAL_DB, default ./sanal.db)",
 )
 
@@ -90,7 +92,7 @@ def migrate_cmd(db: Path | None) -> None:
     settings = _settings(db=db)
 
     async def go() -> list[str]:
-        async with Database(settings.db) as database:
+        async with Database(settings.db, auto_migrate=False) as database:
             return await migrate(database.writer)
 
     applied = _run(go)
@@ -118,8 +120,14 @@ def units_import(db: Path | None, csv_file: Path) -> None:
     async def go() -> dict[str, int]:
         async with Database(settings.db) as database, database.write() as conn:
             counts = await units.upsert_units(conn, parsed)
-            await audit.record(conn, now=_now(), actor="cli", action="units.import",
-                               file=csv_file.name, **counts)
+            await audit.record(
+                conn,
+                now=_now(),
+                actor="cli",
+                action="units.import",
+                file=csv_file.name,
+                counts=counts,
+            )
             return counts
 
     counts = _run(go)
@@ -143,8 +151,12 @@ def official() -> None:
 
 
 ROLE_CHOICE = click.Choice(["governor", "chair", "soum", "operator"])
-LEVEL_FOR_ROLE = {"governor": ("bag",), "chair": ("bag",), "soum": ("soum",),
-                  "operator": ("aimag", "soum", "bag")}
+LEVEL_FOR_ROLE = {
+    "governor": ("bag",),
+    "chair": ("bag",),
+    "soum": ("soum",),
+    "operator": ("aimag", "soum", "bag"),
+}
 
 
 @official.command(name="add")
@@ -178,8 +190,15 @@ def official_add(db: Path | None, phone: str, role: str, unit_code: str, name: s
                 if role in ("governor", "chair") and person.bag_code is None:
                     await people.set_bag(conn, person.id, unit_code, "approved", now)
                 added = await roles.grant(conn, person.id, role, unit_code, now)
-                await audit.record(conn, now=now, actor="cli", action="official.add",
-                                   unit_code=unit_code, person_id=person.id, role=role)
+                await audit.record(
+                    conn,
+                    now=now,
+                    actor="cli",
+                    action="official.add",
+                    unit_code=unit_code,
+                    person_id=person.id,
+                    role=role,
+                )
                 return f"{e164} is {role} of {unit.name} ({unit_code})" + (
                     "" if added else " (already)"
                 )
@@ -200,8 +219,10 @@ def official_list(db: Path | None) -> None:
             out = []
             for r in await roles.all_roles(database.reader):
                 unit = await units.get(database.reader, r.unit_code)
-                out.append(f"{r.phone or '-':14} {r.role:9} {r.unit_code:7} "
-                           f"{unit.name if unit else '?'}  {r.name or ''}".rstrip())
+                out.append(
+                    f"{r.phone or '-':14} {r.role:9} {r.unit_code:7} "
+                    f"{unit.name if unit else '?'}  {r.name or ''}".rstrip()
+                )
             return out
 
     lines = _run(go)
@@ -224,8 +245,16 @@ def official_remove(db: Path | None, phone: str, role: str | None, unit_code: st
             if person is None:
                 raise click.ClickException(f"no person with phone {e164}")
             n = await roles.revoke(conn, person.id, role, unit_code)
-            await audit.record(conn, now=_now(), actor="cli", action="official.remove",
-                               person_id=person.id, role=role, unit_code=unit_code, removed=n)
+            await audit.record(
+                conn,
+                now=_now(),
+                actor="cli",
+                action="official.remove",
+                person_id=person.id,
+                role=role,
+                unit_code=unit_code,
+                removed=n,
+            )
             return n
 
     click.echo(f"removed {_run(go)} role(s) of {e164}")
@@ -268,8 +297,9 @@ def chat(db: Path | None, phone: str) -> None:
 
 
 def _prompt() -> str | None:
+    # A prompt only for a person at a terminal; scripts piping lines in get replies only.
     try:
-        return input("> ")
+        return input("> " if sys.stdin.isatty() else "")
     except EOFError:
         return None
 

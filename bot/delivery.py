@@ -45,7 +45,11 @@ def route_for(person: Person, settings: Settings) -> tuple[str, str] | None:
     last = person.channel
     if last == Channel.TELEGRAM.value and person.telegram_id and not person.telegram_blocked:
         return last, f"telegram:{person.telegram_id}"
-    if person.phone and last in (Channel.TWILIO.value, Channel.ANDROID.value, Channel.SIMULATOR.value):
+    if person.phone and last in (
+        Channel.TWILIO.value,
+        Channel.ANDROID.value,
+        Channel.SIMULATOR.value,
+    ):
         return last, f"tel:{person.phone}"
     if person.telegram_id and not person.telegram_blocked:
         return Channel.TELEGRAM.value, f"telegram:{person.telegram_id}"

@@ -39,12 +39,19 @@ async def ensure_demo(sanal: Sanal) -> bool:
         )
         for text, households, cost in SAMPLE:
             p = await proposals.create(
-                conn, round_id=rnd.id, person_id=None, text=text, beneficiaries=households,
-                cost_mnt=cost, flag=None, now=now,
+                conn,
+                round_id=rnd.id,
+                person_id=None,
+                text=text,
+                beneficiaries=households,
+                cost_mnt=cost,
+                flag=None,
+                now=now,
             )
             await proposals.set_status(conn, p.id, "accepted")
-        await audit.record(conn, now=now, actor="demo", action="demo.create", unit_code=DEMO_BAG,
-                           round_id=rnd.id)
+        await audit.record(
+            conn, now=now, actor="demo", action="demo.create", unit_code=DEMO_BAG, round_id=rnd.id
+        )
     return True
 
 

@@ -8,6 +8,7 @@ picks up whatever a crash left pending.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -36,7 +37,7 @@ class Intake:
             self._wake.set()
         return inbox_id, new
 
-    async def receive_and_wait(self, msg: Inbound, timeout: float = 10.0) -> int:
+    async def receive_and_wait(self, msg: Inbound, limit_seconds: float = 10.0) -> int:
         """Store a message and wait until it is handled (the simulator's synchronous API)."""
         inbox_id, _ = await self.receive(msg)
         if self._task is None:
@@ -52,7 +53,7 @@ class Intake:
             return inbox_id
         self._wake.set()
         try:
-            await asyncio.wait_for(asyncio.shield(fut), timeout)
+            await asyncio.wait_for(asyncio.shield(fut), limit_seconds)
         finally:
             self._done.pop(inbox_id, None)
         return inbox_id
@@ -78,10 +79,8 @@ class Intake:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run(self) -> None:
@@ -94,7 +93,5 @@ class Intake:
             except Exception:  # keep the worker alive; the row stays pending for a retry
                 log.exception("intake drain failed")
                 await asyncio.sleep(1.0)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass

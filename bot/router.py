@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.delivery import compose, finish_text, queue_for_person
 from bot.grammar import Intent, parse
 from bot.grammar.intents import Kind
-from bot.message import Inbound
+from bot.message import Button, Inbound
 from bot.phone import try_normalise
 from bot.settings import Settings
 from handlers.context import Context, Text
@@ -90,15 +90,26 @@ class Router:
         replied = False
         if not await self._flooding(conn, msg, now):
             replied = await self._queue_reply(
-                conn, fresh, msg, inbox_id, ctx.reply_parts, ctx.buttons, ctx.ask_contact,
+                conn,
+                fresh,
+                msg,
+                inbox_id,
+                ctx.reply_parts,
+                ctx.buttons,
+                ctx.ask_contact,
                 ctx.round_id,
             )
         for i, notice in enumerate(ctx.notices):
             target = await people.get(conn, notice.person_id)
             if target is not None:
                 await queue_for_person(
-                    conn, self.settings, target, notice.parts,
-                    dedupe_key=f"notice:{inbox_id}:{i}", now=now, kind=notice.kind,
+                    conn,
+                    self.settings,
+                    target,
+                    notice.parts,
+                    dedupe_key=f"notice:{inbox_id}:{i}",
+                    now=now,
+                    kind=notice.kind,
                     round_id=notice.round_id,
                 )
         await inbox.mark(conn, inbox_id, "handled", intent.kind.value, now)
@@ -138,14 +149,16 @@ class Router:
         msg: Inbound,
         inbox_id: int,
         parts: list[Text],
-        buttons: tuple[tuple[object, ...], ...] = (),
+        buttons: tuple[tuple[Button, ...], ...] = (),
         ask_contact: bool = False,
         round_id: int | None = None,
     ) -> bool:
         text = finish_text(compose(parts, person.lang), msg.channel.value, self.settings)
         extra: dict[str, object] = {}
         if buttons:
-            extra["buttons"] = [[{"label": b.label, "data": b.data} for b in row] for row in buttons]  # type: ignore[attr-defined]
+            extra["buttons"] = [
+                [{"label": b.label, "data": b.data} for b in row] for row in buttons
+            ]
         if ask_contact:
             extra["ask_contact"] = True
         return await outbox.enqueue(
@@ -172,5 +185,10 @@ def _structured(extra: dict[str, str], parsed: Intent) -> Intent:
     except ValueError:
         return parsed
     numbers = tuple(int(n) for n in extra.get("numbers", "").split() if n.isdigit())
-    return Intent(kind=kind, numbers=numbers, text=extra.get("text", ""), script=parsed.script,
-             page=int(extra.get("page", "1") or 1))
+    return Intent(
+        kind=kind,
+        numbers=numbers,
+        text=extra.get("text", ""),
+        script=parsed.script,
+        page=int(extra.get("page", "1") or 1),
+    )

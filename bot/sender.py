@@ -8,6 +8,7 @@ retry_after is obeyed, and a provider-wide pause stops every send on that channe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -98,9 +99,10 @@ class Sender:
             if result.outcome is Outcome.SENT:
                 await outbox.mark_sent(conn, row.id, result.provider_id, result.segments, now)
             elif result.outcome is Outcome.RETRY:
-                delay = result.retry_after or BACKOFF_SECONDS[
-                    min(row.error_count, len(BACKOFF_SECONDS) - 1)
-                ]
+                delay = (
+                    result.retry_after
+                    or BACKOFF_SECONDS[min(row.error_count, len(BACKOFF_SECONDS) - 1)]
+                )
                 status = await outbox.mark_retry(
                     conn, row.id, result.error or "retry", now + timedelta(seconds=delay)
                 )
@@ -131,10 +133,8 @@ class Sender:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run(self) -> None:
@@ -149,7 +149,5 @@ class Sender:
                 attempted = 0
             if attempted:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass

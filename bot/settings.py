@@ -58,6 +58,8 @@ class Settings(BaseSettings):
         ),
     )
     twilio_api_url: str | None = None
+    # A Twilio long code sends 1 message a second; a short code or service more.
+    twilio_rate_per_second: float = Field(1.0, gt=0)
 
     # Telegram
     telegram_bot_token: SecretStr | None = Field(

@@ -71,7 +71,7 @@ async def sim_post(request: web.Request) -> web.Response:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad("body must be JSON: {\"phone\": \"99112233\", \"text\": \"...\"}")
+        return _bad('body must be JSON: {"phone": "99112233", "text": "..."}')
     if not isinstance(body, dict):
         return _bad("body must be a JSON object")
     phone, text = body.get("phone"), body.get("text")

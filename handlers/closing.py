@@ -116,15 +116,27 @@ async def close_round(
         person = await people.get(conn, official.person_id)
         if person is not None:
             await queue_for_person(
-                conn, settings, person, full,
-                dedupe_key=f"result:{rnd.id}:{person.id}", now=now, kind="result",
+                conn,
+                settings,
+                person,
+                full,
+                dedupe_key=f"result:{rnd.id}:{person.id}",
+                now=now,
+                kind="result",
                 round_id=rnd.id,
             )
     top = [
         Text("results.citizen_header", {"bag": bag_name, "voted": res.participation.voted}),
         *(
-            Text("results.citizen_item", {"rank": r.rank, "n": r.proposal.number,
-                                          "text": _short(r.proposal.text, 24), "votes": r.votes})
+            Text(
+                "results.citizen_item",
+                {
+                    "rank": r.rank,
+                    "n": r.proposal.number,
+                    "text": _short(r.proposal.text, 24),
+                    "votes": r.votes,
+                },
+            )
             for r in res.ranked[:TOP_FOR_CITIZENS]
         ),
     ]
@@ -138,9 +150,15 @@ async def close_round(
         if person.id in official_ids or person.id == skip_person:
             continue
         await queue_for_person(
-            conn, settings, person, top,
-            dedupe_key=f"result:{rnd.id}:{person.id}", now=now, kind="result",
-            round_id=rnd.id, broadcast=True,
+            conn,
+            settings,
+            person,
+            top,
+            dedupe_key=f"result:{rnd.id}:{person.id}",
+            now=now,
+            kind="result",
+            round_id=rnd.id,
+            broadcast=True,
         )
     return res
 

@@ -68,7 +68,9 @@ class Context:
             raise RuntimeError("add() before reply()")
         self.reply_parts.append(Text(key, params))
 
-    def notify(self, person_id: int, key: str, *, round_id: int | None = None, **params: object) -> None:
+    def notify(
+        self, person_id: int, key: str, *, round_id: int | None = None, **params: object
+    ) -> None:
         if person_id == self.person.id:
             return  # the sender hears it in the reply
         self.notices.append(Notice(person_id, (Text(key, params),), round_id=round_id))
@@ -78,7 +80,12 @@ class Context:
         return self.inbound.address
 
     async def audit(
-        self, action: str, *, unit_code: str | None = None, round_id: int | None = None, **detail: object
+        self,
+        action: str,
+        *,
+        unit_code: str | None = None,
+        round_id: int | None = None,
+        **detail: object,
     ) -> None:
         await audit.record(
             self.conn,
@@ -99,8 +106,10 @@ class Context:
                 return r.unit_code
         for r in mine:
             # An operator acts for the bag they registered in, if it lies in their unit.
-            if r.role == "operator" and self.person.bag_code and self.person.bag_code.startswith(
-                r.unit_code
+            if (
+                r.role == "operator"
+                and self.person.bag_code
+                and self.person.bag_code.startswith(r.unit_code)
             ):
                 return self.person.bag_code
         return None

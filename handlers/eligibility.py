@@ -12,8 +12,21 @@ from handlers.context import Text
 # skeleton of each word's start, so "наадмын", "naadmiin" and "NAADAM" all hit "наадам".
 STEMS: dict[str, tuple[str, ...]] = {
     "festival": ("наадам", "наадм", "naadam", "naadm", "festival", "фестивал", "концерт"),
-    "religion": ("хийд", "khiid", "hiid", "monastery", "монастир", "тахилга", "takhilga",
-                 "шашин", "шашны", "religio", "лам", "ritual", "зан үйл"),
+    "religion": (
+        "хийд",
+        "khiid",
+        "hiid",
+        "monastery",
+        "монастир",
+        "тахилга",
+        "takhilga",
+        "шашин",
+        "шашны",
+        "religio",
+        "лам",
+        "ritual",
+        "зан үйл",
+    ),
     "party": ("намын", "namiin", "party", "нам"),
     "ngo": ("ТББ", "NGO", "төрийн бус"),
     "monument": ("хөшөө", "khushuu", "hoshoo", "monument", "дурсгал"),

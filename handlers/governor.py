@@ -43,7 +43,9 @@ async def open_round(ctx: Context, bag_code: str) -> None:
     year = ctx.now.astimezone(ZoneInfo(tz)).year + ctx.settings.planning_year_offset
     if rnd is not None and rnd.year >= year:
         year = rnd.year + 1
-    collect = end_of_day(ctx.intent.collect_until, tz, ctx.now) if ctx.intent.collect_until else None
+    collect = (
+        end_of_day(ctx.intent.collect_until, tz, ctx.now) if ctx.intent.collect_until else None
+    )
     vote = end_of_day(ctx.intent.vote_until, tz, ctx.now) if ctx.intent.vote_until else None
     if (collect and collect <= ctx.now) or (collect and vote and vote <= collect):
         ctx.reply("round.bad_dates")
@@ -92,8 +94,12 @@ async def pending(ctx: Context, bag_code: str) -> None:
         return
     ctx.reply("pending.header", count=len(waiting))
     for p in waiting[: ctx.settings.list_page_size]:
-        ctx.add("pending.flagged_item" if p.flag else "pending.item",
-                n=p.number, text=short(p.text), flag=flag_label(p.flag) if p.flag else "")
+        ctx.add(
+            "pending.flagged_item" if p.flag else "pending.item",
+            n=p.number,
+            text=short(p.text),
+            flag=flag_label(p.flag) if p.flag else "",
+        )
 
 
 async def _proposal(ctx: Context, rnd: Round, number: int) -> Proposal | None:
@@ -116,14 +122,18 @@ async def accept(ctx: Context, bag_code: str) -> None:
         if p is None:
             return
         found.append(p)
-    done = []
+    done = []  # every number now on the ballot, including ones accepted before
     for p in found:
+        if p.status == "merged":
+            continue
+        done.append(p.number)
         if p.status in ("pending", "rejected"):
             await proposals.set_status(ctx.conn, p.id, "accepted")
             await ctx.audit("proposal.accept", unit_code=bag_code, round_id=rnd.id, number=p.number)
             if p.person_id is not None:
-                ctx.notify(p.person_id, "accept.notice", round_id=rnd.id, n=p.number, text=short(p.text))
-            done.append(p.number)
+                ctx.notify(
+                    p.person_id, "accept.notice", round_id=rnd.id, n=p.number, text=short(p.text)
+                )
     ctx.reply("accept.ok", numbers=" ".join(map(str, done)) or "-")
 
 
@@ -142,11 +152,18 @@ async def reject(ctx: Context, bag_code: str) -> None:
         return
     reason = ctx.intent.text.strip() or "-"
     await proposals.set_status(ctx.conn, p.id, "rejected", reason=reason)
-    await ctx.audit("proposal.reject", unit_code=bag_code, round_id=rnd.id, number=p.number,
-                    reason=reason)
+    await ctx.audit(
+        "proposal.reject", unit_code=bag_code, round_id=rnd.id, number=p.number, reason=reason
+    )
     for person_id in await proposals.supporters(ctx.conn, p.id):
-        ctx.notify(person_id, "reject.notice", round_id=rnd.id, n=p.number, text=short(p.text),
-                   reason=reason)
+        ctx.notify(
+            person_id,
+            "reject.notice",
+            round_id=rnd.id,
+            n=p.number,
+            text=short(p.text),
+            reason=reason,
+        )
     ctx.reply("reject.ok", n=p.number)
 
 
@@ -171,11 +188,18 @@ async def merge(ctx: Context, bag_code: str) -> None:
     if dst.status == "pending":
         await proposals.set_status(ctx.conn, dst.id, "accepted")
     moved = await proposals.move_supporters(ctx.conn, src.id, dst.id)
-    await ctx.audit("proposal.merge", unit_code=bag_code, round_id=rnd.id, number=src.number,
-                    into=dst.number)
+    await ctx.audit(
+        "proposal.merge", unit_code=bag_code, round_id=rnd.id, number=src.number, into=dst.number
+    )
     for person_id in set(moved) | set(await proposals.supporters(ctx.conn, dst.id)):
-        ctx.notify(person_id, "merge.notice", round_id=rnd.id, n=src.number, into=dst.number,
-                   text=short(dst.text))
+        ctx.notify(
+            person_id,
+            "merge.notice",
+            round_id=rnd.id,
+            n=src.number,
+            into=dst.number,
+            text=short(dst.text),
+        )
     ctx.reply("merge.ok", n=src.number, into=dst.number)
 
 
@@ -191,8 +215,9 @@ async def flag(ctx: Context, bag_code: str) -> None:
         return
     reason = ctx.intent.text.strip() or "60.3"
     await proposals.set_flag(ctx.conn, p.id, reason)
-    await ctx.audit("proposal.flag", unit_code=bag_code, round_id=rnd.id, number=p.number,
-                    reason=reason)
+    await ctx.audit(
+        "proposal.flag", unit_code=bag_code, round_id=rnd.id, number=p.number, reason=reason
+    )
     ctx.reply("flag.ok", n=p.number)
 
 
@@ -222,8 +247,15 @@ async def close(ctx: Context, bag_code: str) -> None:
     rnd = await _round(ctx, bag_code, "voting")
     if rnd is None:
         return
-    res = await close_round(ctx.conn, ctx.settings, rnd, ctx.now, actor=ctx.actor,
-                            actor_id=ctx.person.id, skip_person=ctx.person.id)
+    res = await close_round(
+        ctx.conn,
+        ctx.settings,
+        rnd,
+        ctx.now,
+        actor=ctx.actor,
+        actor_id=ctx.person.id,
+        skip_person=ctx.person.id,
+    )
     if res is None:  # closed by the scheduler a moment ago
         ctx.reply("round.wrong_state", status="closed")
         return

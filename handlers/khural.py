@@ -33,10 +33,19 @@ async def schedule(ctx: Context, bag_code: str) -> None:
         return
     meeting, changed = await meetings.schedule(ctx.conn, rnd.id, starts, place, ctx.now)
     ctx.round_id = rnd.id
-    await ctx.audit("khural.schedule", unit_code=bag_code, round_id=rnd.id,
-                    starts_at=starts.isoformat(), place=place, version=meeting.version)
-    ctx.reply("meeting.ok" if changed else "meeting.place_changed",
-              when=starts.strftime("%Y-%m-%d %H:%M"), place=place)
+    await ctx.audit(
+        "khural.schedule",
+        unit_code=bag_code,
+        round_id=rnd.id,
+        starts_at=starts.isoformat(),
+        place=place,
+        version=meeting.version,
+    )
+    ctx.reply(
+        "meeting.ok" if changed else "meeting.place_changed",
+        when=starts.strftime("%Y-%m-%d %H:%M"),
+        place=place,
+    )
 
 
 async def rsvp(ctx: Context) -> None:

@@ -98,7 +98,9 @@ async def _register(ctx: Context, bag: Unit) -> None:
     if status == "pending":
         ctx.reply("join.pending", bag=bag.name, soum=soum_name)
         for gov in await roles.holders(ctx.conn, "governor", bag.code):
-            ctx.notify(gov.person_id, "join.governor_notice", phone=person.phone or "-", bag=bag.name)
+            ctx.notify(
+                gov.person_id, "join.governor_notice", phone=person.phone or "-", bag=bag.name
+            )
     else:
         ctx.reply("join.ok", bag=bag.name, soum=soum_name, code=bag.code)
 

@@ -40,5 +40,7 @@ async def record(
 
 async def entries(conn: Conn, action: str | None = None) -> list[Row]:
     if action:
-        return await fetchall(conn, "SELECT * FROM audit_log WHERE action = ? ORDER BY id", (action,))
+        return await fetchall(
+            conn, "SELECT * FROM audit_log WHERE action = ? ORDER BY id", (action,)
+        )
     return await fetchall(conn, "SELECT * FROM audit_log ORDER BY id")

@@ -121,7 +121,8 @@ async def voters_missing(conn: Conn, round_id: int, bag_code: str) -> list[int]:
     rows = await fetchall(
         conn,
         "SELECT p.id FROM people p WHERE p.bag_code = ? AND p.status = 'approved' "
-        "AND NOT EXISTS (SELECT 1 FROM participation x WHERE x.round_id = ? AND x.person_id = p.id) "
+        "AND NOT EXISTS (SELECT 1 FROM participation x "
+        "WHERE x.round_id = ? AND x.person_id = p.id) "
         "ORDER BY p.id",
         (bag_code, round_id),
     )

@@ -34,8 +34,9 @@ LOCKED_RETRIES = 5
 class Database:
     """The application's handle on its SQLite file."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, auto_migrate: bool = True) -> None:
         self.path = str(path)
+        self.auto_migrate = auto_migrate
         self._writer: Conn | None = None
         self._reader: Conn | None = None
         self._write_lock = asyncio.Lock()
@@ -48,7 +49,8 @@ class Database:
         # NORMAL is durable in WAL mode against process crashes (kill -9); only a power loss
         # may lose the last transactions, never corrupt the file.
         await self._writer.execute("PRAGMA synchronous=NORMAL")
-        await migrate(self._writer)
+        if self.auto_migrate:
+            await migrate(self._writer)
         self._reader = await self._connect()
         return self
 
@@ -98,7 +100,7 @@ class Database:
                 await conn.commit()
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return list(await self.reader.execute_fetchall(sql, params))  # type: ignore[arg-type]
+        return list(await self.reader.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
@@ -122,7 +124,7 @@ async def _begin_immediate(conn: Conn) -> None:
 
 
 async def fetchall(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-    return list(await conn.execute_fetchall(sql, params))  # type: ignore[arg-type]
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def fetchone(conn: Conn, sql: str, params: Sequence[Any] = ()) -> Row | None:

@@ -77,7 +77,8 @@ async def pending(conn: Conn, limit: int = 100) -> list[InboxRow]:
 async def mark(conn: Conn, inbox_id: int, status: str, intent: str | None, now: datetime) -> bool:
     """Mark a pending row handled (or failed); False if another worker already did."""
     cur = await conn.execute(
-        "UPDATE inbox SET status = ?, intent = ?, handled_at = ? WHERE id = ? AND status = 'pending'",
+        "UPDATE inbox SET status = ?, intent = ?, handled_at = ? "
+        "WHERE id = ? AND status = 'pending'",
         (status, intent, to_db(now), inbox_id),
     )
     return cur.rowcount == 1

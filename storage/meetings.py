@@ -25,7 +25,8 @@ def _meeting(r: Row) -> Meeting:
 async def current(conn: Conn, round_id: int) -> Meeting | None:
     row = await fetchone(
         conn,
-        "SELECT * FROM khural_meetings WHERE round_id = ? AND cancelled = 0 ORDER BY id DESC LIMIT 1",
+        "SELECT * FROM khural_meetings WHERE round_id = ? AND cancelled = 0 "
+        "ORDER BY id DESC LIMIT 1",
         (round_id,),
     )
     return _meeting(row) if row else None

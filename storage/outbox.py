@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.clock import to_db
+from bot.clock import from_db, to_db
 from storage.db import Conn, Row, fetchall, fetchone
 
 MAX_ERRORS = 5  # after this many retryable errors a message is failed
@@ -30,6 +30,7 @@ class OutboxRow:
     extra: dict[str, Any] = field(default_factory=dict)
     error_count: int = 0
     round_id: int | None = None
+    created_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _row(r: Row) -> OutboxRow:
@@ -43,6 +44,7 @@ def _row(r: Row) -> OutboxRow:
         json.loads(r["extra"]),
         r["error_count"],
         r["round_id"],
+        from_db(r["created_at"]),
     )
 
 

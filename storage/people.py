@@ -80,9 +80,7 @@ async def get_or_create_by_phone(conn: Conn, phone: str, *, now: datetime, lang:
     return await by_phone(conn, phone) or await create(conn, now=now, phone=phone, lang=lang)
 
 
-async def set_bag(
-    conn: Conn, person_id: int, bag_code: str, status: str, now: datetime
-) -> None:
+async def set_bag(conn: Conn, person_id: int, bag_code: str, status: str, now: datetime) -> None:
     await conn.execute(
         "UPDATE people SET bag_code = ?, status = ?, joined_at = ? WHERE id = ?",
         (bag_code, status, to_db(now), person_id),
@@ -98,9 +96,7 @@ async def set_lang(conn: Conn, person_id: int, lang: str) -> None:
 
 
 async def set_opted_out(conn: Conn, person_id: int, opted_out: bool) -> None:
-    await conn.execute(
-        "UPDATE people SET opted_out = ? WHERE id = ?", (int(opted_out), person_id)
-    )
+    await conn.execute("UPDATE people SET opted_out = ? WHERE id = ?", (int(opted_out), person_id))
 
 
 async def set_channel(conn: Conn, person_id: int, channel: str) -> None:

@@ -54,7 +54,8 @@ async def create(
     now: datetime,
 ) -> Proposal:
     row = await fetchone(
-        conn, "SELECT coalesce(max(number), 0) + 1 AS n FROM proposals WHERE round_id = ?",
+        conn,
+        "SELECT coalesce(max(number), 0) + 1 AS n FROM proposals WHERE round_id = ?",
         (round_id,),
     )
     number = int(row["n"]) if row else 1
@@ -125,7 +126,8 @@ async def add_supporter(conn: Conn, proposal_id: int, person_id: int) -> None:
 
 async def supporters(conn: Conn, proposal_id: int) -> list[int]:
     rows = await fetchall(
-        conn, "SELECT person_id FROM proposal_people WHERE proposal_id = ? ORDER BY person_id",
+        conn,
+        "SELECT person_id FROM proposal_people WHERE proposal_id = ? ORDER BY person_id",
         (proposal_id,),
     )
     return [int(r["person_id"]) for r in rows]

@@ -75,7 +75,8 @@ async def current(conn: Conn, bag_code: str) -> Round | None:
     """The bag's newest round that is not yet submitted (or the newest of all)."""
     row = await fetchone(
         conn,
-        "SELECT * FROM rounds WHERE bag_code = ? ORDER BY (status = 'submitted'), year DESC, id DESC "
+        "SELECT * FROM rounds WHERE bag_code = ? "
+        "ORDER BY (status = 'submitted'), year DESC, id DESC "
         "LIMIT 1",
         (bag_code,),
     )

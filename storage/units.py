@@ -34,7 +34,12 @@ def parse_units_csv(text: str, tz_overrides: dict[str, str] | None = None) -> li
     overrides = tz_overrides or {}
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
-    if header is None or [h.strip() for h in header[:4]] != ["level", "code", "name", "parent_code"]:
+    if header is None or [h.strip() for h in header[:4]] != [
+        "level",
+        "code",
+        "name",
+        "parent_code",
+    ]:
         raise UnitsFileError("line 1: header must be level,code,name,parent_code")
     units: list[Unit] = []
     seen: dict[str, str] = {}

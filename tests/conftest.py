@@ -61,7 +61,9 @@ class Phone:
         self.number = number
 
     async def say(self, text: str) -> str:
-        resp = await self.client.post("/api/sim/messages", json={"phone": self.number, "text": text})
+        resp = await self.client.post(
+            "/api/sim/messages", json={"phone": self.number, "text": text}
+        )
         assert resp.status == 200, await resp.text()
         body = await resp.json()
         replies: list[str] = body["replies"]

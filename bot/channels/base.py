@@ -35,7 +35,9 @@ class SendResult:
         return cls(Outcome.SENT, provider_id=provider_id, segments=segments)
 
     @classmethod
-    def retry(cls, error: str, retry_after: float | None = None, pause_all: bool = False) -> SendResult:
+    def retry(
+        cls, error: str, retry_after: float | None = None, pause_all: bool = False
+    ) -> SendResult:
         return cls(Outcome.RETRY, error=error, retry_after=retry_after, pause_all=pause_all)
 
     @classmethod

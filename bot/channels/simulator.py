@@ -30,9 +30,9 @@ def inbound(phone: str, text: str, now: datetime, message_id: str | None = None)
 
 
 class SimulatorTransport:
-    name = Channel.SIMULATOR.value
-    rate_per_second = 1000.0
-    per_address_per_second = None
+    name: str = Channel.SIMULATOR.value
+    rate_per_second: float = 1000.0
+    per_address_per_second: float | None = None
 
     async def send(self, message: OutboxRow) -> SendResult:
         return SendResult.sent(f"sim-{message.id}", count_segments(message.text).segments)

@@ -36,7 +36,8 @@ async def test_audit_log_is_append_only(tmp_path: Path) -> None:
     async with Database(tmp_path / "x.db") as db:
         async with db.write() as conn:
             await conn.execute(
-                "INSERT INTO audit_log (at, actor, action) VALUES ('2027-01-01T00:00:00+00:00', 'cli', 'x')"
+                "INSERT INTO audit_log (at, actor, action) "
+                "VALUES ('2027-01-01T00:00:00+00:00', 'cli', 'x')"
             )
         for sql in ("UPDATE audit_log SET action = 'y'", "DELETE FROM audit_log"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):

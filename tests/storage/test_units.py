@@ -38,10 +38,16 @@ def test_time_zone_can_be_overridden_per_aimag() -> None:
         ("level,code,name,parent_code\naimag,6,X,\n", "line 2: a aimag code has 2 digits"),
         ("level,code,name,parent_code\naimag,64,X,\nsoum,6446,Заг\n", "line 3: expected 4 fields"),
         ("level,code,name,parent_code\naimag,64,X,\nsoum,6446,Заг,65\n", "line 3: parent '65'"),
-        ("level,code,name,parent_code\naimag,64,X,\naimag,64,Y,\n", "line 3: code 64 appears twice"),
+        (
+            "level,code,name,parent_code\naimag,64,X,\naimag,64,Y,\n",
+            "line 3: code 64 appears twice",
+        ),
         ("level,code,name,parent_code\ncity,64,X,\n", "line 2: unknown level"),
         ("level,code,name,parent_code\naimag,64,,\n", "line 2: name is empty"),
-        ("level,code,name,parent_code\naimag,64,X,\nsoum,6546,Y,64\n", "line 3: code 6546 is not inside 64"),
+        (
+            "level,code,name,parent_code\naimag,64,X,\nsoum,6546,Y,64\n",
+            "line 3: code 6546 is not inside 64",
+        ),
     ],
 )
 def test_malformed_files_are_refused_with_line_and_reason(text: str, message: str) -> None:

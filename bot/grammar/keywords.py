@@ -1,0 +1,78 @@
+"""The words of every intent, in Cyrillic and the Latin spellings herders use.
+
+Each phrase is matched on its skeleton (bot.translit), so one Cyrillic spelling also covers
+its transliterations ("НЭГДЭХ" covers negdeh, negdekh, negdex). List extra Latin or English
+words only where the skeleton differs.
+"""
+
+from __future__ import annotations
+
+from bot.grammar.intents import Kind
+
+KEYWORDS: dict[Kind, tuple[str, ...]] = {
+    Kind.JOIN: ("нэгдэх", "нэгдье", "бүртгүүлэх", "бүртгүүлье", "бүртгүүл", "join",
+                "register", "burtguuleh"),
+    Kind.PROPOSE: ("санал", "санал гаргах", "санал оруулах", "proposal", "propose", "idea"),
+    Kind.LIST: ("жагсаалт", "жагсаалтыг", "list", "proposals", "jagsaal"),
+    Kind.VOTE: ("сонго", "сонгох", "сонгоё", "санал өгөх", "санал өгье", "vote", "sonogo"),
+    Kind.MY: ("миний", "миний санал", "миний сонголт", "my", "my vote", "mine"),
+    Kind.HELP: ("тусламж", "туслаач", "заавар", "help", "info", "menu", "?"),
+    Kind.STOP: ("зогс", "зогсоох", "stop", "stopall", "stop all", "unsubscribe", "cancel",
+                "end", "quit", "optout", "revoke"),
+    Kind.START: ("эхлэх", "эхлүүлэх", "start", "unstop", "yes"),
+    Kind.LANG: ("хэл", "lang", "language"),
+    Kind.RSVP: ("ирнэ", "очно", "ирэх", "очих", "coming", "attend", "rsvp"),
+    Kind.OPEN: ("нээх", "шат нээх", "open", "neekh"),
+    Kind.PENDING: ("шинэ", "хүлээгдэж буй", "хянах", "pending", "review", "new"),
+    Kind.ACCEPT: ("зөв", "зөвшөөр", "зөвшөөрөх", "зөвшөөрье", "accept", "ok", "okay", "approve"),
+    Kind.REJECT: ("татгалз", "татгалзах", "reject", "decline"),
+    Kind.MERGE: ("нэгтгэх", "нэгтгэ", "merge"),
+    Kind.FLAG: ("тэмдэг", "тэмдэглэх", "flag"),
+    Kind.VOTING: ("хураалт", "санал хураалт", "санал хураах", "voting", "start voting"),
+    Kind.MEETING: ("хурал", "хурлын", "meeting", "khural"),
+    Kind.CLOSE: ("хаах", "close"),
+    Kind.RESULTS: ("дүн", "үр дүн", "results", "result"),
+    Kind.CONFIRM: ("батлах", "батал", "confirm", "confirmed"),
+    Kind.ADMIT: ("бүртгэ", "admit"),
+    Kind.POLICY: ("бодлого", "policy"),
+}  # fmt: skip
+
+# One-word language switches: the word alone changes the language.
+LANG_WORDS: dict[str, str] = {
+    "латин": "mn_latn", "latin": "mn_latn", "lat": "mn_latn", "латинаар": "mn_latn",
+    "кирилл": "mn", "kirill": "mn", "cyrillic": "mn", "монгол": "mn", "mongol": "mn",
+    "mn": "mn", "монголоор": "mn", "кирилээр": "mn",
+    "англи": "en", "angli": "en", "english": "en", "en": "en", "англиар": "en",
+}  # fmt: skip
+
+POLICY_WORDS: dict[str, str] = {
+    "нээлттэй": "open", "open": "open", "чөлөөтэй": "open",
+    "зөвшөөрөл": "approval", "зөвшөөрөлтэй": "approval", "approval": "approval",
+    "approve": "approval",
+}  # fmt: skip
+
+# Words that stop and start only when they are the whole message (Twilio's opt-out and
+# opt-in words): "stop the bridge project" is not an opt-out.
+ALONE_ONLY = frozenset({Kind.STOP, Kind.START})
+
+BENEFICIARY_UNITS = (
+    "өрх",
+    "айл",
+    "хүн",
+    "хүүхэд",
+    "малчин",
+    "ail",
+    "households",
+    "household",
+    "families",
+    "family",
+    "people",
+    "persons",
+    "айлд",
+    "өрхөд",
+    "өрхийн",
+)
+MILLION_UNITS = ("сая", "mln", "million", "say", "sai", "saya", "сая төгрөг", "m")
+THOUSAND_UNITS = ("мянга", "мянган", "myanga", "mynga", "thousand", "k")
+BILLION_UNITS = ("тэрбум", "terbum", "billion", "bn")
+CURRENCY_WORDS = ("төгрөг", "төг", "tug", "tugrug", "togrog", "mnt", "₮")

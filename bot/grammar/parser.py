@@ -1,0 +1,410 @@
+"""One tolerant parser for every channel: text in, :class:`Intent` out, never an exception.
+
+Keywords are found at the start of the message (after a Telegram "/" or a "#"), one or two
+words, matched on their skeleton (see bot.translit) and, for words of five letters or more,
+with one typo allowed. Arguments are read by one small function per intent. Dates typed
+without a year ("03-20", "3/20") come back with year 1: the handler picks the next such day.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, time
+
+from bot.grammar.intents import Intent, Kind
+from bot.grammar.keywords import (
+    ALONE_ONLY,
+    BENEFICIARY_UNITS,
+    BILLION_UNITS,
+    CURRENCY_WORDS,
+    KEYWORDS,
+    LANG_WORDS,
+    MILLION_UNITS,
+    POLICY_WORDS,
+    THOUSAND_UNITS,
+)
+from bot.translit import is_cyrillic, skeleton
+
+Reader = Callable[[str, str], Intent]
+
+MAX_SCAN = 2_000  # keyword and argument work looks at this much of a message
+MAX_PROPOSAL = 500
+FUZZY_MIN_LEN = 5
+
+_WORD = re.compile(r"[^\W_]+|\?", re.UNICODE)
+_INT = re.compile(r"\d+")
+_BARE_BALLOT = re.compile(
+    r"^[\s\d,.;:#№+&/\-]*(?:(?:ба|and|болон|,)[\s\d,.;:#№+&/\-]*)*$", re.IGNORECASE
+)
+_THOUSANDS = re.compile(r"(?<=\d)[ ,.'](?=\d{3}(?!\d))")
+_FULL_DATE = re.compile(r"\b(\d{4})[-./](\d{1,2})[-./](\d{1,2})\b")
+_SHORT_DATE = re.compile(r"(?<![\d:.])(\d{1,2})[-/.](\d{1,2})(?![\d:])(?:\s*-?\s*(?:нд|ны|nd))?")
+_TIME = re.compile(r"(?<![\d\-/])(\d{1,2})[:.](\d{2})(?!\d)")
+_TIME_AMPM = re.compile(r"\b(\d{1,2})\s*(am|pm)\b", re.IGNORECASE)
+_TIME_TSAG = re.compile(r"(?<!\d)(\d{1,2})\s*(?:цаг|цагт|ц\b|tsag|tsagt|cag)", re.IGNORECASE)
+_JOIN_FILLER = {
+    skeleton(w)
+    for w in (
+        "сум",
+        "сумын",
+        "sum",
+        "soum",
+        "баг",
+        "багт",
+        "bag",
+        "р",
+        "r",
+        "дугаар",
+        "-р",
+        "багийн",
+        "of",
+        "in",
+        "the",
+    )
+}
+
+
+def _build_tables() -> tuple[dict[str, Kind], dict[str, Kind]]:
+    one: dict[str, Kind] = {}
+    two: dict[str, Kind] = {}
+    for kind, phrases in KEYWORDS.items():
+        for phrase in phrases:
+            words = _WORD.findall(phrase.lower())
+            key = "".join(skeleton(w) for w in words)
+            if not key:
+                continue
+            (two if len(words) == 2 else one).setdefault(key, kind)
+    return one, two
+
+
+_ONE, _TWO = _build_tables()
+_FUZZY = [(k, kind) for k, kind in _ONE.items() if len(k) >= FUZZY_MIN_LEN]
+_LANG = {skeleton(w): lang for w, lang in LANG_WORDS.items()}
+_POLICY = {skeleton(w): p for w, p in POLICY_WORDS.items()}
+
+
+def _units(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(skeleton(w) for w in words) | frozenset(w for w in words if len(w) == 1)
+
+
+_BENEFICIARY = _units(BENEFICIARY_UNITS) | {skeleton(w) for w in ("urh", "orh", "khun", "hun")}
+_MILLION = _units(MILLION_UNITS)
+_THOUSAND = _units(THOUSAND_UNITS)
+_BILLION = _units(BILLION_UNITS)
+_CURRENCY = _units(CURRENCY_WORDS)
+
+
+def parse(text: str) -> Intent:
+    """What a message means. Any text, any length: never raises."""
+    try:
+        return _parse(text if isinstance(text, str) else "")
+    except Exception:  # defensive: a parser bug must cost one "not understood", not a reply
+        return Intent(Kind.UNKNOWN, error="unknown")
+
+
+def _parse(text: str) -> Intent:
+    head = text[:MAX_SCAN].strip()
+    script = "cyrl" if is_cyrillic(head) else "latn"
+    body = re.sub(r"^[/#!]+", "", head)
+    body = re.sub(r"^([^\W_]+)@\w+", r"\1", body)  # /vote@SanalBot 1 2
+    if body.strip() in ("?", "？", "??"):
+        return Intent(Kind.HELP, script=script)
+    if not any(ch.isalnum() for ch in body):
+        return Intent(Kind.UNKNOWN, error="empty", script=script)
+    if head.lower().startswith("/start"):
+        return Intent(Kind.HELP, script=script, extra={"telegram_start": "1"})
+
+    words = list(_WORD.finditer(body))
+    kind, used = _keyword(words)
+    if kind is None:
+        return _no_keyword(body, script)
+    rest = body[words[used - 1].end() :].strip(" \t\n:;,.-–—")
+    full_rest = text[len(head) - len(head.lstrip()) :]  # keep long proposal text beyond the scan
+    if kind == Kind.PROPOSE and len(text) > MAX_SCAN:
+        rest = (rest + full_rest[len(head) :])[: MAX_PROPOSAL * 2]
+    return _ARGUMENTS[kind](rest, script)
+
+
+def _keyword(words: list[re.Match[str]]) -> tuple[Kind | None, int]:
+    if not words:
+        return None, 0
+    first = skeleton(words[0].group())
+    if len(words) >= 2:
+        pair = first + skeleton(words[1].group())
+        if pair in _TWO:
+            return _TWO[pair], 2
+    if first in _ONE:
+        return _ONE[first], 1
+    if len(first) >= FUZZY_MIN_LEN and not first.isdigit():
+        near = {kind for key, kind in _FUZZY if _within_one(first, key)}
+        if len(near) == 1:
+            return near.pop(), 1
+    return None, 0
+
+
+def _within_one(a: str, b: str) -> bool:
+    """Levenshtein distance of at most one."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _no_keyword(body: str, script: str) -> Intent:
+    words = _WORD.findall(body)
+    if len(words) == 1 and skeleton(words[0]) in _LANG and not words[0].isdigit():
+        return Intent(Kind.LANG, lang=_LANG[skeleton(words[0])], script=script)
+    if _BARE_BALLOT.match(body):
+        numbers = [int(n) for n in _INT.findall(body)]
+        if len(numbers) == 1 and re.fullmatch(r"\s*\d{6}\s*", body):
+            return Intent(Kind.JOIN, bag_code=body.strip(), script=script)
+        if numbers and all(0 < n <= 999 for n in numbers):
+            return Intent(Kind.VOTE, numbers=_unique(numbers), script=script, extra={"bare": "1"})
+    return Intent(Kind.UNKNOWN, error="unknown", script=script)
+
+
+def _unique(numbers: list[int]) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(numbers))
+
+
+def _ints(text: str) -> list[int]:
+    return [int(n) for n in _INT.findall(text) if len(n) <= 9]
+
+
+# --- one argument reader per intent -------------------------------------------------------
+
+
+def _join(rest: str, script: str) -> Intent:
+    code = re.search(r"(?<!\d)(\d{6})(?!\d)", rest)
+    if code:
+        return Intent(Kind.JOIN, bag_code=code.group(1), script=script)
+    tokens = []
+    for raw in rest.split():
+        token = re.sub(
+            r"(?<=\d)\s*-?\s*(?:р|r|dugaar|дугаар)$", "", raw.strip(",.;:"), flags=re.IGNORECASE
+        )
+        if token and skeleton(token) not in _JOIN_FILLER:
+            tokens.append(token)
+    if not tokens:
+        return Intent(Kind.JOIN, error="join_usage", script=script)
+    if len(tokens) == 1:
+        return Intent(Kind.JOIN, soum_query=tokens[0], script=script)
+    if tokens[-1].isdigit():
+        return Intent(
+            Kind.JOIN, soum_query=" ".join(tokens[:-1]), bag_query=tokens[-1], script=script
+        )
+    return Intent(Kind.JOIN, soum_query=tokens[0], bag_query=" ".join(tokens[1:]), script=script)
+
+
+def _amounts(text: str) -> tuple[int | None, int | None]:
+    """(beneficiaries, cost in MNT) written anywhere in a proposal."""
+    merged = _THOUSANDS.sub("", text[:MAX_SCAN])
+    tokens = re.findall(r"\d+(?:[.,]\d+)?|[^\W\d_]+|₮", merged)
+    beneficiaries: int | None = None
+    cost: int | None = None
+    for i, tok in enumerate(tokens):
+        if not tok[0].isdigit():
+            continue
+        value = float(tok.replace(",", "."))
+        unit = skeleton(tokens[i + 1]) if i + 1 < len(tokens) else ""
+        raw_unit = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+        before = skeleton(tokens[i - 1]) if i > 0 else ""
+        if (
+            beneficiaries is None
+            and (unit in _BENEFICIARY or before in _BENEFICIARY)
+            and value.is_integer()
+        ):
+            beneficiaries = int(value)
+        elif cost is None and (unit in _MILLION or raw_unit in _MILLION):
+            cost = round(value * 1_000_000)
+        elif cost is None and (unit in _BILLION or raw_unit in _BILLION):
+            cost = round(value * 1_000_000_000)
+        elif cost is None and (unit in _THOUSAND or raw_unit in _THOUSAND):
+            cost = round(value * 1_000)
+        elif cost is None and (unit in _CURRENCY or raw_unit in _CURRENCY) and value >= 1000:
+            cost = round(value)
+    return beneficiaries, cost
+
+
+def _propose(rest: str, script: str) -> Intent:
+    text = " ".join(rest.split())[:MAX_PROPOSAL]
+    if not any(ch.isalnum() for ch in text):
+        return Intent(Kind.PROPOSE, error="propose_usage", script=script)
+    beneficiaries, cost = _amounts(text)
+    return Intent(
+        Kind.PROPOSE, text=text, beneficiaries=beneficiaries, cost_mnt=cost, script=script
+    )
+
+
+def _page(kind: Kind) -> Reader:
+    def read(rest: str, script: str) -> Intent:
+        numbers = _ints(rest)
+        return Intent(
+            kind,
+            page=numbers[0] if numbers and numbers[0] > 0 else 1,
+            numbers=tuple(numbers[:1]),
+            script=script,
+        )
+
+    return read
+
+
+def _numbers(kind: Kind, usage: str) -> Reader:
+    def read(rest: str, script: str) -> Intent:
+        numbers = _ints(rest)
+        if not numbers:
+            return Intent(kind, error=usage, script=script)
+        return Intent(kind, numbers=_unique(numbers), script=script)
+
+    return read
+
+
+def _number_and_text(kind: Kind, usage: str) -> Reader:
+    def read(rest: str, script: str) -> Intent:
+        m = re.match(r"\s*[#№]?\s*(\d{1,6})\b[\s,.:;-]*(.*)", rest, re.DOTALL)
+        if not m:
+            return Intent(kind, error=usage, script=script)
+        return Intent(
+            kind, numbers=(int(m.group(1)),), text=" ".join(m.group(2).split())[:300], script=script
+        )
+
+    return read
+
+
+def _merge(rest: str, script: str) -> Intent:
+    numbers = _ints(rest)
+    if len(numbers) != 2:
+        return Intent(Kind.MERGE, error="merge_usage", script=script)
+    return Intent(Kind.MERGE, numbers=(numbers[0], numbers[1]), script=script)
+
+
+def _plain(kind: Kind) -> Reader:
+    def read(rest: str, script: str) -> Intent:
+        if kind in ALONE_ONLY and rest:
+            return Intent(Kind.UNKNOWN, error="unknown", script=script)
+        return Intent(kind, script=script)
+
+    return read
+
+
+def _help(rest: str, script: str) -> Intent:
+    words = list(_WORD.finditer(rest))
+    kind, _ = _keyword(words)
+    return Intent(Kind.HELP, text=kind.value if kind else "", script=script)
+
+
+def _lang(rest: str, script: str) -> Intent:
+    words = _WORD.findall(rest)
+    lang = _LANG.get(skeleton(words[0])) if words else None
+    if lang is None:
+        return Intent(Kind.LANG, error="lang_usage", script=script)
+    return Intent(Kind.LANG, lang=lang, script=script)
+
+
+def _dates(text: str) -> tuple[list[date], str]:
+    """Dates in order of writing, and the text with them removed."""
+    found: list[tuple[int, date]] = []
+
+    def full(m: re.Match[str]) -> str:
+        try:
+            found.append((m.start(), date(int(m.group(1)), int(m.group(2)), int(m.group(3)))))
+        except ValueError:
+            return m.group(0)
+        return " "
+
+    text = _FULL_DATE.sub(full, text)
+
+    def short(m: re.Match[str]) -> str:
+        try:
+            found.append((m.start(), date(1, int(m.group(1)), int(m.group(2)))))
+        except ValueError:
+            return m.group(0)
+        return " "
+
+    text = _SHORT_DATE.sub(short, text)
+    return [d for _, d in sorted(found, key=lambda p: p[0])], text
+
+
+def _open(rest: str, script: str) -> Intent:
+    dates, _ = _dates(rest)
+    return Intent(
+        Kind.OPEN,
+        collect_until=dates[0] if dates else None,
+        vote_until=dates[1] if len(dates) > 1 else None,
+        script=script,
+    )
+
+
+def _voting(rest: str, script: str) -> Intent:
+    dates, _ = _dates(rest)
+    return Intent(Kind.VOTING, vote_until=dates[0] if dates else None, script=script)
+
+
+def _time(text: str) -> tuple[time | None, str]:
+    m = _TIME.search(text)
+    if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+        return time(int(m.group(1)), int(m.group(2))), text[: m.start()] + " " + text[m.end() :]
+    m = _TIME_AMPM.search(text)
+    if m and 1 <= int(m.group(1)) <= 12:
+        hour = int(m.group(1)) % 12 + (12 if m.group(2).lower() == "pm" else 0)
+        return time(hour, 0), text[: m.start()] + " " + text[m.end() :]
+    m = _TIME_TSAG.search(text)
+    if m and int(m.group(1)) < 24:
+        return time(int(m.group(1)), 0), text[: m.start()] + " " + text[m.end() :]
+    return None, text
+
+
+def _meeting(rest: str, script: str) -> Intent:
+    dates, without = _dates(rest)
+    when, place = _time(without)
+    place = " ".join(place.split()).strip(" ,.;:-")
+    if not dates or when is None:
+        return Intent(Kind.MEETING, error="meeting_usage", text=place, script=script)
+    return Intent(
+        Kind.MEETING, meeting_date=dates[0], meeting_time=when, text=place[:200], script=script
+    )
+
+
+def _admit(rest: str, script: str) -> Intent:
+    phone = re.sub(r"[^\d+]", "", rest)
+    if len(re.sub(r"\D", "", phone)) < 8:
+        return Intent(Kind.ADMIT, error="admit_usage", script=script)
+    return Intent(Kind.ADMIT, phone=phone, script=script)
+
+
+def _policy(rest: str, script: str) -> Intent:
+    words = _WORD.findall(rest)
+    value = _POLICY.get(skeleton(words[0])) if words else None
+    if value is None:
+        return Intent(Kind.POLICY, error="policy_usage", script=script)
+    return Intent(Kind.POLICY, text=value, script=script)
+
+
+_ARGUMENTS: dict[Kind, Reader] = {
+    Kind.JOIN: _join,
+    Kind.PROPOSE: _propose,
+    Kind.LIST: _page(Kind.LIST),
+    Kind.VOTE: _numbers(Kind.VOTE, "vote_usage"),
+    Kind.MY: _plain(Kind.MY),
+    Kind.HELP: _help,
+    Kind.STOP: _plain(Kind.STOP),
+    Kind.START: _plain(Kind.START),
+    Kind.LANG: _lang,
+    Kind.RSVP: _plain(Kind.RSVP),
+    Kind.OPEN: _open,
+    Kind.PENDING: _plain(Kind.PENDING),
+    Kind.ACCEPT: _numbers(Kind.ACCEPT, "accept_usage"),
+    Kind.REJECT: _number_and_text(Kind.REJECT, "reject_usage"),
+    Kind.MERGE: _merge,
+    Kind.FLAG: _number_and_text(Kind.FLAG, "flag_usage"),
+    Kind.VOTING: _voting,
+    Kind.MEETING: _meeting,
+    Kind.CLOSE: _plain(Kind.CLOSE),
+    Kind.RESULTS: _page(Kind.RESULTS),
+    Kind.CONFIRM: _numbers(Kind.CONFIRM, "confirm_usage"),
+    Kind.ADMIT: _admit,
+    Kind.POLICY: _policy,
+}
