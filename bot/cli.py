@@ -62,7 +62,10 @@ def main(verbose: bool) -> None:
 def serve(db: Path | None, host: str | None, port: int | None, demo: bool) -> None:
     """Start the web server, the simulator, the channels and the senders."""
     settings = _settings(db=db, host=host, port=port)
-    _run(lambda: _serve(settings, demo))
+    try:
+        _run(lambda: _serve(settings, demo))
+    except KeyboardInterrupt:
+        click.echo("stopped")
 
 
 async def _serve(settings: Settings, demo: bool) -> None:

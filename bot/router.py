@@ -69,9 +69,10 @@ class Router:
         intent = parse(msg.text)
         if msg.extra.get("intent"):
             intent = _structured(msg.extra, intent)
+        first_message = person.channel is None
         if person.channel != msg.channel.value:
             await people.set_channel(conn, person.id, msg.channel.value)
-        if person.status == "new" and person.bag_code is None and intent.kind != Kind.LANG:
+        if first_message and intent.kind != Kind.LANG:
             person = await self._guess_lang(conn, person, intent)
         ctx = Context(
             conn=conn,
@@ -126,7 +127,8 @@ class Router:
         return await people.get_or_create_by_phone(conn, phone, now=now, lang="mn")
 
     async def _guess_lang(self, conn: Conn, person: Person, intent: Intent) -> Person:
-        """Answer a newcomer in the script they wrote in (Latin keeps SMS cheap)."""
+        """Answer a newcomer in the script of their first message (Latin keeps SMS cheap);
+        after that only the language word changes it."""
         lang = "mn" if intent.script == "cyrl" else self.settings.latin_writer_lang
         if intent.kind == Kind.UNKNOWN and intent.error == "empty":
             return person

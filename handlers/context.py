@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.delivery import compose
 from bot.grammar.intents import Intent
 from bot.message import Button, Inbound
 from bot.settings import Settings
+from bot.sms_segments import count_segments
 from storage import audit, roles
 from storage.ballots import BallotKey
 from storage.db import Conn
@@ -74,6 +76,18 @@ class Context:
         if person_id == self.person.id:
             return  # the sender hears it in the reply
         self.notices.append(Notice(person_id, (Text(key, params),), round_id=round_id))
+
+    def fits(self) -> bool:
+        """Whether the reply so far fits the SMS segment budget (always, on Telegram)."""
+        if not self.inbound.channel.is_sms:
+            return True
+        text = compose(self.reply_parts, self.person.lang)
+        return count_segments(text).segments <= self.settings.max_segments
+
+    def restart_reply(self) -> None:
+        """Drop the reply composed so far (to compose a shorter one)."""
+        self.replied = False
+        self.reply_parts = []
 
     @property
     def actor(self) -> str:

@@ -59,6 +59,9 @@ async def propose(ctx: Context) -> None:
         )
 
 
+TEXT_LIMITS = (40, 30, 22, 16, 10)
+
+
 def short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -78,10 +81,16 @@ async def reply_list(ctx: Context, rnd: Round, page: int) -> None:
         ctx.reply("list.empty")
         return
     page = min(max(page, 1), pages)
-    ctx.reply("list.header", page=page, pages=pages)
-    for p in shown[(page - 1) * size : page * size]:
-        ctx.add("list.item", n=p.number, text=short(p.text))
-    if page < pages:
-        ctx.add("list.more", next=page + 1)
-    elif rnd.status == "voting":
-        ctx.add("list.vote_hint", k=rnd.max_choices)
+    # Shorten the proposals' texts until the page fits the SMS budget; the page stays the
+    # same size so that "LIST 2" always means the same proposals.
+    for limit in TEXT_LIMITS:
+        ctx.restart_reply()
+        ctx.reply("list.header", page=page, pages=pages)
+        for p in shown[(page - 1) * size : page * size]:
+            ctx.add("list.item", n=p.number, text=short(p.text, limit))
+        if page < pages:
+            ctx.add("list.more", next=page + 1)
+        elif rnd.status == "voting":
+            ctx.add("list.vote_hint", k=rnd.max_choices)
+        if ctx.fits():
+            return

@@ -1,0 +1,119 @@
+"""Citizens' words one by one: registration policy, language, STOP/START, paging, floods."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from bot.app import Sanal
+from bot.clock import ManualClock
+from bot.sms_segments import count_segments, is_gsm7
+from storage import people, proposals, rounds
+from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
+
+
+async def _person(sanal: Sanal, phone: str) -> people.Person:
+    async with sanal.db.write() as conn:
+        found = await people.by_phone(conn, phone)
+    assert found is not None
+    return found
+
+
+async def test_registration_by_approval(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    gov, herder = Phone(client, GOVERNOR), Phone(client, "99112233")
+    assert "зөвхөн багийн Засаг даргад" in await herder.say("БОДЛОГО ЗӨВШӨӨРӨЛ")
+    assert "зөвшөөрнө" in await gov.say("БОДЛОГО ЗӨВШӨӨРӨЛ")
+    assert "Засаг даргад очлоо" in await herder.say("НЭГДЭХ 644651")
+    assert (await _person(sanal, "+97699112233")).status == "pending"
+    await sanal.drain_outbox()
+    told = [m["text"] for m in await gov.inbox() if m["direction"] == "out"]
+    assert any("БҮРТГЭ +97699112233" in t for t in told)
+    assert "зөвшөөрөөгүй" in await herder.say("САНАЛ Худаг")
+    assert "алга" in await gov.say("БҮРТГЭ 88776655")
+    assert "бүртгэгдлээ" in await gov.say("БҮРТГЭ 9911 2233")
+    assert (await _person(sanal, "+97699112233")).status == "approved"
+    await sanal.drain_outbox()
+    assert any("бүртгэгдлээ" in m["text"] for m in await herder.inbox())
+
+
+async def test_join_by_soum_name_and_ambiguity(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    herder = Phone(client, "99112233")
+    reply = await herder.say("НЭГДЭХ Заг")
+    assert "аль баг" in reply and "644651" in reply and "644657" in reply
+    assert "Баянбулаг" in await herder.say("НЭГДЭХ Заг Баянбулаг")
+    assert "олдсонгүй" in await herder.say("НЭГДЭХ Зүгээр 1")
+    assert "олдсонгүй" in await herder.say("НЭГДЭХ 999999")
+    # Khüreemaral typed the way herders do, with a typo: answered with the Cyrillic name.
+    assert "Хүрээмарал" in await herder.say("НЭГДЭХ khuremaral 1")
+
+
+async def test_language_and_script(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    herder = Phone(client, "99112233")
+    latin = await herder.say("tuslamj")
+    assert is_gsm7(latin) and "NEGDEKH" in latin
+    assert "English" in await herder.say("LANG EN")
+    assert "JOIN" in await herder.say("help")
+    assert "кирилл" in await herder.say("КИРИЛЛ")
+    assert "НЭГДЭХ" in await herder.say("?")
+    assert "latin" in await herder.say("ХЭЛ ЛАТИН")
+    assert (await _person(sanal, "+97699112233")).lang == "mn_latn"
+
+
+async def test_stop_and_start(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    herder = Phone(client, "99112233")
+    assert "ЭХЛЭХ" in await herder.say("ЗОГС")
+    assert (await _person(sanal, "+97699112233")).opted_out
+    assert "Ойлгосонгүй" in await herder.say("зогс гүүрийн төсөл")  # not an opt-out
+    assert "эхэллээ" in await herder.say("ЭХЛЭХ")
+    assert not (await _person(sanal, "+97699112233")).opted_out
+    await herder.say("stop")
+    assert (await _person(sanal, "+97699112233")).opted_out
+
+
+async def test_list_is_paged_and_fits_the_segment_budget(
+    sanal: Sanal, client: TestClient[Any, Any], clock: ManualClock
+) -> None:
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    gov, herder = Phone(client, GOVERNOR), Phone(client, "99112233")
+    await gov.say("НЭЭХ")
+    await herder.say("НЭГДЭХ 644651")
+    for i in range(12):
+        await herder.say(f"САНАЛ Багийн төвийн худаг дугаар {i + 1}, {10 + i} өрх")
+        clock.advance(timedelta(seconds=10))  # a person, not a flood
+    await gov.say("ЗӨВ " + " ".join(str(n) for n in range(1, 13)))
+    first = await herder.say("ЖАГСААЛТ")
+    assert first.startswith("Саналууд (1/3)") and "ЖАГСААЛТ 2" in first
+    assert count_segments(first).segments <= sanal.settings.max_segments
+    third = await herder.say("жагсаалт 3")
+    assert "(3/3)" in third and "11." in third and "12." in third
+    assert "(3/3)" in await herder.say("ЖАГСААЛТ 99")
+
+
+async def test_flooding_sender_gets_one_reply_a_minute(
+    sanal: Sanal, client: TestClient[Any, Any], clock: ManualClock
+) -> None:
+    bot = Phone(client, "99887766")
+    replies = [await bot.say(f"hello {i}") for i in range(30)]
+    threshold = sanal.settings.flood_threshold
+    # Up to the threshold every message is answered; after it, one reply a minute, and
+    # the one reply of this minute was already given.
+    assert all(replies[:threshold])
+    assert replies[threshold:] == [""] * (30 - threshold)
+    clock.advance(timedelta(seconds=61))
+    assert await bot.say("hello again")
+
+
+async def test_proposal_amounts_reach_storage(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    await Phone(client, GOVERNOR).say("НЭЭХ")
+    herder = Phone(client, "99112233")
+    await herder.say("НЭГДЭХ 644651")
+    await herder.say("sanal Guur barih 1,5 sai 60 ail")
+    async with sanal.db.write() as conn:
+        rnd = await rounds.current(conn, ZAG_BAG_1)
+        assert rnd is not None
+        (p,) = await proposals.of_round(conn, rnd.id)
+    assert (p.beneficiaries, p.cost_mnt, p.text) == (60, 1_500_000, "Guur barih 1,5 sai 60 ail")
