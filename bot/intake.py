@@ -1,8 +1,10 @@
 """Intake: store every inbound message first, then handle it in order.
 
 Channels call :meth:`Intake.receive` and answer their provider only after it returns: the
-message is then on disk. A worker task handles pending rows in id order; at start it
-picks up whatever a crash left pending.
+message is then on disk. Messages arriving together are stored in one transaction (group
+commit): SQLite has one writer, and one commit per webhook would cap a khural-week burst.
+A worker task handles pending rows in id order; at start it picks up whatever a crash left
+pending.
 """
 
 from __future__ import annotations
@@ -28,14 +30,33 @@ class Intake:
         self._wake = asyncio.Event()
         self._done: dict[int, asyncio.Future[Handled | None]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._to_store: list[tuple[Inbound, asyncio.Future[tuple[int, bool]]]] = []
+        self._storing: asyncio.Task[None] | None = None
 
     async def receive(self, msg: Inbound) -> tuple[int, bool]:
         """Store a message durably; returns (inbox id, new). Duplicates are not re-handled."""
-        async with self.db.write() as conn:
-            inbox_id, new = await inbox.store(conn, msg)
-        if new:
-            self._wake.set()
-        return inbox_id, new
+        fut: asyncio.Future[tuple[int, bool]] = asyncio.get_running_loop().create_future()
+        self._to_store.append((msg, fut))
+        if self._storing is None or self._storing.done():
+            self._storing = asyncio.create_task(self._store_batches(), name="intake-store")
+        return await fut
+
+    async def _store_batches(self) -> None:
+        while self._to_store:
+            batch, self._to_store = self._to_store, []
+            try:
+                async with self.db.write() as conn:
+                    results = [await inbox.store(conn, msg) for msg, _ in batch]
+            except Exception as exc:  # each waiting channel answers its provider with an error
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), result in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(result)
+            if any(new for _, new in results):
+                self._wake.set()
 
     async def receive_and_wait(self, msg: Inbound, limit_seconds: float = 10.0) -> int:
         """Store a message and wait until it is handled (the simulator's synchronous API)."""
@@ -77,6 +98,8 @@ class Intake:
         self._task = asyncio.create_task(self._run(), name="intake")
 
     async def stop(self) -> None:
+        if self._storing is not None:  # let messages already accepted reach the disk
+            await asyncio.gather(self._storing, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -7,7 +7,7 @@ import re
 from bot.phone import try_normalise
 from bot.translit import fuzzy_ratio, skeleton
 from handlers.context import Context
-from storage import people, roles, units
+from storage import ballots, people, roles, rounds, units
 from storage.units import Unit
 
 # How alike a typed place name must be to a real one (0..1, on skeletons).
@@ -92,6 +92,10 @@ async def _register(ctx: Context, bag: Unit) -> None:
             soum=soum_name,
         )
         return
+    if person.bag_code and person.bag_code != bag.code and await _voted_in_open_round(ctx):
+        # Moving would let one person vote in two bags' rounds at once.
+        ctx.reply("join.locked")
+        return
     status = "pending" if bag.registration == "approval" else "approved"
     await people.set_bag(ctx.conn, person.id, bag.code, status, ctx.now)
     await ctx.audit("person.join", unit_code=bag.code, status=status, moved_from=person.bag_code)
@@ -103,6 +107,16 @@ async def _register(ctx: Context, bag: Unit) -> None:
             )
     else:
         ctx.reply("join.ok", bag=bag.name, soum=soum_name, code=bag.code)
+
+
+async def _voted_in_open_round(ctx: Context) -> bool:
+    assert ctx.person.bag_code is not None
+    rnd = await rounds.current(ctx.conn, ctx.person.bag_code)
+    return (
+        rnd is not None
+        and rnd.status == "voting"
+        and await ballots.has_voted(ctx.conn, rnd.id, ctx.person.id)
+    )
 
 
 async def admit(ctx: Context, bag_code: str) -> None:

@@ -117,3 +117,20 @@ async def test_proposal_amounts_reach_storage(sanal: Sanal, client: TestClient[A
         assert rnd is not None
         (p,) = await proposals.of_round(conn, rnd.id)
     assert (p.beneficiaries, p.cost_mnt, p.text) == (60, 1_500_000, "Guur barih 1,5 sai 60 ail")
+
+
+async def test_a_voter_cannot_move_to_another_bag_until_the_close(
+    sanal: Sanal, client: TestClient[Any, Any]
+) -> None:
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    gov, herder = Phone(client, GOVERNOR), Phone(client, "99112233")
+    await gov.say("НЭЭХ")
+    await herder.say("НЭГДЭХ 644651")
+    await herder.say("САНАЛ Худаг 30 өрх")
+    await gov.say("ЗӨВ 1")
+    await gov.say("ХУРААЛТ")
+    await herder.say("1")
+    assert "солих боломжгүй" in await herder.say("НЭГДЭХ 644653")
+    assert (await _person(sanal, "+97699112233")).bag_code == ZAG_BAG_1
+    await gov.say("ХААХ")
+    assert "Баян-Улаан" in await herder.say("НЭГДЭХ 644653")
