@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint soak clean
+.PHONY: run test lint soak bench clean
 
 $(BIN)/sanal: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: $(VENV)/.test-deps
 
 test: lint
 	$(BIN)/pytest -m "not soak"
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python -m bench
 
 soak: $(VENV)/.test-deps
 	SANAL_SOAK=1 $(BIN)/pytest -m soak
