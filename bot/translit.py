@@ -38,6 +38,8 @@ _FOLDS = (
 _FOLD_RE = re.compile("|".join(re.escape(a) for a, _ in _FOLDS))
 _FOLD_MAP = dict(_FOLDS)
 _REPEATS = re.compile(r"(.)\1+")
+# A "v" with no vowel beside it is a typed ү ("bvrtgvvleh", "dvn"); в always touches a vowel.
+_V_AS_U = re.compile(r"(?<![aeiouyöü])v+(?![aeiouyöü])")
 _NOT_WORD = re.compile(r"[^a-zS0-9]+")
 
 
@@ -52,6 +54,7 @@ def skeleton(word: str) -> str:
     # Keep ö and ü before stripping marks: they are letters of their own here.
     latin = latin.replace("o\u0308", "ö").replace("u\u0308", "ü")
     latin = "".join(ch for ch in latin if not unicodedata.combining(ch))
+    latin = _V_AS_U.sub("ü", latin)
     folded = _FOLD_RE.sub(lambda m: _FOLD_MAP[m.group(0)], latin)
     folded = _NOT_WORD.sub("", folded)
     return _REPEATS.sub(r"\1", folded).replace("S", "sh")

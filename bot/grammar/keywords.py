@@ -24,7 +24,8 @@ KEYWORDS: dict[Kind, tuple[str, ...]] = {
     Kind.RSVP: ("ирнэ", "очно", "ирэх", "очих", "coming", "attend", "rsvp"),
     Kind.OPEN: ("нээх", "шат нээх", "open", "neekh"),
     Kind.PENDING: ("шинэ", "хүлээгдэж буй", "хянах", "pending", "review", "new"),
-    Kind.ACCEPT: ("зөв", "зөвшөөр", "зөвшөөрөх", "зөвшөөрье", "accept", "ok", "okay", "approve"),
+    # Not "ok": people write it in any chat, and it must not read as a governor's word.
+    Kind.ACCEPT: ("зөв", "зөвшөөр", "зөвшөөрөх", "зөвшөөрье", "accept", "approve"),
     Kind.REJECT: ("татгалз", "татгалзах", "reject", "decline"),
     Kind.MERGE: ("нэгтгэх", "нэгтгэ", "merge"),
     Kind.FLAG: ("тэмдэг", "тэмдэглэх", "flag"),

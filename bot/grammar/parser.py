@@ -32,7 +32,8 @@ MAX_SCAN = 2_000  # keyword and argument work looks at this much of a message
 MAX_PROPOSAL = 500
 FUZZY_MIN_LEN = 5
 
-_WORD = re.compile(r"[^\W_]+|\?", re.UNICODE)
+# Letters and digits are separate words, so "Нэгдэх644651" reads as "Нэгдэх 644651".
+_WORD = re.compile(r"[^\W\d_]+|\d+|\?", re.UNICODE)
 _INT = re.compile(r"\d+")
 _BARE_BALLOT = re.compile(
     r"^[\s\d,.;:#№+&/\-]*(?:(?:ба|and|болон|,)[\s\d,.;:#№+&/\-]*)*$", re.IGNORECASE
@@ -42,7 +43,7 @@ _FULL_DATE = re.compile(r"\b(\d{4})[-./](\d{1,2})[-./](\d{1,2})\b")
 _SHORT_DATE = re.compile(r"(?<![\d:.])(\d{1,2})[-/.](\d{1,2})(?![\d:])(?:\s*-?\s*(?:нд|ны|nd))?")
 _TIME = re.compile(r"(?<![\d\-/])(\d{1,2})[:.](\d{2})(?!\d)")
 _TIME_AMPM = re.compile(r"\b(\d{1,2})\s*(am|pm)\b", re.IGNORECASE)
-_TIME_TSAG = re.compile(r"(?<!\d)(\d{1,2})\s*(?:цаг|цагт|ц\b|tsag|tsagt|cag)", re.IGNORECASE)
+_TIME_TSAG = re.compile(r"(?<!\d)(\d{1,2})\s*(?:цагт|цаг|ц\b|tsagt|tsag|cagt|cag)", re.IGNORECASE)
 _JOIN_FILLER = {
     skeleton(w)
     for w in (
