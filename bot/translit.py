@@ -39,7 +39,7 @@ _FOLD_RE = re.compile("|".join(re.escape(a) for a, _ in _FOLDS))
 _FOLD_MAP = dict(_FOLDS)
 _REPEATS = re.compile(r"(.)\1+")
 # A "v" with no vowel beside it is a typed ү ("bvrtgvvleh", "dvn"); в always touches a vowel.
-_V_AS_U = re.compile(r"(?<![aeiouyöü])v+(?![aeiouyöü])")
+_V_AS_U = re.compile(r"(?<![aeiouyöüq])v+(?![aeiouyöüq])")
 _NOT_WORD = re.compile(r"[^a-zS0-9]+")
 
 
@@ -49,7 +49,8 @@ def _cyr_to_lat_lower(text: str) -> str:
 
 def skeleton(word: str) -> str:
     """The matching key of a word or short phrase (see the module docstring)."""
-    latin = _cyr_to_lat_lower(word.lower())
+    # The soft and hard signs are mostly left out when typed in Latin: drop them.
+    latin = _cyr_to_lat_lower(word.lower().replace("ь", "").replace("ъ", ""))
     latin = unicodedata.normalize("NFKD", latin)
     # Keep ö and ü before stripping marks: they are letters of their own here.
     latin = latin.replace("o\u0308", "ö").replace("u\u0308", "ü")
