@@ -7,9 +7,11 @@ person's choice.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
@@ -21,7 +23,10 @@ CITIZENS = [f"+9769910{i:04d}" for i in range(50)]
 CHAIR = "+97699000009"
 
 
-async def test_a_whole_round(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+async def test_a_whole_round(
+    sanal: Sanal, client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
     await make_official(sanal, CHAIR, "chair", ZAG_BAG_1)
     gov = Phone(client, GOVERNOR)
@@ -108,6 +113,10 @@ async def test_a_whole_round(sanal: Sanal, client: TestClient[Any, Any]) -> None
         for other in CITIZENS:
             if f"tel:{other}" != address:
                 assert other not in text and other[4:] not in text
+    # Nor does any log line carry a voter's number.
+    for record in caplog.records:
+        line = record.getMessage()
+        assert not any(c in line or c[4:] in line for c in CITIZENS), line
     audit_text = json.dumps([dict(r) for r in log], ensure_ascii=False)
     assert "СОНГО" not in audit_text and "choices" not in audit_text
 
