@@ -22,6 +22,10 @@ from typing import Any
 import aiosqlite
 
 log = logging.getLogger(__name__)
+# aiosqlite logs every statement with its parameters at DEBUG: a voter's number beside
+# their ballot text, and the participation row beside the ballot key. Ballot secrecy must
+# not depend on the log level, so its debug output is off for good.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 Conn = aiosqlite.Connection
 Row = sqlite3.Row
