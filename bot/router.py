@@ -99,6 +99,7 @@ class Router:
                 ctx.buttons,
                 ctx.ask_contact,
                 ctx.round_id,
+                ctx.documents,
             )
         for i, notice in enumerate(ctx.notices):
             target = await people.get(conn, notice.person_id)
@@ -154,6 +155,7 @@ class Router:
         buttons: tuple[tuple[Button, ...], ...] = (),
         ask_contact: bool = False,
         round_id: int | None = None,
+        documents: list[dict[str, str]] | None = None,
     ) -> bool:
         text = finish_text(compose(parts, person.lang), msg.channel.value, self.settings)
         extra: dict[str, object] = {}
@@ -163,6 +165,8 @@ class Router:
             ]
         if ask_contact:
             extra["ask_contact"] = True
+        if documents:
+            extra["documents"] = documents
         return await outbox.enqueue(
             conn,
             dedupe_key=f"reply:{inbox_id}",

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     flood_threshold: int = Field(10, ge=1)
     # Who hears a round's result: voters only, or every registered citizen.
     results_to_all: bool = False
+    # Where reports sent as Telegram documents are written (default: reports/ beside the db).
+    reports_dir: Path | None = None
 
     # Twilio
     twilio_account_sid: str | None = Field(
@@ -71,6 +73,9 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    def reports_path(self) -> Path:
+        return self.reports_dir or Path(self.db).parent / "reports"
 
     def ballot_secret(self) -> bytes:
         """The ballot HMAC key: from the setting, else from ``<db>.key`` (created once)."""

@@ -56,6 +56,9 @@ class Context:
     replied: bool = False
     # Set when the reply concerns a round, so SMS segments are counted against it.
     round_id: int | None = None
+    # Files sent with the reply where the channel can (Telegram documents): each a dict
+    # {"path", "filename", "mime"}; SMS channels ignore them (handlers/reports.py).
+    documents: list[dict[str, str]] = field(default_factory=list)
 
     def reply(self, key: str, **params: object) -> None:
         """Set the one reply to this message. A second call is a bug, and says so."""

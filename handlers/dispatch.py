@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.grammar.intents import Kind
-from handlers import governor, khural, prefs, proposals, registration, voting
+from handlers import governor, khural, prefs, proposals, registration, reports, soum, voting
 from handlers.context import Context
 
 CitizenHandler = Callable[[Context], Awaitable[None]]
 GovernorHandler = Callable[[Context, str], Awaitable[None]]
+SoumHandler = Callable[[Context, str], Awaitable[None]]
 
 CITIZEN: dict[Kind, CitizenHandler] = {
     Kind.JOIN: registration.join,
@@ -22,6 +23,7 @@ CITIZEN: dict[Kind, CitizenHandler] = {
     Kind.START: prefs.start,
     Kind.LANG: prefs.lang,
     Kind.RSVP: khural.rsvp,
+    Kind.REPORT: reports.request,  # checks the official's role itself
 }
 
 GOVERNOR: dict[Kind, GovernorHandler] = {
@@ -40,9 +42,25 @@ GOVERNOR: dict[Kind, GovernorHandler] = {
     Kind.POLICY: registration.policy,
 }
 
+# Soum working-group words, refused to anyone who is not a member or operator of a soum.
+SOUM: dict[Kind, SoumHandler] = {
+    Kind.SCORE: soum.score,
+    Kind.CEILING: soum.ceiling,
+    Kind.WEIGHTS: soum.weights,
+    Kind.ALLOCATE: soum.allocate,
+}
+
 
 async def dispatch(ctx: Context) -> None:
     kind = ctx.intent.kind
+    if kind in SOUM:
+        soum_code = await soum.soum_of(ctx.conn, ctx.person.id, ctx.person.bag_code)
+        if soum_code is None:
+            await ctx.audit("refused.soum_word", intent=kind.value)
+            ctx.reply("soum.not_allowed")
+            return
+        await SOUM[kind](ctx, soum_code)
+        return
     if kind in GOVERNOR:
         bag_code = await ctx.governed_bag()
         if bag_code is None:

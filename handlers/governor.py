@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from handlers import reports, soum
 from handlers.closing import Results, close_round, results, results_parts
 from handlers.context import Context
 from handlers.eligibility import flag_label
@@ -260,6 +261,7 @@ async def close(ctx: Context, bag_code: str) -> None:
         ctx.reply("round.wrong_state", status="closed")
         return
     await _reply_results(ctx, res, bag_code, page=1)
+    await reports.attach_chart(ctx, rnd.id)  # Telegram: the results chart as a document
 
 
 async def show_results(ctx: Context, bag_code: str) -> None:
@@ -301,3 +303,11 @@ async def confirm(ctx: Context, bag_code: str) -> None:
     await rounds.advance(ctx.conn, rnd.id, "closed", ctx.now)
     await ctx.audit("round.confirm", unit_code=bag_code, round_id=rnd.id, attendance=attendance)
     ctx.reply("confirm.ok", attendance=attendance)
+    # The confirmed list goes to the soum at once; its working group is told (issue 6).
+    confirmed = await rounds.get(ctx.conn, rnd.id)
+    assert confirmed is not None
+    sent = await soum.submit_round(
+        ctx.conn, ctx.settings, confirmed, ctx.now, actor=ctx.actor, actor_id=ctx.person.id
+    )
+    if sent is not None:
+        ctx.add("soum.submitted", count=len(sent.numbers), members=sent.members)

@@ -33,9 +33,17 @@ class Kind(StrEnum):
     CONFIRM = "confirm"  # numbers[0] = attendance
     ADMIT = "admit"  # phone (approve a pending registration)
     POLICY = "policy"  # text = "open" | "approval"
+    # Soum working group (and operators)
+    SCORE = "score"  # numbers = [soum list number, score per member criterion...]; none: next
+    CEILING = "ceiling"  # cost_mnt = the soum's LDF ceiling, year (optional)
+    WEIGHTS = "weights"  # numbers = a weight per criterion, in order
+    ALLOCATE = "allocate"  # text = "" (show both rules) | "greedy" | "mes" (the rule chosen)
+    REPORT = "report"  # officials: the round's or soum's report (a document in Telegram)
     # Nothing understood; `error` says why in a catalog key.
     UNKNOWN = "unknown"
 
+
+SOUM_KINDS = frozenset({Kind.SCORE, Kind.CEILING, Kind.WEIGHTS, Kind.ALLOCATE})
 
 GOVERNOR_KINDS = frozenset(
     {
@@ -73,6 +81,7 @@ class Intent:
     vote_until: date | None = None
     meeting_date: date | None = None
     meeting_time: time | None = None
+    year: int | None = None  # a planning year typed with a soum word (ХЯЗГААР 2028 150 сая)
     # Catalog key of what was wrong, for UNKNOWN or a recognised keyword with bad arguments.
     error: str | None = None
     # Script the message was written in: "cyrl" or "latn" (used to answer in kind).

@@ -36,6 +36,11 @@ KEYWORDS: dict[Kind, tuple[str, ...]] = {
     Kind.CONFIRM: ("батлах", "батал", "confirm", "confirmed"),
     Kind.ADMIT: ("бүртгэ", "admit"),
     Kind.POLICY: ("бодлого", "policy"),
+    Kind.SCORE: ("оноо", "оноо өгөх", "үнэлгээ", "үнэлэх", "score", "rate"),
+    Kind.CEILING: ("хязгаар", "төсөв", "ceiling", "budget", "limit"),
+    Kind.WEIGHTS: ("жин", "жингүүд", "weights", "weight"),
+    Kind.ALLOCATE: ("хуваарилах", "хуваарилалт", "allocate", "allocation"),
+    Kind.REPORT: ("тайлан", "report"),
 }  # fmt: skip
 
 # One-word language switches: the word alone changes the language.
@@ -50,6 +55,14 @@ POLICY_WORDS: dict[str, str] = {
     "нээлттэй": "open", "open": "open", "чөлөөтэй": "open",
     "зөвшөөрөл": "approval", "зөвшөөрөлтэй": "approval", "approval": "approval",
     "approve": "approval",
+}  # fmt: skip
+
+# The rule a soum chooses: fund in rank order (greedy), or the Method of Equal Shares.
+RULE_WORDS: dict[str, str] = {
+    "эрэмбэ": "greedy", "эрэмбээр": "greedy", "дараалал": "greedy", "greedy": "greedy",
+    "rank": "greedy", "standard": "greedy", "1": "greedy",
+    "тэгш": "mes", "mes": "mes", "equal": "mes", "equalshares": "mes",
+    "2": "mes",
 }  # fmt: skip
 
 # Words that stop and start only when they are the whole message (Twilio's opt-out and

@@ -22,6 +22,7 @@ from bot.grammar.keywords import (
     LANG_WORDS,
     MILLION_UNITS,
     POLICY_WORDS,
+    RULE_WORDS,
     THOUSAND_UNITS,
 )
 from bot.translit import is_cyrillic, skeleton
@@ -83,6 +84,7 @@ _ONE, _TWO = _build_tables()
 _FUZZY = [(k, kind) for k, kind in _ONE.items() if len(k) >= FUZZY_MIN_LEN]
 _LANG = {skeleton(w): lang for w, lang in LANG_WORDS.items()}
 _POLICY = {skeleton(w): p for w, p in POLICY_WORDS.items()}
+_RULE = {skeleton(w): r for w, r in RULE_WORDS.items()}
 
 
 def _units(words: tuple[str, ...]) -> frozenset[str]:
@@ -384,6 +386,41 @@ def _policy(rest: str, script: str) -> Intent:
     return Intent(Kind.POLICY, text=value, script=script)
 
 
+def _score(rest: str, script: str) -> Intent:
+    """ОНОО 12 4 5: the soum list number, then a score per criterion (repeats allowed)."""
+    return Intent(Kind.SCORE, numbers=tuple(_ints(rest)[:10]), script=script)
+
+
+def _ceiling(rest: str, script: str) -> Intent:
+    """ХЯЗГААР 150 сая, or with the planning year first: ХЯЗГААР 2028 150 сая."""
+    year: int | None = None
+    m = re.match(r"\s*(20\d\d)(?:\s*(?:оны|онд|он|ony|ond|on|year))?[\s:,;.-]+(?=\d)", rest)
+    if m:
+        year, rest = int(m.group(1)), rest[m.end() :]
+    _, cost = _amounts(rest)
+    if cost is None:
+        plain = _THOUSANDS.sub("", rest).strip(" ₮.,;:")
+        if re.fullmatch(r"\d{4,13}", plain):
+            cost = int(plain)
+    if cost is None:
+        return Intent(Kind.CEILING, error="ceiling_usage", year=year, script=script)
+    return Intent(Kind.CEILING, cost_mnt=cost, year=year, script=script)
+
+
+def _weights(rest: str, script: str) -> Intent:
+    return Intent(Kind.WEIGHTS, numbers=tuple(_ints(rest)[:10]), script=script)
+
+
+def _allocate(rest: str, script: str) -> Intent:
+    words = _WORD.findall(rest)
+    if not words:
+        return Intent(Kind.ALLOCATE, script=script)
+    rule = _RULE.get(skeleton(words[0])) or _RULE.get(words[0])
+    if rule is None:
+        return Intent(Kind.ALLOCATE, error="allocate_usage", script=script)
+    return Intent(Kind.ALLOCATE, text=rule, script=script)
+
+
 _ARGUMENTS: dict[Kind, Reader] = {
     Kind.JOIN: _join,
     Kind.PROPOSE: _propose,
@@ -408,4 +445,9 @@ _ARGUMENTS: dict[Kind, Reader] = {
     Kind.CONFIRM: _numbers(Kind.CONFIRM, "confirm_usage"),
     Kind.ADMIT: _admit,
     Kind.POLICY: _policy,
+    Kind.SCORE: _score,
+    Kind.CEILING: _ceiling,
+    Kind.WEIGHTS: _weights,
+    Kind.ALLOCATE: _allocate,
+    Kind.REPORT: _plain(Kind.REPORT),
 }
