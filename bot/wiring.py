@@ -1,4 +1,8 @@
-"""Which channels run, from the settings. The simulator always runs."""
+"""Which channels and background services run, from the settings. The simulator always runs.
+
+Each part adds its plugins in its own function so that the parts stay independent:
+SMS providers (Twilio, Android gateway), Telegram, and the scheduler.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,26 @@ from bot.clock import Clock, SystemClock
 from bot.settings import Settings
 
 
+def sms_plugins(settings: Settings) -> list[ChannelPlugin]:
+    """Twilio and/or the Android gateway, as chosen (both may run at once)."""
+    return []
+
+
+def telegram_plugins(settings: Settings) -> list[ChannelPlugin]:
+    """The Telegram bot, when TELEGRAM_BOT_TOKEN is set."""
+    return []
+
+
+def scheduler_plugins(settings: Settings, clock: Clock) -> list[ChannelPlugin]:
+    """The scheduler: rounds open and close on their own, reminders, outbox sweeps."""
+    return []
+
+
 def build(settings: Settings, clock: Clock | None = None) -> Sanal:
-    plugins: list[ChannelPlugin] = []
-    return Sanal(settings, clock or SystemClock(), plugins)
+    clock = clock or SystemClock()
+    plugins: list[ChannelPlugin] = [
+        *sms_plugins(settings),
+        *telegram_plugins(settings),
+        *scheduler_plugins(settings, clock),
+    ]
+    return Sanal(settings, clock, plugins)
