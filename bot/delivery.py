@@ -54,7 +54,7 @@ def route_for(person: Person, settings: Settings) -> tuple[str, str] | None:
     if person.telegram_id and not person.telegram_blocked:
         return Channel.TELEGRAM.value, f"telegram:{person.telegram_id}"
     if person.phone:
-        return settings.sms_provider, f"tel:{person.phone}"
+        return settings.sms_providers()[0], f"tel:{person.phone}"
     return None
 
 

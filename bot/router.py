@@ -21,7 +21,7 @@ from bot.phone import try_normalise
 from bot.settings import Settings
 from handlers.context import Context, Text
 from handlers.dispatch import dispatch
-from storage import inbox, outbox, people
+from storage import inbox, outbox, people, rounds
 from storage.ballots import BallotKey
 from storage.db import Conn, Database
 from storage.people import Person
@@ -89,7 +89,7 @@ class Router:
             raise RuntimeError(f"handler for {intent.kind} gave no reply")
         fresh = await people.get(conn, person.id) or person
         replied = False
-        if not await self._flooding(conn, msg, now):
+        if not await self._flooding(conn, msg, inbox_id, now):
             replied = await self._queue_reply(
                 conn,
                 fresh,
@@ -98,7 +98,7 @@ class Router:
                 ctx.reply_parts,
                 ctx.buttons,
                 ctx.ask_contact,
-                ctx.round_id,
+                ctx.round_id or await self._round_of(conn, fresh),
                 ctx.documents,
             )
         for i, notice in enumerate(ctx.notices):
@@ -138,10 +138,18 @@ class Router:
             return await people.get(conn, person.id) or person
         return person
 
-    async def _flooding(self, conn: Conn, msg: Inbound, now: datetime) -> bool:
+    async def _round_of(self, conn: Conn, person: Person) -> int | None:
+        """The round a reply's SMS cost counts against: the bag's running one, if any."""
+        if person.bag_code is None:
+            return None
+        rnd = await rounds.current(conn, person.bag_code)
+        return rnd.id if rnd is not None and rnd.status in ("collecting", "voting") else None
+
+    async def _flooding(self, conn: Conn, msg: Inbound, inbox_id: int, now: datetime) -> bool:
         """After the threshold, at most one reply a minute: two bots can never loop."""
         minute_ago = now - timedelta(minutes=1)
-        if await inbox.recent_from(conn, msg.address, minute_ago) <= self.settings.flood_threshold:
+        recent = await inbox.recent_from(conn, msg.address, minute_ago, inbox_id)
+        if recent <= self.settings.flood_threshold:
             return False
         return await outbox.replied_since(conn, msg.address, minute_ago)
 

@@ -6,6 +6,7 @@ Provider credentials keep the providers' own names (``TWILIO_AUTH_TOKEN``,
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -29,7 +30,10 @@ class Settings(BaseSettings):
     # Language of replies to someone who has not chosen one: Cyrillic Mongolian for
     # Cyrillic writers; for Latin writers, this (mn_latn keeps SMS in cheap GSM-7).
     latin_writer_lang: Literal["mn_latn", "en"] = "mn_latn"
-    sms_provider: Literal["sim", "twilio", "android"] = "sim"
+    # SMS providers that run, comma-separated: "sim", "twilio", "android" or
+    # "twilio,android". Each person is answered through the provider they wrote to; the
+    # first one named reaches people who never wrote (added by an official).
+    sms_provider: str = "sim"
     max_segments: int = Field(3, ge=1, le=10)
     list_page_size: int = Field(5, ge=1, le=20)
     max_choices: int = Field(3, ge=1, le=50)
@@ -60,8 +64,41 @@ class Settings(BaseSettings):
         ),
     )
     twilio_api_url: str | None = None
+    # Seconds to wait for a provider's API before counting the attempt as failed.
+    sms_timeout_seconds: float = Field(15.0, gt=0)
     # A Twilio long code sends 1 message a second; a short code or service more.
     twilio_rate_per_second: float = Field(1.0, gt=0)
+
+    # Android SMS gateway ("SMS Gateway for Android" on a phone with a local SIM)
+    android_gateway_url: str | None = None  # e.g. http://192.168.1.20:8080 (local mode)
+    android_gateway_user: str | None = None
+    android_gateway_password: SecretStr | None = None
+    # The app's webhook signing key (Settings > Webhooks > Signing Key). Without it the
+    # webhook cannot be verified, so Sanal refuses to start unless told to accept that.
+    android_signing_key: SecretStr | None = None
+    android_allow_unsigned: bool = False
+    # One phone's SIM: keep well under the operator's limits (messages a second).
+    android_rate_per_second: float = Field(0.5, gt=0)
+    # The gateway's message ids are not unique: the same sender and text within this
+    # many seconds is one message (the app's webhook retries).
+    android_dedupe_seconds: int = Field(120, ge=0)
+
+    # Scheduler: rounds open and close on their own, reminders (scheduler/).
+    # Off only for a second, web-only process; the deadlines stay in the database.
+    scheduler_enabled: bool = True
+    # How often the sweeps run; a deadline also gets a wake-up of its own.
+    sweep_interval_seconds: int = Field(30, ge=1, le=3600)
+    # Khural meeting reminders, before the meeting: "3d,1d,2h" (d, h or m); "" = none.
+    meeting_reminders: str = "3d,1d,2h"
+    # Citizens who have not voted are reminded once, this many hours before the close.
+    vote_reminder_hours: float = Field(24.0, ge=0)  # 0 = no vote reminder
+    # Quiet hours, the bag's local time: what would be sent then waits for the morning.
+    quiet_start: time = time(22, 0)
+    quiet_end: time = time(8, 0)
+    # The khural quorum (its legal basis is unconfirmed): a fixed number of people, or
+    # when 0, this share of the bag's registered citizens.
+    khural_quorum: int = Field(0, ge=0)
+    khural_quorum_share: float = Field(0.5, ge=0, le=1)
 
     # Telegram
     telegram_bot_token: SecretStr | None = Field(
@@ -73,6 +110,28 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("sms_provider")
+    @classmethod
+    def _known_providers(cls, value: str) -> str:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        unknown = sorted(set(names) - {"sim", "twilio", "android"})
+        if not names or unknown:
+            raise ValueError(f"SANAL_SMS_PROVIDER: sim, twilio and/or android, not {unknown}")
+        return ",".join(dict.fromkeys(names))
+
+    @field_validator("meeting_reminders")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        parse_offsets(value)  # raises with the offending part
+        return value
+
+    def meeting_reminder_offsets(self) -> list[timedelta]:
+        """The reminder offsets, largest first (3 days, 1 day, 2 hours by default)."""
+        return parse_offsets(self.meeting_reminders)
+
+    def sms_providers(self) -> list[str]:
+        return self.sms_provider.split(",")
 
     def reports_path(self) -> Path:
         return self.reports_dir or Path(self.db).parent / "reports"
@@ -89,3 +148,19 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
         return key_file.read_text().strip().encode()
+
+
+_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+
+
+def parse_offsets(text: str) -> list[timedelta]:
+    """ "3d,1d,2h" -> [3 days, 1 day, 2 hours], largest first; ValueError names a bad part."""
+    found: set[timedelta] = set()
+    for part in (p.strip().lower() for p in text.split(",")):
+        if not part:
+            continue
+        number, unit = part[:-1], part[-1:]
+        if unit not in _UNITS or not number.isdigit() or int(number) == 0:
+            raise ValueError(f"reminder offset {part!r}: a whole number and d, h or m")
+        found.add(int(number) * _UNITS[unit])
+    return sorted(found, reverse=True)

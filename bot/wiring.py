@@ -12,8 +12,20 @@ from bot.settings import Settings
 
 
 def sms_plugins(settings: Settings) -> list[ChannelPlugin]:
-    """Twilio and/or the Android gateway, as chosen (both may run at once)."""
-    return []
+    """Twilio and/or the Android gateway, as chosen (both may run at once).
+
+    A chosen provider that is not configured stops the start with a clear error, rather
+    than refusing every webhook later."""
+    from bot.channels.android_sms import AndroidChannel
+    from bot.channels.twilio_sms import TwilioChannel
+
+    chosen = settings.sms_providers()
+    plugins: list[ChannelPlugin] = []
+    if "twilio" in chosen:
+        plugins.append(TwilioChannel(settings))
+    if "android" in chosen:
+        plugins.append(AndroidChannel(settings))
+    return plugins
 
 
 def telegram_plugins(settings: Settings) -> list[ChannelPlugin]:

@@ -84,10 +84,23 @@ async def mark(conn: Conn, inbox_id: int, status: str, intent: str | None, now: 
     return cur.rowcount == 1
 
 
-async def recent_from(conn: Conn, address: str, since: datetime) -> int:
+async def recent_from(conn: Conn, address: str, since: datetime, up_to_id: int) -> int:
+    """Messages from this sender since then, up to this one (those stored after it and
+    not handled yet do not count: a burst is judged the same however it is batched)."""
     row = await fetchone(
         conn,
-        "SELECT count(*) AS n FROM inbox WHERE address = ? AND received_at >= ?",
-        (address, to_db(since)),
+        "SELECT count(*) AS n FROM inbox WHERE address = ? AND received_at >= ? AND id <= ?",
+        (address, to_db(since), up_to_id),
     )
     return int(row["n"]) if row else 0
+
+
+async def seen_recently(conn: Conn, channel: str, address: str, text: str, since: datetime) -> bool:
+    """Has this sender sent this very text on this channel since then? (Android retries.)"""
+    row = await fetchone(
+        conn,
+        "SELECT 1 FROM inbox WHERE address = ? AND channel = ? AND text = ? "
+        "AND received_at >= ? LIMIT 1",
+        (address, channel, text, to_db(since)),
+    )
+    return row is not None

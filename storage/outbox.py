@@ -9,6 +9,7 @@ one reminder per person and meeting time).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,13 @@ class OutboxRow:
     error_count: int = 0
     round_id: int | None = None
     created_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+    # Claimed again after a lease ran out mid-send (a crash): the provider may have it.
+    reclaimed: bool = False
+
+    @property
+    def maybe_accepted(self) -> bool:
+        """An earlier attempt may have reached the provider: check before sending again."""
+        return self.error_count > 0 or self.reclaimed
 
 
 def _row(r: Row) -> OutboxRow:
@@ -45,6 +53,7 @@ def _row(r: Row) -> OutboxRow:
         r["error_count"],
         r["round_id"],
         from_db(r["created_at"]),
+        r["status"] == "sending",
     )
 
 
@@ -113,6 +122,16 @@ async def mark_sent(
         "WHERE id = ?",
         (provider_id, segments, to_db(now), outbox_id),
     )
+    if provider_id is None:
+        return
+    early = await fetchone(
+        conn,
+        "DELETE FROM provider_receipts WHERE provider_id = ? "
+        "AND channel = (SELECT channel FROM outbox WHERE id = ?) RETURNING status, error",
+        (provider_id, outbox_id),
+    )
+    if early is not None:
+        await _apply_receipt(conn, outbox_id, str(early["status"]), early["error"])
 
 
 async def mark_retry(
@@ -137,22 +156,42 @@ async def mark_failed(conn: Conn, outbox_id: int, error: str, status: str = "fai
     )
 
 
+# Receipts only move a message forward: a late "sent" never undoes "delivered".
+FINAL = ("delivered", "failed", "undelivered")
+
+
 async def update_by_provider_id(
     conn: Conn, channel: str, provider_id: str, status: str, error: str | None
 ) -> int | None:
-    """Apply a delivery receipt; returns the row's person id (or None if unknown)."""
+    """Apply a delivery receipt; returns the row's person id (or None if unknown).
+
+    A receipt for an id we have not recorded yet is kept and applied by :func:`mark_sent`."""
     row = await fetchone(
         conn,
         "SELECT id, person_id FROM outbox WHERE channel = ? AND provider_id = ?",
         (channel, provider_id),
     )
     if row is None:
+        await conn.execute(
+            "INSERT INTO provider_receipts (channel, provider_id, status, error, at) "
+            "VALUES (?,?,?,?,datetime('now')) ON CONFLICT (channel, provider_id) DO UPDATE "
+            "SET status = excluded.status, error = coalesce(excluded.error, error) "
+            "WHERE provider_receipts.status NOT IN ('delivered', 'failed', 'undelivered')",
+            (channel, provider_id, status, error),
+        )
         return None
-    await conn.execute(
-        "UPDATE outbox SET status = ?, last_error = coalesce(?, last_error) WHERE id = ?",
-        (status, error, row["id"]),
-    )
+    await _apply_receipt(conn, int(row["id"]), status, error)
     return int(row["person_id"]) if row["person_id"] is not None else None
+
+
+async def _apply_receipt(conn: Conn, outbox_id: int, status: str, error: str | None) -> None:
+    keep = FINAL if status not in FINAL else ()
+    marks = ",".join("?" * len(keep)) or "''"
+    await conn.execute(
+        "UPDATE outbox SET status = ?, last_error = coalesce(?, last_error) "
+        f"WHERE id = ? AND status NOT IN ('cancelled', {marks})",
+        (status, error, outbox_id, *keep),
+    )
 
 
 async def cancel(conn: Conn, dedupe_prefix: str) -> int:
@@ -192,3 +231,45 @@ async def conversation(conn: Conn, addresses: list[str], limit: int = 200) -> li
         f"FROM outbox WHERE address IN ({marks})) ORDER BY at DESC, seq DESC LIMIT ?",
         [*addresses, *addresses, limit],
     )
+
+
+async def known_provider_ids(conn: Conn, channel: str, ids: Sequence[str]) -> set[str]:
+    """Which of these provider message ids are already recorded against one of our rows."""
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = await fetchall(
+        conn,
+        f"SELECT provider_id FROM outbox WHERE channel = ? AND provider_id IN ({marks})",
+        (channel, *ids),
+    )
+    return {str(r["provider_id"]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class SmsCost:
+    """What SMS a bag or a round cost: messages and segments by channel (sent or later)."""
+
+    channel: str
+    messages: int
+    segments: int
+
+
+async def sms_cost(
+    conn: Conn, *, bag_code: str | None = None, round_id: int | None = None
+) -> list[SmsCost]:
+    where = ["status IN ('sent', 'delivered', 'undelivered')", "channel != 'telegram'"]
+    args: list[object] = []
+    if bag_code is not None:
+        where.append("bag_code = ?")
+        args.append(bag_code)
+    if round_id is not None:
+        where.append("round_id = ?")
+        args.append(round_id)
+    rows = await fetchall(
+        conn,
+        "SELECT channel, COUNT(*) AS n, COALESCE(SUM(segments), 0) AS segs FROM outbox "
+        f"WHERE {' AND '.join(where)} GROUP BY channel ORDER BY channel",
+        tuple(args),
+    )
+    return [SmsCost(r["channel"], int(r["n"]), int(r["segs"])) for r in rows]

@@ -13,6 +13,10 @@ from typing import Protocol
 from storage.outbox import OutboxRow
 
 
+class ConfigError(RuntimeError):
+    """A chosen channel is not configured: said once at start, never as a 403 per request."""
+
+
 class Outcome(StrEnum):
     SENT = "sent"
     RETRY = "retry"

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -23,12 +24,13 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.base import SendResult, Transport
+from bot.channels.base import ConfigError, SendResult, Transport
 from bot.message import Channel, Inbound
 from bot.phone import try_normalise
 from bot.settings import Settings
 from bot.sms_segments import count_segments
 from storage import outbox, people
+from storage.db import Database
 from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,11 @@ KNOWN_STATUSES = {
     "canceled",
 }
 MAX_BODY = 2000
+# Clock difference we tolerate between Twilio's timestamps and ours when reconciling.
+SKEW = timedelta(minutes=2)
 
 
-class TwilioConfigError(RuntimeError):
+class TwilioConfigError(ConfigError):
     """Twilio is chosen but not configured: raised at start, not as a 403 per request."""
 
 
@@ -64,7 +68,7 @@ def _decode_body(body: str) -> str:
         try:
             raw = base64.b64decode(candidate, validate=True)
             text = raw.decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # not base64, not ASCII, not UTF-8
             return body
         if text.isprintable() and any(ch.isalpha() for ch in text):
             return text
@@ -88,7 +92,7 @@ class TwilioChannel:
             )
         self.settings = settings
         self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
-        self._transport = TwilioTransport(settings)
+        self._transport = TwilioTransport(settings, timeout=settings.sms_timeout_seconds)
         self._app: Any = None
 
     def transport(self) -> Transport:
@@ -103,6 +107,7 @@ class TwilioChannel:
 
     async def start(self, app: Any) -> None:
         self._app = app
+        self._transport.db = app.db
 
     async def stop(self) -> None:
         await self._transport.close()
@@ -164,8 +169,13 @@ class TwilioChannel:
             person_id = await outbox.update_by_provider_id(
                 conn, Channel.TWILIO.value, sid, mapped, f"twilio {code}" if code else None
             )
-            if code == str(OPTED_OUT) and person_id is not None:
-                await people.set_opted_out(conn, person_id, True)
+            if code == str(OPTED_OUT):
+                # The receipt may come before we recorded the sid: find the person by number.
+                to = try_normalise(params.get("To", ""))
+                who = await people.by_phone(conn, to) if to else None
+                target = person_id if person_id is not None else (who.id if who else None)
+                if target is not None:
+                    await people.set_opted_out(conn, target, True)
         return web.Response(status=204)
 
 
@@ -176,19 +186,32 @@ class TwilioTransport:
     def __init__(self, settings: Settings, timeout: float = 15.0) -> None:
         assert settings.twilio_auth_token is not None and settings.twilio_account_sid
         self.settings = settings
+        self.timeout = timeout
         self.rate_per_second = settings.twilio_rate_per_second
-        self._http = AsyncTwilioHttpClient(timeout=timeout)  # max_retries off: we retry
-        self.client = Client(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token.get_secret_value(),
-            http_client=self._http,
-        )
-        if settings.twilio_api_url:
-            self.client.api.base_url = settings.twilio_api_url.rstrip("/")
+        self.db: Database | None = None  # set at start: reconciling skips known messages
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        """The twilio Client, made on first use (its HTTP session needs a running loop).
+
+        The library's own retries stay off (no max_retries): only we decide to resend."""
+        if self._client is None:
+            token = self.settings.twilio_auth_token
+            assert token is not None and self.settings.twilio_account_sid
+            http = AsyncTwilioHttpClient(timeout=self.timeout)
+            self._client = Client(
+                self.settings.twilio_account_sid, token.get_secret_value(), http_client=http
+            )
+            if self.settings.twilio_api_url:
+                self._client.api.base_url = self.settings.twilio_api_url.rstrip("/")
+        return self._client
 
     async def close(self) -> None:
-        if self._http.session is not None:
-            await self._http.session.close()
+        if self._client is not None:
+            http = self._client.http_client
+            if isinstance(http, AsyncTwilioHttpClient) and http.session is not None:
+                await http.session.close()
 
     def _sender(self) -> dict[str, str]:
         if self.settings.twilio_messaging_service_sid:
@@ -198,7 +221,7 @@ class TwilioTransport:
 
     async def send(self, message: OutboxRow) -> SendResult:
         to = message.address.removeprefix("tel:")
-        if message.error_count:
+        if message.maybe_accepted:
             found = await self._reconcile(message, to)
             if found is not None:
                 return found
@@ -206,9 +229,11 @@ class TwilioTransport:
             f"{self.settings.public_url}/sms/twilio/status" if self.settings.public_url else None
         )
         try:
-            sent = await self.client.messages.create_async(
-                to=to, body=message.text, status_callback=callback, **self._sender()
-            )
+            # The library's async client ignores its own timeout: we keep our own.
+            async with asyncio.timeout(self.timeout):
+                sent = await self.client.messages.create_async(
+                    to=to, body=message.text, status_callback=callback, **self._sender()
+                )
         except TwilioRestException as exc:
             return _classify(exc)
         except TimeoutError as exc:
@@ -216,6 +241,7 @@ class TwilioTransport:
         except OSError as exc:  # connection refused, reset, DNS: not accepted
             return SendResult.retry(f"network {type(exc).__name__}")
         except Exception as exc:  # aiohttp client errors and the like
+            log.warning("twilio send failed: %r", exc)
             return SendResult.retry(f"error {type(exc).__name__}")
         segments = (
             int(sent.num_segments) if sent.num_segments else count_segments(message.text).segments
@@ -223,16 +249,36 @@ class TwilioTransport:
         return SendResult.sent(sent.sid, segments)
 
     async def _reconcile(self, message: OutboxRow, to: str) -> SendResult | None:
-        """After an error, ask Twilio whether it accepted the message anyway (a timeout after
-        acceptance): if so it is sent, and must not be sent again."""
+        """After an error or a crash, ask Twilio whether it accepted the message anyway (a
+        timeout after acceptance): if so it is sent, and must not be sent again.
+
+        A match is a message to the same number with the same text, created after our row,
+        that no other row of ours already claims (two identical replies stay two)."""
+        # Twilio filters by date only; the exact bound is checked below.
+        since = message.created_at - timedelta(days=1)
         try:
-            recent = await self.client.messages.list_async(
-                to=to, date_sent_after=message.created_at - timedelta(days=1), limit=50
-            )
+            async with asyncio.timeout(self.timeout):
+                recent = await self.client.messages.list_async(
+                    to=to, date_sent_after=since, limit=50
+                )
         except Exception as exc:
             return SendResult.retry(f"reconcile {type(exc).__name__}")
-        for m in recent:
-            if m.body == message.text:
+        candidates = [
+            m
+            for m in recent
+            if m.body == message.text
+            and m.sid
+            and (m.date_created is None or m.date_created >= message.created_at - SKEW)
+        ]
+        if not candidates:
+            return None
+        known: set[str] = set()
+        if self.db is not None:
+            known = await outbox.known_provider_ids(
+                self.db.reader, self.name, [str(m.sid) for m in candidates]
+            )
+        for m in candidates:
+            if m.sid not in known:
                 return SendResult.sent(m.sid, int(m.num_segments or 0) or None)
         return None
 

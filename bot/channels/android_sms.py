@@ -1,0 +1,253 @@
+"""An Android phone with a local SIM as the SMS gateway ("SMS Gateway for Android").
+
+Twilio may not offer two-way SMS with Mongolian numbers, so a soum can put a cheap phone
+with a local SIM on its Wi-Fi and run the open-source gateway app on it.
+
+* Inbound: the app posts JSON webhooks (``sms:received``, and ``sms:sent``,
+  ``sms:delivered``, ``sms:failed`` for our own messages). Each is signed: hex
+  HMAC-SHA256 of the raw body followed by the ``X-Timestamp`` value, in ``X-Signature``.
+  A bad or stale signature is refused with 403 and nothing is stored.
+* The app's ``messageId`` for received SMS is derived from the content and is not unique,
+  and the app retries a webhook for up to two days. A message is therefore keyed on the
+  sender, the text and the phone's reception time; the same sender and text again within
+  ``android_dedupe_seconds`` is also taken as the same message.
+* Outbound: ``POST {gateway}/message`` with our own message id (``sanal-<outbox id>``),
+  so a retry after a timeout cannot make the phone send twice: we first ask the gateway
+  for that id, and it refuses a second message with an id it already has.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.channels.base import ConfigError, SendResult, Transport
+from bot.message import Channel, Inbound
+from bot.phone import try_normalise
+from bot.settings import Settings
+from bot.sms_segments import count_segments
+from storage import inbox, outbox
+from storage.outbox import OutboxRow
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 2000
+MAX_WEBHOOK_BYTES = 64 * 1024
+# Signed webhooks older or newer than this are replays (the gateway's documented advice).
+MAX_SKEW = timedelta(minutes=5)
+STATUS_EVENTS = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}
+# Message states the gateway reports for a message it has and has not given up on.
+LIVE_STATES = {"Pending", "Processed", "Sent", "Delivered"}
+
+
+class AndroidConfigError(ConfigError):
+    """The Android gateway is chosen but not configured: raised at start."""
+
+
+def signature(key: str, body: bytes, timestamp: str) -> str:
+    """The gateway's signature: hex HMAC-SHA256 over the raw body, then the timestamp."""
+    return hmac.new(key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
+
+
+def message_key(phone: str, text: str, received_at: str) -> str:
+    """A stable inbox key for one received SMS, whichever retry of the webhook brings it."""
+    digest = hashlib.sha256(f"{phone}\x1f{text}\x1f{received_at}".encode()).hexdigest()
+    return f"and-{digest[:32]}"
+
+
+class AndroidChannel:
+    """The Android gateway plugin: its webhook and its outbound transport."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.android_gateway_url:
+            raise AndroidConfigError("the Android gateway needs SANAL_ANDROID_GATEWAY_URL")
+        if not settings.android_gateway_user or settings.android_gateway_password is None:
+            raise AndroidConfigError(
+                "the Android gateway needs SANAL_ANDROID_GATEWAY_USER and _PASSWORD "
+                "(shown on the app's Home tab)"
+            )
+        if settings.android_signing_key is None and not settings.android_allow_unsigned:
+            raise AndroidConfigError(
+                "set SANAL_ANDROID_SIGNING_KEY (the app's Settings > Webhooks > Signing Key): "
+                "without it anyone could post messages as any phone. "
+                "SANAL_ANDROID_ALLOW_UNSIGNED=true accepts that risk on a closed network."
+            )
+        self.settings = settings
+        self.key = (
+            settings.android_signing_key.get_secret_value()
+            if settings.android_signing_key is not None
+            else None
+        )
+        self._transport = AndroidTransport(settings)
+        self._app: Any = None
+
+    def transport(self) -> Transport:
+        return self._transport
+
+    def routes(self, app: Any) -> list[web.RouteDef]:
+        self._app = app
+        return [web.post("/sms/android", self.webhook)]
+
+    async def start(self, app: Any) -> None:
+        self._app = app
+
+    async def stop(self) -> None:
+        await self._transport.close()
+
+    def _verified(self, body: bytes, headers: Any) -> bool:
+        if self.key is None:
+            return True
+        sig = headers.get("X-Signature", "")
+        stamp = headers.get("X-Timestamp", "")
+        if not sig or not stamp.isdigit():
+            return False
+        if not hmac.compare_digest(signature(self.key, body, stamp), sig.lower()):
+            return False
+        now: float = self._app.clock.now().timestamp()
+        return abs(now - int(stamp)) <= MAX_SKEW.total_seconds()
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await request.content.read(MAX_WEBHOOK_BYTES + 1)
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return web.Response(status=413, text="too large")
+        if not self._verified(body, request.headers):
+            log.warning("refused an Android gateway webhook with a bad or missing signature")
+            return web.Response(status=403, text="invalid signature")
+        try:
+            event = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.Response(status=400, text="body must be JSON")
+        if not isinstance(event, dict) or not isinstance(event.get("payload"), dict):
+            return web.Response(status=400, text="an event with a payload is expected")
+        name, payload = event.get("event"), event["payload"]
+        if name == "sms:received":
+            return await self._received(payload)
+        if name in STATUS_EVENTS:
+            return await self._status(STATUS_EVENTS[name], payload)
+        return web.Response(status=204)  # system:ping and events we do not use
+
+    async def _received(self, payload: dict[str, Any]) -> web.Response:
+        text, number = payload.get("message"), payload.get("phoneNumber")
+        if not isinstance(text, str) or not isinstance(number, str):
+            return web.Response(status=400, text="message and phoneNumber are expected")
+        phone = try_normalise(number)
+        if phone is None:  # a short code or an operator's service message: nobody to answer
+            return web.Response(status=204)
+        app = self._app
+        now = app.clock.now()
+        text = text[:MAX_BODY]
+        address = f"tel:{phone}"
+        window = timedelta(seconds=self.settings.android_dedupe_seconds)
+        if window and await inbox.seen_recently(
+            app.db.reader, Channel.ANDROID.value, address, text, now - window
+        ):
+            return web.Response(status=204)
+        received = payload.get("receivedAt")
+        msg = Inbound(
+            channel=Channel.ANDROID,
+            external_id=message_key(phone, text, str(received or now.isoformat())),
+            address=address,
+            text=text,
+            received_at=now,
+            phone=phone,
+        )
+        await app.intake.receive(msg)
+        return web.Response(status=204)
+
+    async def _status(self, status: str, payload: dict[str, Any]) -> web.Response:
+        message_id = payload.get("messageId")
+        if not isinstance(message_id, str) or not message_id:
+            return web.Response(status=204)
+        reason = payload.get("reason")
+        async with self._app.db.write() as conn:
+            await outbox.update_by_provider_id(
+                conn,
+                Channel.ANDROID.value,
+                message_id,
+                status,
+                f"android {reason}"[:200] if status == "failed" and reason else None,
+            )
+        return web.Response(status=204)
+
+
+class AndroidTransport:
+    name = Channel.ANDROID.value
+    per_address_per_second: float | None = None
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.android_gateway_url and settings.android_gateway_password is not None
+        self.base = settings.android_gateway_url.rstrip("/")
+        self.rate_per_second = settings.android_rate_per_second
+        credentials = (
+            f"{settings.android_gateway_user or ''}:"
+            f"{settings.android_gateway_password.get_secret_value()}"
+        )
+        self._headers = {
+            "Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()
+        }
+        self._timeout = aiohttp.ClientTimeout(total=settings.sms_timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def send(self, message: OutboxRow) -> SendResult:
+        message_id = f"sanal-{message.id}"
+        segments = count_segments(message.text).segments
+        if message.maybe_accepted:
+            known = await self._known(message_id)
+            if known is None:
+                return SendResult.retry("android reconcile failed")
+            if known:
+                return SendResult.sent(message_id, segments)
+        body = {
+            "id": message_id,
+            "textMessage": {"text": message.text},
+            "phoneNumbers": [message.address.removeprefix("tel:")],
+            "withDeliveryReport": True,
+        }
+        try:
+            async with self._http().post(f"{self.base}/message", json=body) as resp:
+                status = resp.status
+                detail = (await resp.text())[:200]
+        except TimeoutError:
+            return SendResult.retry("android timeout")
+        except aiohttp.ClientError as exc:
+            return SendResult.retry(f"android network {type(exc).__name__}")
+        if status in (200, 201, 202):
+            return SendResult.sent(message_id, segments)
+        if status == 409:  # the gateway already has this id: it was accepted before
+            return SendResult.sent(message_id, segments)
+        if status == 429 or status >= 500:
+            return SendResult.retry(f"android {status}")
+        if status in (401, 403):  # wrong user or password: retry, an operator must fix it
+            log.error("the Android gateway refused our credentials (%s)", status)
+            return SendResult.retry(f"android {status} credentials")
+        return SendResult.failed(f"android {status} {detail}")
+
+    async def _known(self, message_id: str) -> bool | None:
+        """Does the gateway have this message (and not failed it)? None: cannot tell."""
+        try:
+            async with self._http().get(f"{self.base}/message/{message_id}") as resp:
+                if resp.status == 404:
+                    return False
+                if resp.status != 200:
+                    return None
+                state = (await resp.json()).get("state")
+        except (TimeoutError, aiohttp.ClientError, json.JSONDecodeError, ValueError):
+            return None
+        return state in LIVE_STATES
