@@ -40,6 +40,7 @@ GOVERNOR: dict[Kind, GovernorHandler] = {
     Kind.CONFIRM: governor.confirm,
     Kind.ADMIT: registration.admit,
     Kind.POLICY: registration.policy,
+    Kind.COST: governor.sms_cost,
 }
 
 # Soum working-group words, refused to anyone who is not a member or operator of a soum.

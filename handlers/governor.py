@@ -11,7 +11,7 @@ from handlers.closing import Results, close_round, results, results_parts
 from handlers.context import Context
 from handlers.eligibility import flag_label
 from handlers.proposals import short
-from storage import ballots, proposals, rounds, units
+from storage import ballots, outbox, proposals, rounds, units
 from storage.proposals import Proposal
 from storage.rounds import Round
 
@@ -311,3 +311,20 @@ async def confirm(ctx: Context, bag_code: str) -> None:
     )
     if sent is not None:
         ctx.add("soum.submitted", count=len(sent.numbers), members=sent.members)
+
+
+async def sms_cost(ctx: Context, bag_code: str) -> None:
+    """ЗАРДАЛ: the SMS the bag's current round has cost so far, and the bag's total."""
+    rnd = await rounds.current(ctx.conn, bag_code)
+    total = await outbox.sms_cost(ctx.conn, bag_code=bag_code)
+    this = await outbox.sms_cost(ctx.conn, round_id=rnd.id) if rnd is not None else []
+    ctx.reply(
+        "cost.round",
+        messages=sum(c.messages for c in this),
+        segments=sum(c.segments for c in this),
+    )
+    ctx.add(
+        "cost.bag",
+        messages=sum(c.messages for c in total),
+        segments=sum(c.segments for c in total),
+    )

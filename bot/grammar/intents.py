@@ -38,6 +38,7 @@ class Kind(StrEnum):
     CEILING = "ceiling"  # cost_mnt = the soum's LDF ceiling, year (optional)
     WEIGHTS = "weights"  # numbers = a weight per criterion, in order
     ALLOCATE = "allocate"  # text = "" (show both rules) | "greedy" | "mes" (the rule chosen)
+    COST = "cost"  # governor: what SMS the bag's round cost
     REPORT = "report"  # officials: the round's or soum's report (a document in Telegram)
     # Nothing understood; `error` says why in a catalog key.
     UNKNOWN = "unknown"
@@ -60,6 +61,7 @@ GOVERNOR_KINDS = frozenset(
         Kind.CONFIRM,
         Kind.ADMIT,
         Kind.POLICY,
+        Kind.COST,
     }
 )
 

@@ -41,6 +41,7 @@ KEYWORDS: dict[Kind, tuple[str, ...]] = {
     Kind.WEIGHTS: ("жин", "жингүүд", "weights", "weight"),
     Kind.ALLOCATE: ("хуваарилах", "хуваарилалт", "allocate", "allocation"),
     Kind.REPORT: ("тайлан", "report"),
+    Kind.COST: ("зардал", "sms зардал", "cost", "sms cost"),
 }  # fmt: skip
 
 # One-word language switches: the word alone changes the language.

@@ -450,4 +450,5 @@ _ARGUMENTS: dict[Kind, Reader] = {
     Kind.WEIGHTS: _weights,
     Kind.ALLOCATE: _allocate,
     Kind.REPORT: _plain(Kind.REPORT),
+    Kind.COST: _plain(Kind.COST),
 }

@@ -3,6 +3,7 @@ sent by the twilio Client to a fake Twilio REST API on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import timedelta
 from pathlib import Path
@@ -324,3 +325,26 @@ def test_sms_does_not_start_without_the_auth_token(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "TWILIO_AUTH_TOKEN" in result.output and "Traceback" not in result.output
+
+
+async def test_a_governor_and_the_project_see_what_a_round_cost(
+    world: SmsWorld, fake_twilio: FakeTwilio
+) -> None:
+    gov = "+97699000000"
+    await world.text(gov, "НЭЭХ 2027-03-20 2027-04-01")
+    for i in range(3):
+        await world.text(f"+9769911230{i}", f"НЭГДЭХ {ZAG_BAG_1}")
+    await world.text("+97699112309", "ТУСЛАМЖ")  # not in the bag: not the round's cost
+    await world.handle()
+    rows = await world.outbox_rows(status="sent")
+    of_round = [r for r in rows if r["round_id"] is not None]
+    assert len(of_round) == 4
+    segments = sum(r["segments"] for r in of_round)
+    await world.text(gov, "ЗАРДАЛ")
+    await world.handle()
+    reply = fake_twilio.creates()[-1]["Body"]
+    assert f"{len(of_round)} мессеж, {segments} хэсэг" in reply, reply
+    args = ["sms-cost", "--db", str(world.sanal.settings.db), "--bag", ZAG_BAG_1]
+    result = await asyncio.to_thread(CliRunner().invoke, main, args)
+    assert result.exit_code == 0, result.output
+    assert f"twilio: {len(of_round) + 1} messages" in result.output
