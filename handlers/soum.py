@@ -54,14 +54,14 @@ async def soum_of(conn: Conn, person_id: int, bag_code: str | None) -> str | Non
     for r in mine:
         if r.role == "soum":
             return r.unit_code
+    # Operators of the soum, or of its aimag for the soum they live in. A bag's operator
+    # is below the soum and does not act for it (units: aimag 2, soum 4, bag 6 digits).
     for r in mine:
         if r.role != "operator":
             continue
         if len(r.unit_code) == 4:
             return r.unit_code
-        if len(r.unit_code) == 6:
-            return r.unit_code[:4]
-        if bag_code and bag_code.startswith(r.unit_code):
+        if len(r.unit_code) == 2 and bag_code and bag_code.startswith(r.unit_code):
             return bag_code[:4]
     return None
 
@@ -169,7 +169,11 @@ def _member_criteria(criteria: Sequence[Criterion]) -> list[Criterion]:
 
 async def score(ctx: Context, soum_code: str) -> None:
     """ОНОО: alone, the next proposal this member has not scored; with numbers, the list
-    number and one score 1-5 per member criterion, in order (fewer is a partial score)."""
+    number and one score 1-5 per member criterion, in order.
+
+    A member's score of a proposal is stored whole: with fewer numbers than criteria the
+    reply asks for the next one (carrying those typed, as Telegram's buttons do) and
+    nothing is stored, so a half-typed score never moves the combined score."""
     conn = ctx.conn
     year = await planning_year(conn, ctx.settings, soum_code, ctx.now)
     crits = _member_criteria(await soum.criteria(conn, soum_code, year))
@@ -188,10 +192,10 @@ async def score(ctx: Context, soum_code: str) -> None:
     if any(not SCORE_MIN <= v <= SCORE_MAX for v in values):
         ctx.reply("score.bad_value", usage=_usage(crits, number))
         return
-    if not values:
-        _ask(ctx, item, crits, [])
+    if len(values) < len(crits):
+        _ask(ctx, item, crits, values)
         return
-    for c, v in zip(crits, values, strict=False):
+    for c, v in zip(crits, values, strict=True):
         await soum.set_score(
             conn,
             proposal_id=item.proposal_id,
@@ -201,11 +205,8 @@ async def score(ctx: Context, soum_code: str) -> None:
             via="message",
             now=ctx.now,
         )
-    given = {c.name: v for c, v in zip(crits, values, strict=False)}
+    given = {c.name: v for c, v in zip(crits, values, strict=True)}
     await ctx.audit("soum.score", unit_code=soum_code, number=number, year=year, **given)
-    if len(values) < len(crits):
-        _ask(ctx, item, crits, values)
-        return
     plan = await build(conn, soum_code, year)
     line = next(x for x in plan.lines if x.item.proposal_id == item.proposal_id)
     shown = line.combined.score

@@ -68,6 +68,7 @@ class _Pages:
 
 
 COLUMNS = (0.08, 0.15, 0.22, 0.62, 0.72, 0.84)  # rank, №, proposal, households, cost, votes
+WRAP = 40
 
 
 def minutes_pdf(rep: RoundReport, path: Path | None = None, lang: str = "mn") -> bytes:
@@ -111,7 +112,9 @@ def minutes_pdf(rep: RoundReport, path: Path | None = None, lang: str = "mn") ->
                  "col.votes"]  # fmt: skip
         out.row([(x, label(h, lang)) for x, h in zip(COLUMNS, heads, strict=True)], bold=True)
         for ln in rep.lines:
-            wrapped = textwrap.wrap(ln.text, width=48) or [""]
+            # The proposal column is 40% of A4 at 9 pt DejaVu Sans: about 40 characters
+            # before the text runs into the households column.
+            wrapped = textwrap.wrap(ln.text, width=WRAP) or [""]
             out.row(
                 [
                     (COLUMNS[0], str(ln.rank)),
