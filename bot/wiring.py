@@ -35,7 +35,11 @@ def telegram_plugins(settings: Settings) -> list[ChannelPlugin]:
 
 def scheduler_plugins(settings: Settings, clock: Clock) -> list[ChannelPlugin]:
     """The scheduler: rounds open and close on their own, reminders, outbox sweeps."""
-    return []
+    if not settings.scheduler_enabled:
+        return []
+    from scheduler.service import SchedulerPlugin
+
+    return [SchedulerPlugin(settings, clock)]
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Sanal:

@@ -86,8 +86,12 @@ async def close_round(
     actor: str,
     actor_id: int | None = None,
     skip_person: int | None = None,
+    not_before: datetime | None = None,
 ) -> Results | None:
-    """Close a voting round; None if it was not voting (already closed by someone else)."""
+    """Close a voting round; None if it was not voting (already closed by someone else).
+
+    ``not_before`` holds the messages (the scheduler closing at midnight: quiet hours).
+    """
     if not await rounds.advance(conn, rnd.id, "voting", now):
         return None
     closed = await rounds.get(conn, rnd.id)
@@ -124,6 +128,7 @@ async def close_round(
                 now=now,
                 kind="result",
                 round_id=rnd.id,
+                not_before=not_before,
             )
     top = [
         Text("results.citizen_header", {"bag": bag_name, "voted": res.participation.voted}),
@@ -158,6 +163,7 @@ async def close_round(
             now=now,
             kind="result",
             round_id=rnd.id,
+            not_before=not_before,
             broadcast=True,
         )
     return res

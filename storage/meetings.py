@@ -39,6 +39,7 @@ async def schedule(
 
     A changed time bumps the version, so reminders planned for the old time (keyed by
     version) are no longer due and new ones are planned; a changed place alone keeps it.
+    A changed time also clears the RSVPs given for the old time.
     """
     old = await current(conn, round_id)
     if old is None:
@@ -51,6 +52,10 @@ async def schedule(
         assert m is not None and m.id == mid
         return m, True
     changed = old.starts_at != starts_at
+    if changed:
+        # "I will come" was said for the old time: the count against the quorum restarts,
+        # and the people reminded are asked again.
+        await conn.execute("DELETE FROM rsvps WHERE meeting_id = ?", (old.id,))
     await conn.execute(
         "UPDATE khural_meetings SET starts_at = ?, place = ?, version = version + ? WHERE id = ?",
         (to_db(starts_at), place, int(changed), old.id),
@@ -58,6 +63,18 @@ async def schedule(
     m = await current(conn, round_id)
     assert m is not None
     return m, changed
+
+
+async def get(conn: Conn, meeting_id: int) -> Meeting | None:
+    row = await fetchone(conn, "SELECT * FROM khural_meetings WHERE id = ?", (meeting_id,))
+    return _meeting(row) if row else None
+
+
+async def has_rsvp(conn: Conn, meeting_id: int, person_id: int) -> bool:
+    row = await fetchone(
+        conn, "SELECT 1 FROM rsvps WHERE meeting_id = ? AND person_id = ?", (meeting_id, person_id)
+    )
+    return row is not None
 
 
 async def rsvp(conn: Conn, meeting_id: int, person_id: int, now: datetime) -> bool:

@@ -1,0 +1,118 @@
+"""The scheduler inside ``sanal serve``: APScheduler calls the sweeps, nothing more.
+
+No job store holds a deadline: jobs are an interval sweep (and a one-off wake-up at the
+next round deadline, recomputed from the database after every sweep). The first sweep
+runs at start, which is the catch-up after a stop; ``misfire_grace_time=None`` and
+``coalesce`` mean a late run still runs, once, rather than being skipped as "missed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.channels.base import Transport
+from bot.clock import Clock
+from bot.settings import Settings
+from scheduler.sweeps import SweepReport, next_deadline, run_once
+
+if TYPE_CHECKING:
+    from bot.app import Sanal
+
+log = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+class SchedulerPlugin:
+    """A :class:`bot.app.ChannelPlugin` without a channel: it starts and stops the sweeps."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._app: Sanal | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._sweep: asyncio.Task[SweepReport | None] | None = None
+        self._stopping = False
+        self.last_report: SweepReport | None = None
+
+    def transport(self) -> Transport | None:
+        return None
+
+    def routes(self, app: Sanal) -> list[web.RouteDef]:
+        return []
+
+    async def start(self, app: Sanal) -> None:
+        self._app = app
+        self._stopping = False
+        scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
+        scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self.settings.sweep_interval_seconds, timezone=UTC),
+            id="sweep",
+            next_run_time=datetime.now(UTC),  # catch up at once
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler started: a sweep every %ss", self.settings.sweep_interval_seconds)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+        if self._sweep is not None:
+            # Let a sweep in progress finish its transaction before the database closes.
+            with contextlib.suppress(Exception):
+                await self._sweep
+            self._sweep = None
+
+    async def tick(self) -> SweepReport | None:
+        """Run one sweep now, unless one is running (then that one is enough)."""
+        if self._stopping or self._app is None:
+            return None
+        if self._sweep is None or self._sweep.done():
+            self._sweep = asyncio.create_task(self._run(self._app), name="scheduler-sweep")
+        # Shielded: stopping APScheduler cancels its job, never a half-done transaction.
+        return await asyncio.shield(self._sweep)
+
+    async def _run(self, app: Sanal) -> SweepReport | None:
+        now = self.clock.now()
+        try:
+            report = await run_once(app.db, self.settings, now)
+        except Exception:
+            log.exception("sweep failed; the next one tries again")
+            return None
+        self.last_report = report
+        # Reminders and results are queued; retries of errored sends come due by their
+        # own time: either way the senders look at the outbox now.
+        app.wake_senders()
+        await self._wake_at_next_deadline(app, now)
+        return report
+
+    async def _wake_at_next_deadline(self, app: Sanal, now: datetime) -> None:
+        """A deadline closer than the next interval sweep gets a wake-up of its own, so a
+        round closes at "vote until", not up to one interval later."""
+        if self._scheduler is None or self._stopping:
+            return
+        deadline = await next_deadline(app.db, now)
+        if deadline is None:
+            return
+        delay = deadline - now
+        if delay >= timedelta(seconds=self.settings.sweep_interval_seconds):
+            return
+        # The clock may be a test's: APScheduler runs on real time, so convert the delay.
+        self._scheduler.add_job(
+            self.tick,
+            DateTrigger(run_date=datetime.now(UTC) + delay, timezone=UTC),
+            id="deadline",
+            replace_existing=True,
+        )

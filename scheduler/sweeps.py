@@ -1,0 +1,220 @@
+"""The sweeps: small, idempotent passes over the database, run in order by ``run_once``.
+
+Each round moves on in its own ``BEGIN IMMEDIATE`` transaction, and only from the status
+it was read in (``rounds.advance``), so a transition happens once however many schedulers
+or governors try it; what they send is deduplicated by the outbox's unique keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import from_db, to_db
+from bot.delivery import queue_for_person
+from bot.settings import Settings
+from handlers.closing import close_round
+from handlers.context import Text
+from handlers.khural import bag_zone, officials
+from scheduler import reminders as reminding
+from scheduler.timing import deadline_text, hold_until
+from storage import audit, outbox, people, proposals, reminders, rounds, units
+from storage.db import Conn, Database, fetchone
+from storage.rounds import Round
+
+log = logging.getLogger(__name__)
+ACTOR = "scheduler"
+# One round's move: True if this call moved it.
+_Step = Callable[[Conn, Settings, Round, datetime], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    """What one pass did (logged, and what tests look at)."""
+
+    opened: tuple[int, ...] = ()
+    voting: tuple[int, ...] = ()
+    closed: tuple[int, ...] = ()
+    reminders: int = 0
+    vote_reminders: int = 0
+    expired: int = 0
+
+    @property
+    def queued_anything(self) -> bool:
+        return bool(self.opened or self.voting or self.closed or self.reminders)
+
+    @property
+    def changed_anything(self) -> bool:
+        return self.queued_anything or bool(self.vote_reminders or self.expired)
+
+
+async def run_once(db: Database, settings: Settings, now: datetime) -> SweepReport:
+    """Every sweep once, in order: a catch-up after a stop is just one call.
+
+    Rounds first (open, voting, close), so that reminders sent in the same pass already
+    speak of the round's new state; then stale reminders are cancelled and due ones sent.
+    """
+    opened = await _each(db, "draft", "opens_at", now, _open, settings)
+    voting = await _each(db, "collecting", "collect_until", now, _start_voting, settings)
+    closed = await _each(db, "voting", "vote_until", now, _close, settings)
+    async with db.write() as conn:
+        expired = await reminders.expire(conn, now)
+    report = SweepReport(
+        opened=opened,
+        voting=voting,
+        closed=closed,
+        expired=expired,
+        reminders=await reminding.meeting_reminders(db, settings, now),
+        vote_reminders=await reminding.vote_reminders(db, settings, now),
+    )
+    if report.changed_anything:
+        log.info("sweep at %s: %s", now.isoformat(timespec="seconds"), report)
+    return report
+
+
+async def _each(
+    db: Database, status: str, column: str, now: datetime, step: _Step, settings: Settings
+) -> tuple[int, ...]:
+    moved: list[int] = []
+    for rnd in await rounds.due(db.reader, status, column, now):
+        try:
+            async with db.write() as conn:
+                fresh = await rounds.get(conn, rnd.id)
+                if (
+                    fresh is not None
+                    and fresh.status == status
+                    and await step(conn, settings, fresh, now)
+                ):
+                    moved.append(rnd.id)
+        except Exception:  # one round's failure must not hold up the others
+            log.exception("round %s: %s sweep failed", rnd.id, status)
+    return tuple(moved)
+
+
+async def _open(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> bool:
+    if not await rounds.advance(conn, rnd.id, "draft", now):
+        return False
+    await audit.record(
+        conn, now=now, actor=ACTOR, action="round.open", unit_code=rnd.bag_code, round_id=rnd.id
+    )
+    zone = await bag_zone(conn, rnd.bag_code)
+    until = deadline_text(rnd.collect_until, zone) if rnd.collect_until else "-"
+    await _tell_officials(conn, settings, rnd, now, "opened", [("sched.opened", {"until": until})])
+    return True
+
+
+async def _start_voting(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> bool:
+    """Collecting -> voting at "collect until", unless there is nothing to vote on, or the
+    vote deadline has passed too (then the governor sets a new one rather than the round
+    closing at once with nobody able to vote)."""
+    zone = await bag_zone(conn, rnd.bag_code)
+    assert rnd.collect_until is not None
+    if rnd.vote_until is not None and rnd.vote_until <= now:
+        example = (now + timedelta(days=14)).astimezone(zone).strftime("%Y-%m-%d")
+        await _tell_officials(
+            conn,
+            settings,
+            rnd,
+            now,
+            f"overdue:{reminders.compact(rnd.vote_until)}",
+            [("sched.voting_overdue", {"example": example})],
+        )
+        return False
+    on_ballot = await proposals.of_round(conn, rnd.id, "accepted")
+    if not on_ballot:
+        await _tell_officials(
+            conn,
+            settings,
+            rnd,
+            now,
+            f"empty:{reminders.compact(rnd.collect_until)}",
+            [("sched.voting_empty", {})],
+        )
+        return False
+    if not await rounds.advance(conn, rnd.id, "collecting", now):
+        return False
+    await audit.record(
+        conn,
+        now=now,
+        actor=ACTOR,
+        action="round.voting",
+        unit_code=rnd.bag_code,
+        round_id=rnd.id,
+        proposals=len(on_ballot),
+    )
+    until = deadline_text(rnd.vote_until, zone) if rnd.vote_until else "-"
+    lines: list[tuple[str, dict[str, object]]] = [
+        ("sched.voting", {"count": len(on_ballot), "until": until})
+    ]
+    waiting = await proposals.of_round(conn, rnd.id, "pending")
+    if waiting:
+        lines.append(("sched.voting_pending", {"count": len(waiting)}))
+    await _tell_officials(conn, settings, rnd, now, "voting", lines)
+    return True
+
+
+async def _close(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> bool:
+    """Close at "vote until": close_round tallies and tells governor, chair and voters."""
+    zone = await bag_zone(conn, rnd.bag_code)
+    later = _morning(now, zone, settings)
+    res = await close_round(conn, settings, rnd, now, actor=ACTOR, not_before=later)
+    if res is None:
+        return False
+    # Vote reminders not sent yet are pointless now.
+    await outbox.cancel(conn, reminders.vote_fanout(rnd.id)[1])
+    return True
+
+
+def _morning(now: datetime, zone: ZoneInfo, settings: Settings) -> datetime | None:
+    """The end of quiet hours if now is in them: what the scheduler starts waits for it."""
+    far = now + timedelta(days=2)  # no deadline to beat: always wait
+    return hold_until(now, far, zone, settings.quiet_start, settings.quiet_end)
+
+
+async def _tell_officials(
+    conn: Conn,
+    settings: Settings,
+    rnd: Round,
+    now: datetime,
+    what: str,
+    lines: list[tuple[str, dict[str, object]]],
+) -> int:
+    """A notice to the bag's governor and chair, once per event (its dedupe key)."""
+    bag = await units.get(conn, rnd.bag_code)
+    name = bag.name if bag else rnd.bag_code
+    parts = [Text(key, {"bag": name, **params}) for key, params in lines]
+    zone = await bag_zone(conn, rnd.bag_code)
+    sent = 0
+    for person_id in await officials(conn, rnd.bag_code):
+        person = await people.get(conn, person_id)
+        if person is not None:
+            sent += await queue_for_person(
+                conn,
+                settings,
+                person,
+                parts,
+                dedupe_key=f"sched:{what}:{rnd.id}:{person_id}",
+                now=now,
+                round_id=rnd.id,
+                not_before=_morning(now, zone, settings),
+            )
+    return sent
+
+
+async def next_deadline(db: Database, now: datetime) -> datetime | None:
+    """The earliest round deadline still ahead, so the service can wake up right at it."""
+    row = await fetchone(
+        db.reader,
+        "SELECT min(at) AS at FROM ("
+        "SELECT opens_at AS at FROM rounds WHERE status = 'draft' "
+        "UNION ALL SELECT collect_until FROM rounds WHERE status = 'collecting' "
+        "UNION ALL SELECT vote_until FROM rounds WHERE status = 'voting'"
+        ") WHERE at > ?",
+        (to_db(now),),
+    )
+    if row is None or row["at"] is None:
+        return None
+    return from_db(row["at"])

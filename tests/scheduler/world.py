@@ -1,0 +1,66 @@
+"""Helpers for scheduler tests: bags of citizens, sweeps at a given local time, and what
+each phone received, read from the real outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.app import Sanal
+from bot.clock import HOVD, UB, ManualClock
+from scheduler.sweeps import SweepReport, run_once
+from storage import people
+
+HOVD_BAG = "840151"  # 1-р баг, Алагтолгой, Жаргалант сум, Ховд аймаг (Asia/Hovd)
+
+
+def local(zone: ZoneInfo, text: str) -> datetime:
+    """A local wall-clock time in a bag, e.g. local(UB, "2027-04-10 14:00")."""
+    return datetime.fromisoformat(text).replace(tzinfo=zone)
+
+
+__all__ = ["HOVD", "HOVD_BAG", "UB", "Sent", "citizens", "local", "sent_to", "sweep"]
+
+
+async def citizens(sanal: Sanal, bag: str, count: int, prefix: str = "99") -> list[str]:
+    """Register ``count`` approved citizens in a bag; returns their E.164 numbers."""
+    numbers = []
+    now = sanal.clock.now()
+    async with sanal.db.write() as conn:
+        for i in range(count):
+            phone = f"+976{prefix}{bag[-2:]}{i:04d}"
+            person = await people.get_or_create_by_phone(conn, phone, now=now, lang="mn")
+            await people.set_bag(conn, person.id, bag, "approved", now)
+            numbers.append(phone)
+    return numbers
+
+
+async def sweep(sanal: Sanal, clock: ManualClock, when: datetime | None = None) -> SweepReport:
+    """Move the clock (if given), run every sweep once, and send what is due."""
+    if when is not None:
+        clock.set(when)
+    report = await run_once(sanal.db, sanal.settings, clock.now())
+    await sanal.drain_outbox()
+    return report
+
+
+@dataclass(frozen=True)
+class Sent:
+    text: str
+    kind: str
+    status: str
+    dedupe_key: str
+    next_attempt_at: str
+
+
+async def sent_to(sanal: Sanal, phone: str, *, status: str | None = "sent") -> list[Sent]:
+    """Messages to a phone from the scheduler and the close (not replies, nor notices
+    that answer someone's message), oldest first."""
+    rows = await sanal.db.fetchall(
+        "SELECT text, kind, status, dedupe_key, next_attempt_at FROM outbox "
+        "WHERE address = ? AND kind != 'reply' AND dedupe_key NOT LIKE 'notice:%' ORDER BY id",
+        (f"tel:{phone}",),
+    )
+    found = [Sent(*r) for r in rows]
+    return [s for s in found if status is None or s.status == status]
