@@ -7,10 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
 from bot.app import Sanal
 from bot.clock import HOVD, UB, ManualClock
 from scheduler.sweeps import SweepReport, run_once
-from storage import people
+from storage import people, roles
+from tests.conftest import Phone
 
 HOVD_BAG = "840151"  # 1-р баг, Алагтолгой, Жаргалант сум, Ховд аймаг (Asia/Hovd)
 
@@ -20,7 +25,18 @@ def local(zone: ZoneInfo, text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=zone)
 
 
-__all__ = ["HOVD", "HOVD_BAG", "UB", "Sent", "citizens", "local", "sent_to", "sweep"]
+__all__ = [
+    "HOVD",
+    "HOVD_BAG",
+    "UB",
+    "Sent",
+    "citizens",
+    "local",
+    "open_voting_round",
+    "prepare_round",
+    "sent_to",
+    "sweep",
+]
 
 
 async def citizens(sanal: Sanal, bag: str, count: int, prefix: str = "99") -> list[str]:
@@ -29,7 +45,7 @@ async def citizens(sanal: Sanal, bag: str, count: int, prefix: str = "99") -> li
     now = sanal.clock.now()
     async with sanal.db.write() as conn:
         for i in range(count):
-            phone = f"+976{prefix}{bag[-2:]}{i:04d}"
+            phone = f"+976{prefix}{bag[-3:]}{i:03d}"
             person = await people.get_or_create_by_phone(conn, phone, now=now, lang="mn")
             await people.set_bag(conn, person.id, bag, "approved", now)
             numbers.append(phone)
@@ -64,3 +80,50 @@ async def sent_to(sanal: Sanal, phone: str, *, status: str | None = "sent") -> l
     )
     found = [Sent(*r) for r in rows]
     return [s for s in found if status is None or s.status == status]
+
+
+async def open_voting_round(
+    sanal: Sanal,
+    client: TestClient[Any, Any],
+    clock: ManualClock,
+    *,
+    bag: str,
+    governor: str,
+    count: int = 4,
+    vote_until: str = "2027-04-15",
+    zone: ZoneInfo = UB,
+) -> list[str]:
+    """A bag with a governor and ``count`` citizens whose round the scheduler has moved to
+    voting on 2027-03-21 (two proposals on the ballot). Returns the citizens' numbers."""
+    numbers = await prepare_round(
+        sanal, client, clock, bag=bag, governor=governor, count=count, vote_until=vote_until
+    )
+    report = await sweep(sanal, clock, local(zone, "2027-03-21 09:00"))
+    assert len(report.voting) == 1
+    return numbers
+
+
+async def prepare_round(
+    sanal: Sanal,
+    client: TestClient[Any, Any],
+    clock: ManualClock,
+    *,
+    bag: str,
+    governor: str,
+    count: int = 4,
+    vote_until: str = "2027-04-15",
+) -> list[str]:
+    """A governor and citizens; a round collecting until 2027-03-20, proposals 1 and 2
+    accepted. Returns the citizens' numbers."""
+    now = clock.now()
+    async with sanal.db.write() as conn:
+        gov_person = await people.get_or_create_by_phone(conn, governor, now=now, lang="mn")
+        await roles.grant(conn, gov_person.id, "governor", bag, now)
+        await people.set_bag(conn, gov_person.id, bag, "approved", now)
+    numbers = await citizens(sanal, bag, count)
+    gov = Phone(client, governor)
+    assert "эхэллээ" in await gov.say(f"НЭЭХ 2027-03-20 {vote_until}")
+    await Phone(client, numbers[0]).say("САНАЛ Малын худаг гаргах, 40 өрх")
+    await Phone(client, numbers[1]).say("САНАЛ Гудамжны гэрэлтүүлэг 80 өрх")
+    assert "1 2" in await gov.say("ЗӨВ 1 2")
+    return numbers
