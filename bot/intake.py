@@ -17,9 +17,12 @@ from collections.abc import Callable
 from bot.message import Inbound
 from bot.router import Handled, Router
 from storage import inbox
-from storage.db import Database
+from storage.db import Database, chunks
 
 log = logging.getLogger(__name__)
+# Messages handled per write transaction (each in its own savepoint). Small enough that a
+# webhook's inbox write never waits long behind a batch.
+HANDLE_BATCH = 5
 
 
 class Intake:
@@ -86,13 +89,17 @@ class Intake:
             rows = await inbox.pending(self.db.reader, limit=200)
             if not rows:
                 return count
-            for row in rows:
-                result = await self.router.handle(row.id)
-                count += result is not None
-                fut = self._done.get(row.id)
-                if fut is not None and not fut.done():
-                    fut.set_result(result)
-            self.on_outbox()
+            for batch in chunks([row.id for row in rows], HANDLE_BATCH):
+                # Storing comes first: a provider is waiting on each of those webhooks.
+                if self._storing is not None and not self._storing.done():
+                    await asyncio.gather(self._storing, return_exceptions=True)
+                results = await self.router.handle_many(batch)
+                for inbox_id, result in zip(batch, results, strict=True):
+                    count += result is not None
+                    fut = self._done.get(inbox_id)
+                    if fut is not None and not fut.done():
+                        fut.set_result(result)
+                self.on_outbox()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="intake")

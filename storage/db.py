@@ -131,19 +131,24 @@ async def fetchall(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[Row
     return list(await conn.execute_fetchall(sql, params))
 
 
+# Each aiosqlite call is a round trip to its thread; one call per statement (not execute,
+# fetch, close) is what keeps a busy khural week within one writer's reach.
+
+
 async def fetchone(conn: Conn, sql: str, params: Sequence[Any] = ()) -> Row | None:
-    async with conn.execute(sql, params) as cur:
-        row: Row | None = await cur.fetchone()
+    """The first row (queries here select one row by key, or say LIMIT 1)."""
+    rows = await conn.execute_fetchall(sql, params)
+    for row in rows:
         return row
+    return None
 
 
 async def insert(conn: Conn, sql: str, params: Sequence[Any] = ()) -> int:
     """Run an INSERT and return the new row id."""
-    async with conn.execute(sql, params) as cur:
-        rowid = cur.lastrowid
-    if rowid is None:  # pragma: no cover - sqlite always sets it after an INSERT
+    row = await conn.execute_insert(sql, params)
+    if row is None:  # pragma: no cover - sqlite always sets it after an INSERT
         raise RuntimeError("insert without rowid")
-    return rowid
+    return int(row[0])
 
 
 def migration_files() -> list[tuple[int, str, str]]:
