@@ -1,4 +1,4 @@
-"""The `sanal` command: serve, migrate, units, officials, chat."""
+"""The `sanal` command: serve, migrate, units, officials, chat, report."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.app import Sanal
 from bot.channels import simulator
 from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
+from bot.reports.cli import report as report_group
 from bot.settings import Settings
 from bot.web import build_web_app
 from storage import audit, outbox, people, roles, units
@@ -305,6 +306,10 @@ def _prompt() -> str | None:
         return input("> " if sys.stdin.isatty() else "")
     except EOFError:
         return None
+
+
+# `sanal report ...`: the report commands live beside the reports (bot/reports/cli.py).
+main.add_command(report_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

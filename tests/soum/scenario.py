@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from bot.app import Sanal
 from bot.clock import ManualClock
 from bot.message import Channel, Inbound
+from handlers.soum import import_scores
 from storage import outbox, people, roles
 from tests.conftest import ZAG_BAG_1, ZAG_BAG_2, Phone, make_official
 
@@ -174,3 +175,20 @@ async def three_bags(sanal: Sanal, client: TestClient[Any, Any]) -> Soum:
         await run_bag(soum, bag)
     await sanal.drain_outbox()
     return soum
+
+
+# Every member's (importance, fit) per soum list number, for tests that need a scored list.
+SCORES = {n: {"importance": 1 + n % 5, "fit": 5 - n % 4} for n in range(1, 8)}
+PLAN_YEAR = 2028  # rounds opened in March 2027 plan for the next year
+
+
+async def scored_and_chosen(sanal: Sanal, client: TestClient[Any, Any]) -> Soum:
+    """The three bags' lists, scored by every member, an 80 сая ceiling, the standard rule
+    chosen by the working group."""
+    s = await three_bags(sanal, client)
+    async with sanal.db.write() as conn:
+        for pid in s.member_ids:
+            await import_scores(conn, ZAG, PLAN_YEAR, pid, SCORES, sanal.clock.now(), actor="test")
+    assert "80 сая" in await s.members[0].say("ХЯЗГААР 80 сая")
+    assert "Сонгосон" in await s.members[1].say("ХУВААРИЛАХ ЭРЭМБЭ")
+    return s

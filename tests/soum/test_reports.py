@@ -30,34 +30,21 @@ from bot.reports.minutes_pdf import minutes_pdf
 from bot.reports.pabulib import read_pb, round_pb
 from bot.reports.participation import participation_csv, participation_xlsx
 from bot.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
-from handlers.soum import import_scores
 from storage import people, rounds
 from tests.conftest import ZAG_BAG_1, ZAG_BAG_2
 from tests.soum.scenario import (
     BAGS,
     MEMBERS,
+    SCORES,
     TELEGRAM_ID,
     ZAG,
-    Soum,
     all_citizens,
     citizens_of,
+    scored_and_chosen,
     telegram_say,
-    three_bags,
 )
 
 YEAR = 2028
-SCORES = {n: {"importance": 1 + n % 5, "fit": 5 - n % 4} for n in range(1, 8)}
-
-
-async def scored_and_chosen(sanal: Sanal, client: TestClient[Any, Any]) -> Soum:
-    """The three bags' lists, scored by every member, a ceiling, the standard rule chosen."""
-    s = await three_bags(sanal, client)
-    async with sanal.db.write() as conn:
-        for pid in s.member_ids:
-            await import_scores(conn, ZAG, YEAR, pid, SCORES, sanal.clock.now(), actor="test")
-    assert "80 сая" in await s.members[0].say("ХЯЗГААР 80 сая")
-    assert "Сонгосон" in await s.members[1].say("ХУВААРИЛАХ ЭРЭМБЭ")
-    return s
 
 
 async def reports(sanal: Sanal) -> tuple[list[RoundReport], SoumReport, dict[str, str], Any]:

@@ -1,0 +1,405 @@
+"""`sanal report ...`: every report written to a file, for the soum's and aimag's officers.
+
+The data is gathered in one read of the database; the files are drawn afterwards, outside
+the event loop (matplotlib and openpyxl are synchronous). Exports over many bags show a
+progress bar (tqdm, on stderr, so stdout keeps only the names of the files written).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.settings import Settings
+from storage.db import Conn, Database, fetchall, fetchone
+
+T = TypeVar("T")
+LANG = click.Choice(["mn", "en"])
+
+
+def _settings(db: Path | None) -> Settings:
+    try:
+        values: dict[str, Any] = {"db": db} if db is not None else {}
+        return Settings(**values)
+    except Exception as exc:  # pydantic's message names the setting and the problem
+        raise click.ClickException(f"bad settings: {exc}") from None
+
+
+def _read(db: Path | None, work: Callable[[Conn], Awaitable[T]]) -> T:
+    """Run ``work`` on a reader of an existing database; report errors as CLI errors."""
+    from bot.reports.data import ReportError
+
+    settings = _settings(db)
+    if not Path(settings.db).exists():
+        raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
+
+    async def go() -> T:
+        async with Database(settings.db) as database:
+            return await work(database.reader)
+
+    try:
+        return asyncio.run(go())
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _write(path: Path, data: bytes | str, *, echo: bool = True) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    if echo:
+        click.echo(str(path))
+
+
+@contextmanager
+def _bar(total: int, unit: str, desc: str) -> Iterator[Any]:
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit=unit, desc=desc, leave=True) as bar:
+        yield bar
+
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file (SANAL_DB, default ./sanal.db)",
+)
+lang_option = click.option("--lang", type=LANG, default="mn", show_default=True)
+year_option = click.option("--year", type=int, default=None, help="Planning year (default: newest)")
+
+
+def output_option(suffix: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=f"File to write (default: a {suffix} named after the unit, here)",
+    )
+
+
+@click.group(name="report")
+def report() -> None:
+    """Reports: round and soum XLSX, khural minutes PDF, results PNG, pabulib, participation."""
+    # matplotlib's PDF backend subsets fonts with fontTools, which logs every table it
+    # prunes at INFO: noise between the progress bar and the file names.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+
+# --- a bag's round ---------------------------------------------------------------------------
+
+
+async def _round_report(conn: Conn, bag: str, year: int | None) -> Any:
+    from bot.reports.data import find_round, round_report
+
+    return await round_report(conn, await find_round(conn, bag, year))
+
+
+def _stem(rep: Any) -> str:
+    return f"{rep.bag.code}-{rep.round.year}"
+
+
+@report.command(name="round")
+@db_option
+@click.argument("bag")
+@year_option
+@lang_option
+@output_option(".xlsx")
+def round_cmd(db: Path | None, bag: str, year: int | None, lang: str, output: Path | None) -> None:
+    """A bag round as XLSX: proposals, votes, ranks, participation by channel."""
+    from bot.reports.xlsx import round_workbook, save
+
+    rep = _read(db, lambda conn: _round_report(conn, bag, year))
+    _write(output or Path(f"round-{_stem(rep)}.xlsx"), save(round_workbook(rep, lang)))
+
+
+@report.command()
+@db_option
+@click.argument("bag")
+@year_option
+@lang_option
+@output_option(".pdf")
+def minutes(db: Path | None, bag: str, year: int | None, lang: str, output: Path | None) -> None:
+    """The bag khural's minutes draft as PDF (Mongolian Cyrillic, lines for signatures)."""
+    from bot.reports.minutes_pdf import minutes_pdf
+
+    rep = _read(db, lambda conn: _round_report(conn, bag, year))
+    _write(output or Path(f"minutes-{_stem(rep)}.pdf"), minutes_pdf(rep, None, lang))
+
+
+@report.command()
+@db_option
+@click.argument("bag")
+@year_option
+@lang_option
+@output_option(".png")
+def chart(db: Path | None, bag: str, year: int | None, lang: str, output: Path | None) -> None:
+    """A round's results as a PNG bar chart."""
+    from bot.reports.chart import results_png
+
+    rep = _read(db, lambda conn: _round_report(conn, bag, year))
+    _write(output or Path(f"results-{_stem(rep)}.png"), results_png(rep, None, lang))
+
+
+@report.command()
+@db_option
+@click.argument("bag")
+@year_option
+@output_option(".pb")
+def pabulib(db: Path | None, bag: str, year: int | None, output: Path | None) -> None:
+    """A round as open data in the pabulib .pb format (voters anonymised)."""
+    from bot.reports.data import find_round
+    from bot.reports.pabulib import round_pb
+
+    async def work(conn: Conn) -> tuple[str, str]:
+        rnd = await find_round(conn, bag, year)
+        return f"{rnd.bag_code}-{rnd.year}", await round_pb(conn, rnd)
+
+    stem, text = _read(db, work)
+    _write(output or Path(f"sanal-{stem}.pb"), text)
+
+
+# --- the soum ----------------------------------------------------------------------------------
+
+
+async def _soum_year(conn: Conn, soum_code: str, year: int | None) -> int:
+    from bot.reports.data import ReportError
+    from storage import soum, units
+
+    unit = await units.get(conn, soum_code)
+    if unit is None or unit.level != "soum":
+        raise ReportError(f"no soum with code {soum_code}")
+    if year is not None:
+        return year
+    newest = await soum.latest_year(conn, soum_code)
+    if newest is None:
+        raise ReportError(f"soum {soum_code} has no list or ceiling yet")
+    return newest
+
+
+@report.command(name="soum")
+@db_option
+@click.argument("soum_code", metavar="SOUM")
+@year_option
+@lang_option
+@output_option(".xlsx")
+def soum_cmd(
+    db: Path | None, soum_code: str, year: int | None, lang: str, output: Path | None
+) -> None:
+    """The soum's plan as XLSX: list, scores, both allocations with reasons, participation."""
+    from bot.reports.data import soum_report
+    from bot.reports.xlsx import save, soum_workbook
+
+    async def work(conn: Conn) -> Any:
+        return await soum_report(conn, soum_code, await _soum_year(conn, soum_code, year))
+
+    rep = _read(db, work)
+    path = output or Path(f"soum-{soum_code}-{rep.plan.year}.xlsx")
+    _write(path, save(soum_workbook(rep, lang)))
+
+
+@report.command()
+@db_option
+@click.argument("soum_code", metavar="SOUM")
+@year_option
+@lang_option
+@output_option(".xlsx")
+def scores(
+    db: Path | None, soum_code: str, year: int | None, lang: str, output: Path | None
+) -> None:
+    """The score sheet a working-group member fills offline (read back by import-scores)."""
+    from bot.reports.xlsx import save, score_sheet
+    from handlers.soum_plan import build
+
+    async def work(conn: Conn) -> Any:
+        return await build(conn, soum_code, await _soum_year(conn, soum_code, year))
+
+    plan = _read(db, work)
+    path = output or Path(f"scores-{soum_code}-{plan.year}.xlsx")
+    _write(path, save(score_sheet(plan, lang)))
+
+
+@report.command(name="import-scores")
+@db_option
+@click.argument("sheet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--phone", required=True, help="The working-group member who filled the sheet")
+def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
+    """Store a member's scores from a filled score sheet (all or nothing)."""
+    from bot.clock import SystemClock
+    from bot.phone import PhoneError, normalise
+    from bot.reports.xlsx import ScoreSheetError, read_score_sheet
+    from handlers.soum import import_scores, soum_of
+    from storage import people
+
+    try:
+        e164 = normalise(phone)
+    except PhoneError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        filled = read_score_sheet(sheet)
+    except ScoreSheetError as exc:
+        raise click.ClickException(f"{sheet}: {exc}; nothing imported") from None
+    settings = _settings(db)
+    if not Path(settings.db).exists():
+        raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
+
+    async def go() -> int:
+        async with Database(settings.db) as database, database.write() as conn:
+            person = await people.by_phone(conn, e164)
+            acts_for = await soum_of(conn, person.id, person.bag_code) if person else None
+            if person is None or acts_for != filled.soum_code:
+                raise click.ClickException(
+                    f"{e164} is not on the working group of soum {filled.soum_code}; "
+                    "nothing imported"
+                )
+            return await import_scores(
+                conn,
+                filled.soum_code,
+                filled.year,
+                person.id,
+                filled.scores,
+                SystemClock().now(),
+                actor="cli",
+            )
+
+    try:
+        stored = asyncio.run(go())
+    except ValueError as exc:  # a line not on the list, a score out of 1-5: rolled back
+        raise click.ClickException(f"{sheet}: {exc}; nothing imported") from None
+    click.echo(f"{stored} scores of {len(filled.scores)} proposals stored for {e164}")
+
+
+# --- participation and everything at once ---------------------------------------------------
+
+
+async def _newest_round_year(conn: Conn, unit_code: str) -> int:
+    from bot.reports.data import ReportError
+
+    row = await fetchone(
+        conn, "SELECT max(year) AS y FROM rounds WHERE bag_code LIKE ? || '%'", (unit_code,)
+    )
+    if row is None or row["y"] is None:
+        raise ReportError(f"no round in unit {unit_code} yet")
+    return int(row["y"])
+
+
+async def _participation(conn: Conn, unit_code: str, year: int | None) -> tuple[int, Any]:
+    from bot.reports.data import count_bags, participation
+
+    year = year or await _newest_round_year(conn, unit_code)
+    with _bar(await count_bags(conn, unit_code), "bag", "participation") as bar:
+        rows = await participation(conn, unit_code, year, progress=bar.update)
+    return year, rows
+
+
+@report.command(name="participation")
+@db_option
+@click.argument("unit")
+@year_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
+@lang_option
+@output_option(".csv or .xlsx")
+def participation_cmd(
+    db: Path | None, unit: str, year: int | None, fmt: str, lang: str, output: Path | None
+) -> None:
+    """Registered, voted, turnout, proposals and channels per bag and soum (CSV or XLSX)."""
+    from bot.reports.participation import participation_csv, participation_xlsx, summary
+
+    year, rows = _read(db, lambda conn: _participation(conn, unit, year))
+    path = output or Path(f"participation-{unit}-{year}.{fmt}")
+    _write(path, participation_csv(rows) if fmt == "csv" else participation_xlsx(rows, lang))
+    click.echo(summary(rows, lang))
+
+
+@report.command(name="all")
+@db_option
+@click.argument("unit")
+@year_option
+@lang_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+)
+def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Path) -> None:
+    """Every report of a soum or an aimag for a year, with a progress bar."""
+    from bot.reports.chart import results_png
+    from bot.reports.data import ReportError, round_report, soum_report
+    from bot.reports.minutes_pdf import minutes_pdf
+    from bot.reports.pabulib import round_pb
+    from bot.reports.participation import participation_csv, participation_xlsx
+    from storage import rounds, soum, units
+
+    async def gather(conn: Conn) -> tuple[int, list[Any], list[Any], Any]:
+        target = await units.get(conn, unit)
+        if target is None or target.level == "bag":
+            raise ReportError(f"no soum or aimag with code {unit}")
+        y = year or await _newest_round_year(conn, unit)
+        done = []
+        ids = await fetchall(
+            conn,
+            "SELECT id FROM rounds WHERE year = ? AND bag_code LIKE ? || '%' ORDER BY bag_code",
+            (y, unit),
+        )
+        with _bar(len(ids), "round", "rounds") as bar:
+            for r in ids:
+                rnd = await rounds.get(conn, int(r["id"]))
+                if rnd is not None and rnd.status not in ("draft", "collecting", "voting"):
+                    done.append((await round_report(conn, rnd), await round_pb(conn, rnd)))
+                bar.update(1)
+        soums = [target] if target.level == "soum" else await units.children(conn, unit)
+        plans = [
+            await soum_report(conn, s.code, y)
+            for s in soums
+            if await soum.latest_year(conn, s.code) is not None
+        ]
+        _, part = await _participation(conn, unit, y)
+        return y, done, plans, part
+
+    y, done, plans, part = _read(db, gather)
+    files: list[tuple[Path, Callable[[], bytes | str]]] = []
+    for rep, pb in done:
+        stem = _stem(rep)
+        files += [
+            (out_dir / f"round-{stem}.xlsx", partial(_round_xlsx, rep, lang)),
+            (out_dir / f"minutes-{stem}.pdf", partial(minutes_pdf, rep, None, lang)),
+            (out_dir / f"results-{stem}.png", partial(results_png, rep, None, lang)),
+            (out_dir / f"sanal-{stem}.pb", partial(str, pb)),
+        ]
+    for srep in plans:
+        name = f"soum-{srep.plan.soum_code}-{y}.xlsx"
+        files.append((out_dir / name, partial(_soum_xlsx, srep, lang)))
+    files += [
+        (out_dir / f"participation-{unit}-{y}.csv", partial(participation_csv, part)),
+        (out_dir / f"participation-{unit}-{y}.xlsx", partial(participation_xlsx, part, lang)),
+    ]
+    with _bar(len(files), "file", "writing") as bar:
+        for path, make in files:
+            _write(path, make(), echo=False)
+            bar.update(1)
+    for path, _ in files:
+        click.echo(str(path))
+
+
+def _round_xlsx(rep: Any, lang: str) -> bytes:
+    from bot.reports.xlsx import round_workbook, save
+
+    return save(round_workbook(rep, lang))
+
+
+def _soum_xlsx(rep: Any, lang: str) -> bytes:
+    from bot.reports.xlsx import save, soum_workbook
+
+    return save(soum_workbook(rep, lang))
