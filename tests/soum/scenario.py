@@ -6,6 +6,7 @@ as a herder's SMS), so the soum list, the ballots and the reports come from real
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -84,12 +85,18 @@ class Person(Phone):
         return await super().say(text)
 
 
+_UPDATE_IDS = itertools.count(1)
+
+
 async def telegram_say(sanal: Sanal, telegram_id: int, text: str) -> str:
     """A message from a Telegram account, through the same intake and router as a
     webhook's; returns the reply queued for it (no Telegram API is called)."""
+    clock = sanal.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(timedelta(seconds=7))  # a person typing, as Person.say
     msg = Inbound(
         Channel.TELEGRAM,
-        f"update-{telegram_id}-{sanal.clock.now().timestamp()}",
+        f"update-{next(_UPDATE_IDS)}",  # Telegram's update_id: unique per update
         f"telegram:{telegram_id}",
         text,
         sanal.clock.now(),

@@ -31,13 +31,14 @@ from bot.reports.pabulib import read_pb, round_pb
 from bot.reports.participation import participation_csv, participation_xlsx
 from bot.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
 from storage import people, rounds
-from tests.conftest import ZAG_BAG_1, ZAG_BAG_2
+from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, make_official
 from tests.soum.scenario import (
     BAGS,
     MEMBERS,
     SCORES,
     TELEGRAM_ID,
     ZAG,
+    Person,
     all_citizens,
     citizens_of,
     scored_and_chosen,
@@ -378,3 +379,36 @@ def readable_text(path: Path) -> str:
         with Image.open(path) as img:
             return raw.decode("latin-1") + str(img.info)
     return raw.decode("utf-8")
+
+
+async def test_governor_gets_the_chart_with_the_results_in_telegram(
+    sanal: Sanal, client: TestClient[Any, Any]
+) -> None:
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    async with sanal.db.write() as conn:
+        person = await people.by_phone(conn, GOVERNOR)
+        assert person is not None
+        await people.link_telegram(conn, person.id, 7770003)
+    herders = [Person(sanal, client, f"+9769955000{i}") for i in range(3)]
+    assert "эхэллээ" in await telegram_say(sanal, 7770003, "НЭЭХ")
+    for h in herders:
+        await h.say(f"НЭГДЭХ {ZAG_BAG_1}")
+    await herders[0].say("САНАЛ Малын худаг, 40 өрх, 25 сая")
+    await herders[1].say("САНАЛ Гүүр засах, 90 өрх, 20 сая")
+    await telegram_say(sanal, 7770003, "ЗӨВ 1 2")
+    await telegram_say(sanal, 7770003, "ХУРААЛТ")
+    for h, vote in zip(herders, ("1", "1 2", "2"), strict=True):
+        assert "Баярлалаа" in await h.say(vote)
+    assert "3/" in await telegram_say(sanal, 7770003, "ХААХ")
+    async with sanal.db.write() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT extra FROM outbox WHERE address = 'telegram:7770003' ORDER BY id"
+        )
+    docs = json.loads(rows[-1][0])["documents"]
+    assert [d["mime"] for d in docs] == ["image/png"]
+    assert chart_size(Path(docs[0]["path"])) == png_size(2)
+
+
+def chart_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as img:
+        return img.size
