@@ -55,7 +55,7 @@ async def status_params(
 async def schedule(ctx: Context, bag_code: str) -> None:
     intent = ctx.intent
     place = intent.text.strip()
-    if intent.meeting_date is None and not place:
+    if len(ctx.inbound.text.split()) == 1:
         await _status(ctx, bag_code)  # "ХУРАЛ" alone: the meeting and its RSVPs
         return
     if intent.error or intent.meeting_date is None or intent.meeting_time is None:

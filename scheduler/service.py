@@ -51,6 +51,9 @@ class SchedulerPlugin:
         return []
 
     async def start(self, app: Sanal) -> None:
+        # APScheduler logs every run at INFO ("Running job ..."): twice a minute of noise.
+        # Our sweep logs what it did; APScheduler's warnings and errors still show.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._app = app
         self._stopping = False
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)

@@ -81,3 +81,20 @@ async def test_rsvp_counting_against_the_quorum(
     # After the meeting has started, nobody can answer for it any more.
     clock.set(local(UB, "2027-04-10 14:00"))
     assert "алга" in await phones[1].say("ИРНЭ")
+
+
+async def test_meeting_word_alone_is_the_status_and_a_half_typed_one_the_usage(
+    sanal: Sanal, client: TestClient[Any, Any], clock: ManualClock
+) -> None:
+    await open_voting_round(sanal, client, clock, bag=ZAG_BAG_1, governor=GOVERNOR, count=2)
+    gov = Phone(client, GOVERNOR)
+    assert (await gov.say("ХУРАЛ")).startswith("Жишээ: ХУРАЛ")  # nothing scheduled yet
+    assert (await gov.say("ХУРАЛ 2027-04-10")).startswith("Жишээ: ХУРАЛ")
+    assert (await gov.say("ХУРАЛ 2027-04-10 14:00")).startswith("Жишээ: ХУРАЛ")  # no place
+    await gov.say("khural 2027-04-10 14:00 Bagiin tov")
+    assert (
+        await gov.say("khural")
+        == "Хурал 04-10 14:00, Bagiin tov. Ирнэ гэсэн 0, ирц 2 (3 бүртгэлтэй)"
+    )
+    # A citizen using the governor's word is refused, and nothing changes.
+    assert "Засаг дарга" in await Phone(client, "+97699651000").say("ХУРАЛ")
