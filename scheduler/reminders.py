@@ -36,8 +36,14 @@ async def meeting_reminders(db: Database, settings: Settings, now: datetime) -> 
         return 0
     queued = 0
     for m in await meetings.upcoming(db.reader, now):
-        if latest_due(now, m.starts_at, offsets) is None:
-            continue  # the common case, decided without taking the write lock
+        # The common cases (nothing due yet, or already sent) are decided on the reader,
+        # without taking the write lock every sweep; the transaction checks again.
+        offset = latest_due(now, m.starts_at, offsets)
+        if offset is None:
+            continue
+        key, _ = reminders.meeting_fanout(m.id, m.version, m.starts_at, offset)
+        if await reminders.done(db.reader, key):
+            continue
         try:
             async with db.write() as conn:
                 queued += await _meeting_fanout(conn, settings, m.id, offsets, now)
@@ -154,6 +160,8 @@ async def vote_reminders(db: Database, settings: Settings, now: datetime) -> int
     lead = timedelta(hours=settings.vote_reminder_hours)
     queued = 0
     for rnd in await rounds.due(db.reader, "voting", "vote_until", now + lead):
+        if await reminders.done(db.reader, reminders.vote_fanout(rnd.id)[0]):
+            continue
         try:
             async with db.write() as conn:
                 queued += await _vote_fanout(conn, settings, rnd.id, lead, now)

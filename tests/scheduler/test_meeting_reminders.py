@@ -92,7 +92,7 @@ async def test_reminder_after_voting_closed_names_the_top_proposals(
     assert report.reminders == len(people) + 1
     text = next(s.text for s in await sent_to(sanal, people[0]) if s.kind == "reminder")
     lines = text.splitlines()
-    assert lines[0] == "Багийн иргэдийн хурал 04-10 14:00, Багийн төв"
+    assert lines[0] == "Иргэдийн хурал 04-10 14:00, Багийн төв"
     assert "Тэргүүлсэн саналууд:" in lines
     assert "1. Гудамжны гэрэлтүүлэг 80… (4)" in lines  # short: SMS costs by the segment
     assert "2. Малын худаг гаргах, 40… (1)" in lines
@@ -165,10 +165,10 @@ async def test_a_meeting_moved_twice(
     for phone in people:
         texts = [s.text.splitlines()[0] for s in await sent_to(sanal, phone)]
         assert texts == [
-            "Багийн иргэдийн хурал 04-10 14:00, Багийн төв",
+            "Иргэдийн хурал 04-10 14:00, Багийн төв",
             "Хурал шилжлээ: 04-12 14:00, Багийн төв",
             "Хурал шилжлээ: 04-10 14:00, Багийн төв",
-            "Багийн иргэдийн хурал 04-10 14:00, Багийн төв",
+            "Иргэдийн хурал 04-10 14:00, Багийн төв",
             "Хурлын газар өөрчлөгдлөө: Сургуулийн заал, 04-10 14:00",
         ], texts
         cancelled = await _reminders(sanal, phone, status="cancelled")

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
 from bot.clock import ManualClock
+from bot.sms_segments import count_segments
 from storage import audit, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, Phone, make_official
 from tests.scheduler.world import UB, citizens, local, sent_to, sweep
@@ -81,6 +82,7 @@ async def test_a_round_runs_on_its_own(
     assert report.vote_reminders == 3  # citizen 6, the governor and the chair
     reminded = await sent_to(sanal, people[5])
     assert len(reminded) == 1 and "04-01 23:59 хүртэл" in reminded[0].text
+    assert count_segments(reminded[0].text).segments == 1  # one Cyrillic SMS, not two
     assert await sent_to(sanal, people[0]) == []
     assert (await sweep(sanal, clock, local(UB, "2027-04-01 12:00"))).vote_reminders == 0
 
