@@ -433,14 +433,32 @@ async def allocate(ctx: Context, soum_code: str) -> None:
         ctx.reply("alloc.no_ceiling")
         return
     plan, _ = done
-    if choose:
-        ctx.reply(
-            "alloc.chosen",
-            rule=Text(f"alloc.rule.{choose}"),
-            numbers=_numbers(plan, choose),
-            spent=_spent(plan, choose),
-        )
+    # Every funded number when the SMS has room; else how many, and where the list is
+    # (an SMS cut at its segment budget would lose the second rule without a word).
+    for numbers in (True, False):
+        ctx.restart_reply()
+        if choose:
+            _chosen(ctx, plan, choose, numbers=numbers)
+        else:
+            _side_by_side(ctx, plan, year, numbers=numbers)
+        if ctx.fits():
+            break
+    if not choose:
+        ctx.buttons = ((Button("1", "ALLOCATE GREEDY"), Button("2", "ALLOCATE MES")),)
+
+
+def _chosen(ctx: Context, plan: SoumPlan, rule: str, *, numbers: bool) -> None:
+    name = Text(f"alloc.rule.{rule}")
+    if numbers:
+        ctx.reply("alloc.chosen", rule=name, numbers=_numbers(plan, rule),
+                  spent=_spent(plan, rule))  # fmt: skip
         return
+    ctx.reply("alloc.chosen_count", rule=name, count=len(plan.funded(rule)),
+              spent=_spent(plan, rule))  # fmt: skip
+    ctx.add("alloc.where")
+
+
+def _side_by_side(ctx: Context, plan: SoumPlan, year: int, *, numbers: bool) -> None:
     ctx.reply(
         "alloc.header",
         soum=plan.soum_name,
@@ -448,10 +466,14 @@ async def allocate(ctx: Context, soum_code: str) -> None:
         ceiling=mln(plan.ceiling or 0),
         unscored=plan.unscored,
     )
-    ctx.add("alloc.greedy", numbers=_numbers(plan, "greedy"), spent=_spent(plan, "greedy"))
-    ctx.add("alloc.mes", numbers=_numbers(plan, "mes"), spent=_spent(plan, "mes"))
+    for rule in ("greedy", "mes"):
+        if numbers:
+            ctx.add(f"alloc.{rule}", numbers=_numbers(plan, rule), spent=_spent(plan, rule))
+        else:
+            ctx.add(f"alloc.{rule}_count", count=len(plan.funded(rule)), spent=_spent(plan, rule))
+    if not numbers:
+        ctx.add("alloc.where")
     ctx.add("alloc.choose")
-    ctx.buttons = ((Button("1", "ALLOCATE GREEDY"), Button("2", "ALLOCATE MES")),)
 
 
 # --- scores from a sheet --------------------------------------------------------------------

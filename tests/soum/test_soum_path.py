@@ -28,11 +28,12 @@ from pabutools.rules import (
 
 from bot.app import Sanal
 from bot.reports.xlsx import read_score_sheet, save, score_sheet
+from bot.sms_segments import count_segments
 from handlers.soum import import_scores
 from handlers.soum_plan import build
 from storage import audit, outbox, people, proposals, rounds, soum
 from storage.soum import ListItem
-from tests.conftest import ZAG_BAG_1, Phone, make_official
+from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 from tests.soum.scenario import (
     BAGS,
     MEMBERS,
@@ -42,6 +43,7 @@ from tests.soum.scenario import (
     Person,
     citizens_of,
     three_bags,
+    working_group,
 )
 
 YEAR = 2028  # rounds opened in March 2027 plan for the next year
@@ -426,3 +428,39 @@ async def test_refusals_and_bad_scores_change_nothing(
         "ХЯЗГААР 90 сая"
     )
     assert OTHER_SOUM != ZAG and MEMBERS
+
+
+async def test_a_long_allocation_still_fits_an_sms(
+    sanal: Sanal, client: TestClient[Any, Any]
+) -> None:
+    # Eighteen small proposals in one bag, all funded: eighteen numbers per rule do not fit
+    # three SMS segments, so the reply gives how many and where the list is.
+    s = await working_group(sanal, client)
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    gov = Person(sanal, client, GOVERNOR)
+    herders = [Person(sanal, client, f"+976994400{i:02d}") for i in range(18)]
+    assert "эхэллээ" in await gov.say("НЭЭХ")
+    for i, h in enumerate(herders):
+        assert "Бүртгэгдлээ" in await h.say(f"НЭГДЭХ {ZAG_BAG_1}")
+        assert f"№{i + 1}" in await h.say(f"САНАЛ Засвар {i + 1}, 10 өрх, 2 сая")
+    await gov.say("ЗӨВ " + " ".join(str(i + 1) for i in range(18)))
+    await gov.say("ХУРААЛТ")
+    for i, h in enumerate(herders):
+        await h.say(f"СОНГО {i + 1} {(i + 1) % 18 + 1}")
+    await gov.say("ХААХ")
+    assert "18 санал" in await gov.say("БАТЛАХ 30")
+    async with sanal.db.write() as conn:
+        for pid in s.member_ids:
+            sheet = {n: {"importance": 3, "fit": 4} for n in range(1, 19)}
+            await import_scores(conn, ZAG, YEAR, pid, sheet, sanal.clock.now(), actor="test")
+    a = s.members[0]
+    await a.say("ХЯЗГААР 100 сая")
+    reply = await a.say("ХУВААРИЛАХ")
+    assert count_segments(reply).segments <= 3 and "…" not in reply, reply
+    assert "1) Эрэмбээр: 18 санал (36 сая)" in reply
+    assert "2) Тэгш хуваалт: 18 санал (36 сая)" in reply
+    assert "Жагсаалт: ТАЙЛАН" in reply and "Сонгох:" in reply
+    chosen = await a.say("ХУВААРИЛАХ ЭРЭМБЭ")
+    # One rule alone still has room for every number.
+    assert chosen.startswith("Сонгосон: эрэмбээр, багтахгүйг алгасах. Санхүүжих: №1 №2 ")
+    assert chosen.endswith("№18 (36 сая)") and count_segments(chosen).segments <= 3
