@@ -105,6 +105,20 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "SANAL_TELEGRAM_BOT_TOKEN")
     )
     telegram_api_url: str | None = None
+    # "auto": a webhook when SANAL_PUBLIC_URL is set, else long polling.
+    telegram_mode: Literal["auto", "polling", "webhook"] = "auto"
+    # Telegram's limits: about 30 messages a second overall, 1 a second to one chat.
+    telegram_rate_per_second: float = Field(25.0, gt=0)
+    telegram_per_chat_per_second: float = Field(1.0, gt=0)
+    # Seconds one getUpdates long poll waits for news.
+    telegram_poll_timeout: int = Field(30, ge=0, le=50)
+    telegram_timeout_seconds: float = Field(15.0, gt=0)
+
+    def telegram_webhook(self) -> bool:
+        """Whether Telegram calls us (webhook) rather than us asking it (long polling)."""
+        if self.telegram_mode == "auto":
+            return bool(self.public_url)
+        return self.telegram_mode == "webhook"
 
     @field_validator("public_url")
     @classmethod

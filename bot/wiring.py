@@ -30,7 +30,12 @@ def sms_plugins(settings: Settings) -> list[ChannelPlugin]:
 
 def telegram_plugins(settings: Settings) -> list[ChannelPlugin]:
     """The Telegram bot, when TELEGRAM_BOT_TOKEN is set."""
-    return []
+    token = settings.telegram_bot_token
+    if token is None or not token.get_secret_value().strip():
+        return []
+    from bot.channels.telegram import TelegramChannel
+
+    return [TelegramChannel(settings)]
 
 
 def scheduler_plugins(settings: Settings, clock: Clock) -> list[ChannelPlugin]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.grammar.intents import Kind
+from bot.message import Channel
 from handlers import governor, khural, prefs, proposals, registration, reports, soum, voting
 from handlers.context import Context
 
@@ -53,6 +54,18 @@ SOUM: dict[Kind, SoumHandler] = {
 
 
 async def dispatch(ctx: Context) -> None:
+    if ctx.inbound.channel is not Channel.TELEGRAM:
+        await _dispatch(ctx)
+        return
+    # Telegram adds a contact gate, keyboards and a button ballot around the same words.
+    from bot.channels import telegram_flow
+
+    if not await telegram_flow.before(ctx):
+        await _dispatch(ctx)
+    await telegram_flow.after(ctx)
+
+
+async def _dispatch(ctx: Context) -> None:
     kind = ctx.intent.kind
     if kind in SOUM:
         soum_code = await soum.soum_of(ctx.conn, ctx.person.id, ctx.person.bag_code)

@@ -1,0 +1,270 @@
+"""Telegram: long polling or a verified webhook in, the outbox out (python-telegram-bot).
+
+* Durable intake: each update is stored in the inbox, keyed by its ``update_id``, before
+  Telegram is told we have it (the getUpdates offset moves past an update only after its
+  row is on disk). A crash between fetching and handling loses nothing; a redelivered
+  update is one row and one effect. The key also holds the message or button-press id:
+  after a week without updates Telegram may start update ids again from a random number.
+* Webhook mode (``SANAL_PUBLIC_URL`` set): the webhook is registered with a secret token;
+  a request without it is refused with 403 and stores nothing. Polling mode deletes any
+  webhook first (Telegram refuses getUpdates while one is set).
+* Only private chats count: a ballot must never be answered in a group.
+* The bot token is redacted from every log record (see telegram_redact).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from telegram import Bot as PtbBot
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import ConfigError, Transport
+from bot.channels.telegram_redact import install, redact
+from bot.channels.telegram_transport import TelegramTransport, retry_seconds
+from bot.message import Channel, Inbound
+from bot.settings import Settings
+from bot.texts import render
+
+if TYPE_CHECKING:
+    from bot.app import Sanal
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query"]
+MAX_TEXT = 4096
+# The commands shown in Telegram's menu; each is a word the parser already knows.
+COMMANDS = ("start", "join", "propose", "list", "vote", "my", "help", "lang", "stop")
+
+
+class TelegramConfigError(ConfigError):
+    """Telegram is switched on but cannot work as configured."""
+
+
+def webhook_secret(token: str) -> str:
+    """The webhook's secret token: derived from the bot token, so every process and every
+    restart registers and expects the same one (Telegram allows [A-Za-z0-9_-], 256)."""
+    return hmac.new(token.encode(), b"sanal telegram webhook", hashlib.sha256).hexdigest()
+
+
+def make_bot(settings: Settings, token: str) -> tuple[PtbBot, list[HTTPXRequest]]:
+    base = (settings.telegram_api_url or "https://api.telegram.org").rstrip("/")
+    t = settings.telegram_timeout_seconds
+    requests = [
+        HTTPXRequest(connection_pool_size=16, read_timeout=t, write_timeout=t, connect_timeout=t),
+        # getUpdates waits on its own connection (PTB adds the poll timeout to read_timeout).
+        HTTPXRequest(connection_pool_size=1, read_timeout=t, write_timeout=t, connect_timeout=t),
+    ]
+    bot = PtbBot(
+        token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=requests[0],
+        get_updates_request=requests[1],
+    )
+    return bot, requests
+
+
+def to_inbound(update: Update, now: datetime) -> Inbound | None:
+    """Our message from a Telegram update; None for what is not for us (groups, bots)."""
+    extra: dict[str, str] = {}
+    if update.callback_query is not None:
+        query = update.callback_query
+        user = query.from_user
+        where = query.message
+        if where is None or where.chat.id != user.id or not query.data:
+            return None  # a button in a group or an inline message: not a private chat
+        text = query.data
+        external_id = f"{update.update_id}:cb{query.id}"
+        extra["callback"] = query.id
+        extra["callback_message_id"] = str(where.message_id)
+    elif update.message is not None:
+        message = update.message
+        sender = message.from_user
+        if sender is None or message.chat.type != "private":
+            return None
+        user = sender
+        text = message.text or message.caption or ""
+        external_id = f"{update.update_id}:{message.message_id}"
+        if message.contact is not None:
+            extra["contact_phone"] = message.contact.phone_number
+            extra["contact_user_id"] = str(message.contact.user_id or "")
+    else:
+        return None
+    if user.is_bot:
+        return None
+    extra["tg_lang"] = user.language_code or ""
+    # The raw update, as Telegram sent it, for whoever must check what came in.
+    extra["raw"] = json.dumps(update.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    return Inbound(
+        channel=Channel.TELEGRAM,
+        external_id=external_id,
+        address=f"telegram:{user.id}",
+        text=text[:MAX_TEXT],
+        received_at=now,
+        telegram_id=user.id,
+        extra=extra,
+    )
+
+
+async def register_commands(bot: PtbBot) -> None:
+    """The command menu in Mongolian (the default and "mn") and in English."""
+    for language_code, lang in ((None, "mn"), ("mn", "mn"), ("en", "en")):
+        commands = [BotCommand(c, render(f"telegram.cmd.{c}", lang)) for c in COMMANDS]
+        await bot.set_my_commands(commands, language_code=language_code)
+
+
+class TelegramChannel:
+    """The Telegram plugin: intake (polling or webhook), transport, command menu."""
+
+    def __init__(self, settings: Settings) -> None:
+        secret = settings.telegram_bot_token
+        token = secret.get_secret_value() if secret is not None else ""
+        if not token.strip():
+            raise TelegramConfigError("Telegram needs TELEGRAM_BOT_TOKEN (from @BotFather)")
+        self.settings = settings
+        self.secret = webhook_secret(token)
+        # Before the Bot exists: PTB logs its API URL, token included, when it is made.
+        install(token, self.secret)
+        self.webhook = settings.telegram_webhook()
+        if self.webhook and not settings.public_url:
+            raise TelegramConfigError("a Telegram webhook needs SANAL_PUBLIC_URL")
+        self.bot, self._requests = make_bot(settings, token)
+        self._transport = TelegramTransport(self.bot, settings)
+        # Tests drive polling by hand (poll_once); `serve` polls in the background.
+        self.background = True
+        self.ready = False
+        self._offset: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._app: Sanal | None = None
+
+    def transport(self) -> Transport:
+        return self._transport
+
+    def routes(self, app: Any) -> list[web.RouteDef]:
+        self._app = app
+        return [web.post(WEBHOOK_PATH, self.webhook_update)] if self.webhook else []
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.settings.public_url}{WEBHOOK_PATH}"
+
+    async def start(self, app: Any) -> None:
+        self._app = app
+        self._transport.attach(app.db, app.clock)
+        try:
+            await self.setup()
+        except InvalidToken:
+            # PTB's message would carry the token to the terminal: say it without.
+            raise TelegramConfigError(
+                "Telegram refused TELEGRAM_BOT_TOKEN: copy it again from @BotFather"
+            ) from None
+        except TelegramError as exc:
+            log.warning("Telegram not reachable at start (%s); retrying", redact(str(exc)))
+        if self.background:
+            self._task = asyncio.create_task(self._run(), name="telegram")
+
+    async def setup(self) -> None:
+        """Check the token (getMe), set or delete the webhook, register the commands."""
+        await self.bot.initialize()
+        if self.webhook:
+            await self.bot.set_webhook(
+                self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES
+            )
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+        await register_commands(self.bot)
+        self.ready = True
+        log.info("Telegram bot @%s ready (%s)", self.bot.username, self.mode)
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook else "polling"
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for request in self._requests:
+            await request.shutdown()
+
+    async def _run(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                if not self.ready:
+                    await self.setup()
+                if self.webhook:
+                    return
+                await self.poll_once(self.settings.telegram_poll_timeout)
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except TimedOut:
+                continue  # a long poll the network dropped: ask again
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+            except InvalidToken:
+                log.error("Telegram refused the bot token: Telegram stops; fix TELEGRAM_BOT_TOKEN")
+                return
+            except Exception as exc:
+                log.warning("Telegram polling: %s; again in %.0fs", redact(repr(exc)), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    async def fetch(self, wait_seconds: int = 0) -> tuple[Update, ...]:
+        """Updates Telegram has for us; asking with a higher offset confirms earlier ones."""
+        return await self.bot.get_updates(
+            offset=self._offset, timeout=wait_seconds, allowed_updates=ALLOWED_UPDATES
+        )
+
+    async def poll_once(self, wait_seconds: int = 0) -> int:
+        """One getUpdates round: store each update, then move the offset past it."""
+        updates = await self.fetch(wait_seconds)
+        for update in updates:
+            await self.accept(update)
+            self._offset = update.update_id + 1
+        return len(updates)
+
+    async def accept(self, update: Update) -> bool:
+        """Store one update in the inbox (durably); True if it was new."""
+        app = self._app
+        assert app is not None, "start() first"
+        msg = to_inbound(update, app.clock.now())
+        if msg is None:
+            return False
+        _, new = await app.intake.receive(msg)
+        if new and update.callback_query is not None:
+            # Stops the button's spinner; the answer itself comes through the outbox.
+            try:
+                await self.bot.answer_callback_query(update.callback_query.id)
+            except TelegramError as exc:
+                log.info("answerCallbackQuery failed: %s", redact(str(exc)))
+        return new
+
+    async def webhook_update(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            log.warning("refused a Telegram webhook without the right secret token")
+            return web.Response(status=403, text="forbidden")
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except Exception:  # not an update; Telegram never sends one of these
+            return web.Response(status=400, text="not an update")
+        await self.accept(update)
+        return web.Response(status=200)

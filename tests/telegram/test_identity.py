@@ -1,0 +1,106 @@
+"""Who is writing: /start asks for the phone contact, only one's own card counts, and the
+account becomes the person who texts from that number."""
+
+from __future__ import annotations
+
+from storage import people, roles
+from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
+from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram.conftest import TgWorld
+
+HERDER = "+97699112233"
+
+
+async def test_start_asks_for_the_phone_contact(world: TgWorld, fake_tg: FakeTelegram) -> None:
+    bat = world.user(1001)
+    reply = await bat.say("/start")
+    assert "утасны дугаараа хуваалцана уу" in reply
+    asked = fake_tg.last(bat.id)
+    assert asked.asks_contact  # a reply keyboard with a contact button
+    assert asked.reply_markup is not None and asked.reply_markup["one_time_keyboard"]
+    # Until the contact is shared, words are not acted on: they ask for it again.
+    assert "хуваалцана уу" in await bat.say(f"/join {ZAG_BAG_1}")
+    [person] = await world.rows("SELECT * FROM people WHERE telegram_id = ?", bat.id)
+    assert person["phone"] is None and person["bag_code"] is None
+
+
+async def test_own_contact_links_the_phone(world: TgWorld) -> None:
+    bat = world.user(1002)
+    await bat.say("/start")
+    reply = await bat.share_contact("97699112233")  # Telegram's form: digits, no plus
+    assert f"Таны дугаар {HERDER} холбогдлоо" in reply
+    assert "Аймаг, хотоо сонгоно уу" in reply  # the next step: choosing the bag
+    async with world.sanal.db.write() as conn:
+        person = await people.by_telegram(conn, bat.id)
+    assert person is not None and person.phone == HERDER
+    # Sharing it again changes nothing and says so.
+    assert "холбогдлоо" in await bat.share_contact(HERDER)
+    assert len(await world.rows("SELECT id FROM people WHERE phone = ?", HERDER)) == 1
+
+
+async def test_someone_elses_contact_is_refused(world: TgWorld) -> None:
+    bat = world.user(1003)
+    await bat.say("/start")
+    reply = await bat.share_contact(HERDER, owner_id=4242)  # a friend's card
+    assert "Зөвхөн өөрийнхөө дугаарыг" in reply
+    assert world.fake.last(bat.id).asks_contact
+    # A card of someone not on Telegram has no user id: refused as well.
+    update = world.fake.contact_update(bat.id, HERDER, owner_id=None)
+    world.fake.queue(update)
+    await world.step()
+    assert "Зөвхөн өөрийнхөө" in world.fake.last(bat.id).text
+    assert await world.rows("SELECT id FROM people WHERE phone = ?", HERDER) == []
+    refused = await world.rows(
+        "SELECT actor FROM audit_log WHERE action = 'telegram.contact_refused'"
+    )
+    assert [r["actor"] for r in refused] == [f"telegram:{bat.id}"] * 2
+
+
+async def test_the_account_becomes_the_person_who_texts(world: TgWorld) -> None:
+    # Registered by SMS first, in Latin letters.
+    sms = Phone(world.client, HERDER)
+    assert "Bayanbulag" in await sms.say(f"join {ZAG_BAG_1}")
+    bat = world.user(1004)
+    await bat.say("/start")
+    reply = await bat.share_contact(HERDER)
+    assert "holbogdloo" in reply  # in the language this person chose by SMS
+    assert "Aimag" not in reply  # registered already: no bag to choose
+    [owner] = await world.rows("SELECT * FROM people WHERE phone = ?", HERDER)
+    assert owner["telegram_id"] == bat.id and owner["channel"] == "telegram"
+    assert owner["bag_code"] == ZAG_BAG_1
+    # The account's first record, made by /start, no longer answers to the account.
+    assert len(await world.rows("SELECT id FROM people WHERE telegram_id = ?", bat.id)) == 1
+    # In Telegram they are registered already.
+    assert "Bayanbulag" in await bat.say(f"/join {ZAG_BAG_1}")
+
+
+async def test_an_official_linked_in_telegram_keeps_the_role(world: TgWorld) -> None:
+    await make_official(world.sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    gov = world.user(1005)
+    await gov.say("/start")
+    await gov.share_contact(GOVERNOR)
+    assert "эхэллээ" in await gov.say("/open")
+    async with world.sanal.db.write() as conn:
+        person = await people.by_telegram(conn, gov.id)
+        assert person is not None
+        assert [r.role for r in await roles.of_person(conn, person.id)] == ["governor"]
+
+
+async def test_replies_follow_the_telegram_apps_language(world: TgWorld) -> None:
+    anna = world.user(1006, lang="en")
+    assert "share your phone number" in await anna.say("/start")
+    assert "Share my phone number" in str(world.fake.last(anna.id).reply_markup)
+    assert "Your number +97699112244 is linked" in await anna.share_contact("+97699112244")
+    # The language word works before and after linking.
+    mongol = world.user(1007, lang="en")
+    assert "Монгол" in await mongol.say("/lang mn")
+    assert "хуваалцана уу" in await mongol.say("/start")
+
+
+async def test_group_chats_are_not_for_ballots(world: TgWorld) -> None:
+    group = {"id": -100123, "type": "group", "title": "Баянбулаг"}
+    world.fake.queue(world.fake.message_update(1008, "/vote 1", chat=group))
+    await world.step()
+    assert await world.rows("SELECT id FROM inbox") == []
+    assert world.fake.calls_of("sendMessage") == []
+    assert world.fake.pending_updates() == []  # acknowledged all the same
