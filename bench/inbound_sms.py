@@ -15,6 +15,7 @@ once, and the tallies equal the ballots sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -203,14 +204,15 @@ async def main(phones: int = PHONES) -> None:
             await _wait_healthy(f"http://127.0.0.1:{port}")
             await _wait_healthy(f"http://127.0.0.1:{bare_port}")
             bare_s, bare_lat = await _load(f"http://127.0.0.1:{bare_port}/sms/twilio", per_phone)
-            bare.terminate()
+            bare.send_signal(signal.SIGTERM)
             ours_s, ours_lat = await _load(f"http://127.0.0.1:{port}/sms/twilio", per_phone)
             t_drain = time.perf_counter()
             handled = await _wait_handled(folder / "sanal.db", len(per_phone) * 3, sent)
             drained = time.perf_counter() - t_drain + ours_s
         finally:
-            server.send_signal(signal.SIGINT)  # a clean stop (and a profile, if asked)
-            bare.terminate()
+            for proc, sig in ((server, signal.SIGINT), (bare, signal.SIGTERM)):
+                with contextlib.suppress(ProcessLookupError):  # SIGINT: a clean stop
+                    proc.send_signal(sig)
             await server.wait()
             await bare.wait()
             await fake.cleanup()

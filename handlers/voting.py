@@ -15,7 +15,10 @@ async def vote(ctx: Context) -> None:
     rnd = await citizen_round(ctx)
     if rnd is None:
         return
-    if rnd.status != "voting":
+    # A ballot sent after the deadline does not count, even if the close has not run yet;
+    # one sent before it counts however late it is handled.
+    late = rnd.vote_until is not None and ctx.inbound.received_at > rnd.vote_until
+    if rnd.status != "voting" or late:
         ctx.reply("vote.not_open" if rnd.status == "collecting" else "vote.closed")
         return
     numbers = list(dict.fromkeys(intent.numbers))

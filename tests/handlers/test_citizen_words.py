@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from bot.app import Sanal
 from bot.clock import ManualClock
 from bot.sms_segments import count_segments, is_gsm7
-from storage import people, proposals, rounds
+from storage import ballots, people, proposals, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 
 
@@ -134,3 +134,23 @@ async def test_a_voter_cannot_move_to_another_bag_until_the_close(
     assert (await _person(sanal, "+97699112233")).bag_code == ZAG_BAG_1
     await gov.say("ХААХ")
     assert "Баян-Улаан" in await herder.say("НЭГДЭХ 644653")
+
+
+async def test_a_ballot_sent_after_the_deadline_does_not_count(
+    sanal: Sanal, client: TestClient[Any, Any], clock: ManualClock
+) -> None:
+    """Even before the close has run: the deadline is the message's arrival time."""
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    gov, herder = Phone(client, GOVERNOR), Phone(client, "99112233")
+    await gov.say("НЭЭХ 2027-03-20 2027-04-01")
+    await herder.say("НЭГДЭХ 644651")
+    await herder.say("САНАЛ Худаг гаргах 40 өрх")
+    await gov.say("ЗӨВ 1")
+    await gov.say("ХУРААЛТ")
+    clock.advance(timedelta(days=31))  # 2 April: past "vote until", no close yet
+    reply = await herder.say("СОНГО 1")
+    async with sanal.db.write() as conn:
+        rnd = await rounds.current(conn, ZAG_BAG_1)
+        assert rnd is not None and rnd.status == "voting"
+        assert not await ballots.has_voted(conn, rnd.id, 2)
+    assert "Санал хураалт дууссан" in reply
