@@ -347,8 +347,9 @@ async def after(ctx: Context) -> None:
         return
     key = ctx.reply_parts[0].key
     pressed = "callback" in ctx.inbound.extra
-    if key in ("accept.ok", "reject.ok", "merge.ok") and pressed:
-        await _pending_buttons(ctx, with_list=True)
+    if key in ("accept.ok", "reject.ok", "merge.ok"):
+        # Pressed under the list: the list again, as it is now. Typed: the next step.
+        await _pending_buttons(ctx, with_list=pressed, proposals_too=pressed)
     elif key == "pending.header":
         await _pending_buttons(ctx, with_list=False)
     elif key == "help.governor":
@@ -372,7 +373,7 @@ async def _vote_button(ctx: Context) -> None:
         ctx.buttons = ((Button(label, f"{PREFIX}b:{rnd.id}"),),)
 
 
-async def _pending_buttons(ctx: Context, *, with_list: bool) -> None:
+async def _pending_buttons(ctx: Context, *, with_list: bool, proposals_too: bool = True) -> None:
     """Accept, reject and merge under each proposal waiting for review; voting below."""
     bag_code = await ctx.governed_bag()
     rnd = await rounds.current(ctx.conn, bag_code) if bag_code else None
@@ -389,7 +390,7 @@ async def _pending_buttons(ctx: Context, *, with_list: bool) -> None:
             ctx.add("pending.none")
     lang = await _lang(ctx)
     rows: list[tuple[Button, ...]] = []
-    for p in shown:
+    for p in shown if proposals_too else []:
         row = [
             Button(render("telegram.btn.accept", lang, n=p.number), f"ACCEPT {p.number}"),
             Button(render("telegram.btn.reject", lang, n=p.number), f"REJECT {p.number}"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,6 +49,10 @@ from storage.db import Database
 from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
+# PTB 22 is moving durations (retry_after) from int seconds to timedelta and warns on every
+# RetryAfter it builds unless told we take the new form (it reads this at each use); we
+# do: retry_seconds reads both forms.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 MAX_TEXT = 4096  # Telegram's limit, in UTF-16 code units
 MAX_CALLBACK_DATA = 64  # bytes

@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,7 @@ class FakeTelegram:
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _callback_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _news: asyncio.Event = field(default_factory=asyncio.Event)
+    _answered: asyncio.Event = field(default_factory=asyncio.Event)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -141,6 +143,12 @@ class FakeTelegram:
 
     def pending_updates(self) -> list[int]:
         return [u["update_id"] for u in self._updates]
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait until a call to the API makes ``condition`` true (background tests)."""
+        while not condition():
+            self._answered.clear()
+            await self._answered.wait()
 
     # ---------------------------------------------------------------- updates
 
@@ -285,7 +293,10 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._error(404, f"Not Found: method {method} not faked")
-        result = await handler(params)
+        try:
+            result = await handler(params)
+        finally:
+            self._answered.set()
         if isinstance(result, web.Response):
             return result
         return self._ok(result)

@@ -134,7 +134,9 @@ class TgUser:
         return await self.press_data(found[0][1], message)
 
     async def press_data(self, data: str, message: SentMessage | None = None) -> str:
-        message = message or self.keyboard()
+        if message is None:  # a forged press may come from any message of the chat
+            keyboards = [m for m in self.fake.chat(self.id) if m.buttons()]
+            message = keyboards[-1] if keyboards else self.fake.last(self.id)
         update = self.fake.callback_update(self.id, data, message, lang=self.lang)
         return await self._send(update)
 
