@@ -17,7 +17,12 @@ from typing import Any
 from bot.clock import from_db, to_db
 from storage.db import Conn, Row, fetchall, fetchone
 
-MAX_ERRORS = 5  # after this many retryable errors a message is failed
+MAX_ERRORS = 5  # a message is failed after this many retryable errors...
+# ...and only once it has been retried for this long. Retryable errors (500, 429,
+# timeouts) come in bursts: five of them fit in the first 13 minutes of backoff, so a
+# short provider outage used to lose every reply queued during it (found by
+# tests/faults/test_provider_faults.py). Now an outage of up to three hours loses nothing.
+RETRY_FOR = timedelta(hours=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +142,15 @@ async def mark_sent(
 async def mark_retry(
     conn: Conn, outbox_id: int, error: str, next_attempt: datetime, *, count_error: bool = True
 ) -> str:
-    """Put a row back in the queue after a retryable error; fail it after MAX_ERRORS."""
-    row = await fetchone(conn, "SELECT error_count FROM outbox WHERE id = ?", (outbox_id,))
+    """Put a row back in the queue after a retryable error; fail it after MAX_ERRORS
+    errors once its next attempt would come more than RETRY_FOR after it was queued."""
+    row = await fetchone(
+        conn, "SELECT error_count, created_at FROM outbox WHERE id = ?", (outbox_id,)
+    )
     errors = (int(row["error_count"]) if row else 0) + int(count_error)
-    status = "failed" if errors >= MAX_ERRORS else "queued"
+    expired = row is None or next_attempt - from_db(row["created_at"]) > RETRY_FOR
+    # A row put back unsent (pacing) is not failed: it was not even tried.
+    status = "failed" if count_error and errors >= MAX_ERRORS and expired else "queued"
     await conn.execute(
         "UPDATE outbox SET status = ?, error_count = ?, last_error = ?, next_attempt_at = ? "
         "WHERE id = ?",
@@ -196,9 +206,11 @@ async def _apply_receipt(conn: Conn, outbox_id: int, status: str, error: str | N
 
 async def cancel(conn: Conn, dedupe_prefix: str) -> int:
     """Cancel queued rows whose dedupe key starts with a prefix (a moved meeting's reminders)."""
+    escaped = dedupe_prefix.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
     cur = await conn.execute(
-        "UPDATE outbox SET status = 'cancelled' WHERE status = 'queued' AND dedupe_key LIKE ?",
-        (dedupe_prefix.replace("%", r"\%") + "%",),
+        "UPDATE outbox SET status = 'cancelled' WHERE status = 'queued' "
+        "AND dedupe_key LIKE ? ESCAPE '\\'",
+        (escaped + "%",),
     )
     return cur.rowcount
 
