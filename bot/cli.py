@@ -79,10 +79,10 @@ async def _serve(settings: Settings, demo: bool) -> None:
     runner = web.AppRunner(build_web_app(sanal), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    await sanal.start()
-    click.echo(f"Sanal is listening on http://{settings.host}:{settings.port}/ (Ctrl+C stops)")
-    try:
+    try:  # a channel refusing to start (a wrong token) must still close the database
+        await site.start()
+        await sanal.start()
+        click.echo(f"Sanal is listening on http://{settings.host}:{settings.port}/ (Ctrl+C stops)")
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
