@@ -107,9 +107,12 @@ class AndroidChannel:
             return True
         sig = headers.get("X-Signature", "")
         stamp = headers.get("X-Timestamp", "")
-        if not sig or not stamp.isdigit():
+        # ASCII only, and a sane length: compare_digest raises on non-ASCII text, and int()
+        # on "²" or on 5,000 digits, which made a forged header a 500 instead of a 403
+        # (found by tests/fuzz/test_webhooks.py).
+        if not sig.isascii() or not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
             return False
-        if not hmac.compare_digest(signature(self.key, body, stamp), sig.lower()):
+        if not sig or not hmac.compare_digest(signature(self.key, body, stamp), sig.lower()):
             return False
         now: float = self._app.clock.now().timestamp()
         return abs(now - int(stamp)) <= MAX_SKEW.total_seconds()
@@ -123,14 +126,15 @@ class AndroidChannel:
             return web.Response(status=403, text="invalid signature")
         try:
             event = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
             return web.Response(status=400, text="body must be JSON")
         if not isinstance(event, dict) or not isinstance(event.get("payload"), dict):
             return web.Response(status=400, text="an event with a payload is expected")
         name, payload = event.get("event"), event["payload"]
         if name == "sms:received":
             return await self._received(payload)
-        if name in STATUS_EVENTS:
+        # (a list or dict as the event name is unhashable: it was a 500, found by fuzzing)
+        if isinstance(name, str) and name in STATUS_EVENTS:
             return await self._status(STATUS_EVENTS[name], payload)
         return web.Response(status=204)  # system:ping and events we do not use
 
