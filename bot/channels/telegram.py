@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from bot.app import Sanal
 
 log = logging.getLogger(__name__)
+# PTB logs every API call's parameters and result at DEBUG: a voter's chat id beside
+# "your choice: 1 3", a pressed ballot button beside its presser. Ballot secrecy must not
+# depend on the log level (as for aiosqlite in storage.db), so that output is off for good.
+logging.getLogger("telegram").setLevel(logging.INFO)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -62,6 +62,10 @@ async def before(ctx: Context) -> bool:
     if text.startswith(PREFIX):
         return await _step(ctx, text[len(PREFIX) :])
     kind, error = ctx.intent.kind, ctx.intent.error
+    if ctx.intent.extra.get("telegram_start") and ctx.person.opted_out:
+        # Telegram's Start button after STOP: what START means by SMS.
+        ctx.intent = replace(ctx.intent, kind=Kind.START, extra={})
+        return False
     if kind is Kind.JOIN and error:
         await _units_keyboard(ctx, "")
         return True

@@ -3,6 +3,10 @@ the governor's buttons, and one person voting by Telegram and by SMS counted onc
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from storage import ballots, people, proposals, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 from tests.fakes.telegram_api import FakeTelegram
@@ -153,8 +157,11 @@ async def ballot_of(world: TgWorld, user: TgUser) -> list[int]:
     return sorted(numbers[i] for i in ids)
 
 
-async def test_voting_with_the_button_ballot(world: TgWorld, fake_tg: FakeTelegram) -> None:
+async def test_voting_with_the_button_ballot(
+    world: TgWorld, fake_tg: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
     await voting_round(world)
+    caplog.set_level(logging.DEBUG)
     voter = await linked(world, 2201, HERDERS[0])
     await join_by_keyboard(voter)
 
@@ -185,6 +192,9 @@ async def test_voting_with_the_button_ballot(world: TgWorld, fake_tg: FakeTelegr
     # Typed, going over k is refused and changes nothing.
     assert "Ихдээ 3 сонгоно (4 биш)" in await voter.say("/vote 1 2 3 4")
     assert await ballot_of(world, voter) == [1, 2, 4]
+    # The list offers the ballot too.
+    assert "1. Төсөл 1" in await voter.say("/list")
+    assert "Сонгосон: 3" in await voter.press("Санал өгөх")
     rnd = await current_round(world)
     async with world.sanal.db.write() as conn:
         assert await ballots.count_ballots(conn, rnd.id) == 1
@@ -196,6 +206,10 @@ async def test_voting_with_the_button_ballot(world: TgWorld, fake_tg: FakeTelegr
     assert "хуучирсан" in await voter.press_data(f"tg:s:{rnd.id + 1}:2")
     assert await ballot_of(world, voter) == [1, 2, 4]
     assert all(len(d.encode()) <= 64 for d in all_button_data(fake_tg))
+    # Even at DEBUG, no log line holds a ballot: not the answer, not a pressed button.
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "httpx" in {r.name for r in caplog.records}  # the client did log, at DEBUG
+    assert "сонголт" not in logged and "tg:s:" not in logged and "tg:v:" not in logged
 
 
 async def test_one_person_voting_by_telegram_and_by_sms_is_counted_once(

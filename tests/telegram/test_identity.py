@@ -104,3 +104,14 @@ async def test_group_chats_are_not_for_ballots(world: TgWorld) -> None:
     assert await world.rows("SELECT id FROM inbox") == []
     assert world.fake.calls_of("sendMessage") == []
     assert world.fake.pending_updates() == []  # acknowledged all the same
+
+
+async def test_stop_and_start_again(world: TgWorld) -> None:
+    bat = world.user(1009)
+    await bat.link("+97699112255")
+    assert "Мэдэгдэл зогслоо" in await bat.say("/stop")
+    [person] = await world.rows("SELECT opted_out FROM people WHERE telegram_id = ?", bat.id)
+    assert person["opted_out"] == 1
+    assert "Мэдэгдэл дахин эхэллээ" in await bat.say("/start")  # Telegram's Start button
+    [person] = await world.rows("SELECT opted_out FROM people WHERE telegram_id = ?", bat.id)
+    assert person["opted_out"] == 0
