@@ -148,7 +148,7 @@ class TelegramTransport:
         if chat is None:
             return SendResult.failed(f"not a Telegram address: {message.address}")
         if self.db is None:
-            return SendResult.retry("telegram channel not started")
+            return SendResult.retry("telegram channel not started", retry_after=1.0)
         done = await store.sent_parts(self.db.reader, message.id)
         source = await store.inbound_extra(self.db.reader, message.id)
         markup = await self._markup(message)
