@@ -53,6 +53,8 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The twilio library logs every request and response at INFO: noise, and CPU at peak.
+    logging.getLogger("twilio").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 @main.command()
@@ -63,10 +65,14 @@ def main(verbose: bool) -> None:
 def serve(db: Path | None, host: str | None, port: int | None, demo: bool) -> None:
     """Start the web server, the simulator, the channels and the senders."""
     settings = _settings(db=db, host=host, port=port)
+    from bot.channels.base import ConfigError
+
     try:
         _run(lambda: _serve(settings, demo))
     except KeyboardInterrupt:
         click.echo("stopped")
+    except ConfigError as exc:  # a chosen provider without its credentials: say which
+        raise click.ClickException(str(exc)) from None
 
 
 async def _serve(settings: Settings, demo: bool) -> None:
@@ -306,6 +312,25 @@ def _prompt() -> str | None:
         return input("> " if sys.stdin.isatty() else "")
     except EOFError:
         return None
+
+
+@main.command(name="sms-cost")
+@db_option
+@click.option("--bag", "bag_code", default=None, help="Only this bag (code).")
+@click.option("--round", "round_id", type=int, default=None, help="Only this round (id).")
+def sms_cost_cmd(db: Path | None, bag_code: str | None, round_id: int | None) -> None:
+    """What SMS cost: messages and segments sent, by provider."""
+    settings = _settings(db=db)
+
+    async def go() -> list[outbox.SmsCost]:
+        async with Database(settings.db) as database:
+            return await outbox.sms_cost(database.reader, bag_code=bag_code, round_id=round_id)
+
+    costs = _run(go)
+    for c in costs:
+        click.echo(f"{c.channel}: {c.messages} messages, {c.segments} segments")
+    total = sum(c.segments for c in costs)
+    click.echo(f"total: {sum(c.messages for c in costs)} messages, {total} segments")
 
 
 # `sanal report ...`: the report commands live beside the reports (bot/reports/cli.py).
