@@ -106,6 +106,11 @@ async def pending(ctx: Context, bag_code: str) -> None:
 async def _proposal(ctx: Context, rnd: Round, number: int) -> Proposal | None:
     found = await proposals.by_number(ctx.conn, rnd.id, number)
     if found is None:
+        # Numbers are per round: another bag's number means nothing here. Audited, as a
+        # governor trying numbers that are not theirs should show.
+        await ctx.audit(
+            "refused.unknown_proposal", unit_code=rnd.bag_code, round_id=rnd.id, number=number
+        )
         ctx.reply("proposal.unknown", n=number)
     return found
 

@@ -94,6 +94,7 @@ async def _register(ctx: Context, bag: Unit) -> None:
         return
     if person.bag_code and person.bag_code != bag.code and await _voted_in_open_round(ctx):
         # Moving would let one person vote in two bags' rounds at once.
+        await ctx.audit("refused.join_locked", unit_code=bag.code, bag=person.bag_code)
         ctx.reply("join.locked")
         return
     status = "pending" if bag.registration == "approval" else "approved"
@@ -123,6 +124,8 @@ async def admit(ctx: Context, bag_code: str) -> None:
     phone = try_normalise(ctx.intent.phone or "")
     target = await people.by_phone(ctx.conn, phone) if phone else None
     if target is None or target.bag_code != bag_code or target.status != "pending":
+        # (someone else's bag's newcomer included: audited like any refusal)
+        await ctx.audit("refused.admit", unit_code=bag_code)
         ctx.reply("admit.unknown", phone=ctx.intent.phone or "")
         return
     await people.set_status(ctx.conn, target.id, "approved")

@@ -13,13 +13,18 @@ async def vote(ctx: Context) -> None:
         ctx.reply("vote.usage")
         return
     rnd = await citizen_round(ctx)
-    if rnd is None:
+    if rnd is None:  # in no bag, not yet approved, or the bag has no round: audited
+        # (never the numbers: the audit log is read by officials)
+        await ctx.audit("refused.vote", reason=ctx.reply_parts[0].key)
         return
     # A ballot sent after the deadline does not count, even if the close has not run yet;
     # one sent before it counts however late it is handled.
     late = rnd.vote_until is not None and ctx.inbound.received_at > rnd.vote_until
     if rnd.status != "voting" or late:
         ctx.reply("vote.not_open" if rnd.status == "collecting" else "vote.closed")
+        await ctx.audit(
+            "refused.vote", unit_code=rnd.bag_code, round_id=rnd.id, reason=ctx.reply_parts[0].key
+        )
         return
     numbers = list(dict.fromkeys(intent.numbers))
     if len(numbers) > rnd.max_choices:

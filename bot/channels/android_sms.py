@@ -30,6 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.channels.base import ConfigError, SendResult, Transport
+from bot.channels.refusals import RefusalLog
 from bot.message import Channel, Inbound
 from bot.phone import try_normalise
 from bot.settings import Settings
@@ -87,6 +88,7 @@ class AndroidChannel:
             else None
         )
         self._transport = AndroidTransport(settings)
+        self.refusals = RefusalLog(Channel.ANDROID.value)
         self._app: Any = None
 
     def transport(self) -> Transport:
@@ -102,27 +104,35 @@ class AndroidChannel:
     async def stop(self) -> None:
         await self._transport.close()
 
-    def _verified(self, body: bytes, headers: Any) -> bool:
+    def _refusal(self, body: bytes, headers: Any) -> str | None:
+        """Why a webhook is refused, or None when it is signed and fresh."""
         if self.key is None:
-            return True
+            return None
         sig = headers.get("X-Signature", "")
         stamp = headers.get("X-Timestamp", "")
+        if not sig or not stamp:
+            return "unsigned"
         # ASCII only, and a sane length: compare_digest raises on non-ASCII text, and int()
         # on "²" or on 5,000 digits, which made a forged header a 500 instead of a 403
         # (found by tests/fuzz/test_webhooks.py).
         if not sig.isascii() or not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
-            return False
-        if not sig or not hmac.compare_digest(signature(self.key, body, stamp), sig.lower()):
-            return False
+            return "bad signature"
+        if not hmac.compare_digest(signature(self.key, body, stamp), sig.lower()):
+            return "bad signature"
         now: float = self._app.clock.now().timestamp()
-        return abs(now - int(stamp)) <= MAX_SKEW.total_seconds()
+        if abs(now - int(stamp)) > MAX_SKEW.total_seconds():
+            return "stale timestamp"  # a replay of a genuine webhook
+        return None
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await request.content.read(MAX_WEBHOOK_BYTES + 1)
         if len(body) > MAX_WEBHOOK_BYTES:
             return web.Response(status=413, text="too large")
-        if not self._verified(body, request.headers):
-            log.warning("refused an Android gateway webhook with a bad or missing signature")
+        refusal = self._refusal(body, request.headers)
+        if refusal is not None:
+            log.warning("refused an Android gateway webhook: %s", refusal)
+            app = self._app
+            await self.refusals.refused(app.db, app.clock.now(), refusal, request.remote)
             return web.Response(status=403, text="invalid signature")
         try:
             event = json.loads(body)

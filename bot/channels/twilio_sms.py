@@ -25,6 +25,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels.base import ConfigError, SendResult, Transport
+from bot.channels.refusals import RefusalLog
 from bot.message import Channel, Inbound
 from bot.phone import try_normalise
 from bot.settings import Settings
@@ -93,6 +94,7 @@ class TwilioChannel:
         self.settings = settings
         self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
         self._transport = TwilioTransport(settings, timeout=settings.sms_timeout_seconds)
+        self.refusals = RefusalLog(Channel.TWILIO.value)
         self._app: Any = None
 
     def transport(self) -> Transport:
@@ -116,14 +118,20 @@ class TwilioChannel:
         try:
             form = await request.post()
         except Exception:  # a body that is not a form: treated as unsigned
+            await self._refused(request, "unreadable body")
             return None
         params = {k: v for k, v in form.items() if isinstance(v, str)}
         signature = request.headers.get("X-Twilio-Signature", "")
         url = f"{self.settings.public_url}{request.path_qs}"
         if not signature or not self.validator.validate(url, params, signature):
             log.warning("refused a Twilio webhook with a bad or missing signature")
+            await self._refused(request, "bad signature" if signature else "unsigned")
             return None
         return params
+
+    async def _refused(self, request: web.Request, reason: str) -> None:
+        app = self._app
+        await self.refusals.refused(app.db, app.clock.now(), reason, request.remote)
 
     async def inbound(self, request: web.Request) -> web.Response:
         params = await self._verified_form(request)
