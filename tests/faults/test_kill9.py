@@ -345,6 +345,9 @@ async def run(tmp_path: Path, n: int, kills: int, seed: int) -> dict[str, int]:
         await _check(tmp_path, fake, hooks, setup, choices)
         logs = server.logs()
         assert "Traceback" not in logs and "database is locked" not in logs, logs[-3000:]
+        # The server's own output holds no secret and no voter's number.
+        assert TOKEN not in logs and BALLOT_KEY not in logs
+        assert not [h.phone for h in hooks if h.phone in logs or h.phone[4:] in logs]
         return {
             "webhooks": n,
             "posts": burst.posts + retries.posts,

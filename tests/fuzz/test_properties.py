@@ -167,3 +167,31 @@ async def _check(app: Sanal) -> None:
                 (rnd.id, rnd.bag_code),
             )
             assert list(outsiders) == []
+
+
+# `make soak` selects tests by their marker, so the properties above need soak-marked
+# twins to run there at all (SANAL_SOAK=1 alone only scales a plain `pytest` run).
+# The conversation twin takes about 30 ms a run: 100,000 runs are most of an hour.
+SOAK_RUNS = int(os.environ.get("SANAL_SOAK_RUNS", "100000"))
+
+
+@pytest.mark.soak
+@given(st.text(max_size=3000))
+@settings(max_examples=100_000, deadline=None)
+def test_the_parser_soak(text: str) -> None:
+    test_the_parser_never_fails_and_stays_in_bounds.hypothesis.inner_test(text)  # type: ignore[attr-defined]
+
+
+@pytest.mark.soak
+@given(st.lists(st.tuples(st.sampled_from(PHONES), texts), min_size=1, max_size=30))
+@settings(
+    max_examples=SOAK_RUNS,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_conversation_soak(
+    template: Path, tmp_path: Path, conversation: list[tuple[str, str]]
+) -> None:
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    shutil.copy(template, folder / "sanal.db")
+    asyncio.run(_run(folder, conversation))
