@@ -16,14 +16,16 @@ from bot.channels.base import Outcome, SendResult, Transport
 from bot.clock import Clock
 from bot.message import Channel
 from storage import outbox, people
-from storage.db import Database
+from storage.db import Conn, Database
 from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (5, 30, 120, 600, 1800)
 LEASE = timedelta(seconds=120)
-BATCH = 50
+BATCH = 100
+RECORD_BATCH = 16  # outcomes that are written at once without waiting
+RECORD_DELAY = 0.005  # seconds an outcome may wait for others to share its commit
 
 
 class Sender:
@@ -36,6 +38,8 @@ class Sender:
         self._paused_until: datetime | None = None
         self._last_send: float = 0.0
         self._last_per_address: dict[str, float] = {}
+        self._to_record: list[tuple[OutboxRow, SendResult, asyncio.Future[None]]] = []
+        self._recording: asyncio.Task[None] | None = None
 
     @property
     def channel(self) -> str:
@@ -45,26 +49,66 @@ class Sender:
         self._wake.set()
 
     async def drain_once(self) -> int:
-        """Send what is due now; returns how many rows were attempted."""
+        """Send what is due now; returns how many rows were attempted.
+
+        Up to ``transport.concurrency`` sends are in flight at once (a provider far away
+        answers in 100-300 ms: one at a time would cap Telegram far below its limit),
+        each started at the pace the provider allows, after the batch's first send came
+        back; messages to one address still go one after another, in order."""
         now = self.clock.now()
         if self._paused_until and now < self._paused_until:
             return 0
         async with self.db.write() as conn:
             rows = await outbox.claim_due(conn, self.channel, now, BATCH, LEASE)
+        slots = asyncio.Semaphore(max(1, getattr(self.transport, "concurrency", 1)))
+        last_to: dict[str, asyncio.Task[None]] = {}
+        started: list[asyncio.Task[None]] = []
         for i, row in enumerate(rows):
-            wait = self._pace(row.address)
-            if wait is not None:
-                if wait > 1.0 or self._paused():
-                    await self._release(rows[i:], wait)
-                    break
-                await asyncio.sleep(wait)
+            wait = await self._wait_for_pace(row.address)
+            if wait is not None or self._paused():
+                await self._release(rows[i:], wait or self._pause_left())
+                break
+            await slots.acquire()
+            task = asyncio.create_task(self._send_after(row, last_to.get(row.address), slots))
+            last_to[row.address] = task
+            started.append(task)
+            if i == 0:
+                # The first send of a batch goes alone, as a probe: if the provider is
+                # throttling (429), nothing else is already on its way.
+                await asyncio.wait([task])
+        await asyncio.gather(*started)
+        return len(started)
+
+    async def _wait_for_pace(self, address: str) -> float | None:
+        """Wait until the pace allows a send to this address (it is then counted as sent).
+        Returns the seconds still to wait instead, when that is too long to hold a batch."""
+        while (wait := self._pace(address)) is not None:
+            if wait > 1.0 or self._paused():
+                return wait
+            await asyncio.sleep(wait)
+        return None
+
+    def _pause_left(self) -> float:
+        if self._paused_until is None:
+            return 0.0
+        return max(0.0, (self._paused_until - self.clock.now()).total_seconds())
+
+    async def _send_after(
+        self, row: OutboxRow, before: asyncio.Task[None] | None, slots: asyncio.Semaphore
+    ) -> None:
+        try:
+            if before is not None:
+                await before
+            if self._paused():  # a 429 came while this one waited: not now
+                await self._release([row], self._pause_left())
+                return
             result = await self._send(row)
             await self._record(row, result)
             if result.pause_all and result.retry_after:
-                self._paused_until = self.clock.now() + timedelta(seconds=result.retry_after)
-                await self._release(rows[i + 1 :], result.retry_after)
-                break
-        return len(rows)
+                until = self.clock.now() + timedelta(seconds=result.retry_after)
+                self._paused_until = max(self._paused_until or until, until)
+        finally:
+            slots.release()
 
     def _paused(self) -> bool:
         return self._paused_until is not None and self.clock.now() < self._paused_until
@@ -94,29 +138,71 @@ class Sender:
             return SendResult.retry(f"{type(exc).__name__}")
 
     async def _record(self, row: OutboxRow, result: SendResult) -> None:
+        """Write a send's outcome. Outcomes arriving together share one transaction (the
+        sends in flight finish at about the same time); each caller returns once its own
+        outcome is on disk."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._to_record.append((row, result, done))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_batches())
+        await done
+
+    async def _record_batches(self) -> None:
+        # Outcomes of paced sends come one by one; waiting a few milliseconds gathers a
+        # broadcast's into one commit instead of one each (the window in which a crash
+        # could forget a sent message stays this short).
+        if len(self._to_record) < RECORD_BATCH:
+            await asyncio.sleep(RECORD_DELAY)
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            sent = [
+                (row.id, result.provider_id, result.segments)
+                for row, result, _ in batch
+                if result.outcome is Outcome.SENT
+            ]
+            try:
+                async with self.db.write() as conn:
+                    await outbox.mark_sent_many(conn, self.channel, sent, self.clock.now())
+                    for row, result, _ in batch:
+                        if result.outcome is not Outcome.SENT:
+                            await self._apply(conn, row, result)
+            except Exception as exc:  # the rows' leases run out; they are looked at again
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _apply(self, conn: Conn, row: OutboxRow, result: SendResult) -> None:
         now = self.clock.now()
-        async with self.db.write() as conn:
-            if result.outcome is Outcome.SENT:
-                await outbox.mark_sent(conn, row.id, result.provider_id, result.segments, now)
-            elif result.outcome is Outcome.RETRY:
-                delay = (
-                    result.retry_after
-                    or BACKOFF_SECONDS[min(row.error_count, len(BACKOFF_SECONDS) - 1)]
-                )
-                status = await outbox.mark_retry(
-                    conn, row.id, result.error or "retry", now + timedelta(seconds=delay)
-                )
-                log.warning("outbox %s: %s, %s", row.id, result.error, status)
-            elif result.outcome is Outcome.OPTED_OUT:
-                await outbox.mark_failed(conn, row.id, result.error or "opted out")
-                if row.person_id is not None:
-                    if self.channel == Channel.TELEGRAM.value:
-                        await people.set_telegram_blocked(conn, row.person_id, True)
-                    else:
-                        await people.set_opted_out(conn, row.person_id, True)
-            else:
-                await outbox.mark_failed(conn, row.id, result.error or "failed")
-                log.warning("outbox %s failed: %s", row.id, result.error)
+        if result.outcome is Outcome.SENT:
+            await outbox.mark_sent(conn, row.id, result.provider_id, result.segments, now)
+        elif result.outcome is Outcome.RETRY:
+            delay = (
+                result.retry_after
+                or BACKOFF_SECONDS[min(row.error_count, len(BACKOFF_SECONDS) - 1)]
+            )
+            # The provider saying "wait N seconds" (429) is not a failed attempt.
+            status = await outbox.mark_retry(
+                conn,
+                row.id,
+                result.error or "retry",
+                now + timedelta(seconds=delay),
+                count_error=result.retry_after is None,
+            )
+            log.warning("outbox %s: %s, %s", row.id, result.error, status)
+        elif result.outcome is Outcome.OPTED_OUT:
+            await outbox.mark_failed(conn, row.id, result.error or "opted out")
+            if row.person_id is not None:
+                if self.channel == Channel.TELEGRAM.value:
+                    await people.set_telegram_blocked(conn, row.person_id, True)
+                else:
+                    await people.set_opted_out(conn, row.person_id, True)
+        else:
+            await outbox.mark_failed(conn, row.id, result.error or "failed")
+            log.warning("outbox %s failed: %s", row.id, result.error)
 
     async def _release(self, rows: list[OutboxRow], delay: float) -> None:
         """Give claimed rows back without counting an error (we chose not to send yet)."""

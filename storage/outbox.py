@@ -139,6 +139,35 @@ async def mark_sent(
         await _apply_receipt(conn, outbox_id, str(early["status"]), early["error"])
 
 
+async def mark_sent_many(
+    conn: Conn,
+    channel: str,
+    sent: Sequence[tuple[int, str | None, int | None]],
+    now: datetime,
+) -> None:
+    """:func:`mark_sent` for many rows of one channel: (outbox id, provider id, segments).
+    Two statements for the lot, which is what a broadcast's sender needs."""
+    if not sent:
+        return
+    await conn.executemany(
+        "UPDATE outbox SET status = 'sent', provider_id = ?, segments = ?, sent_at = ? "
+        "WHERE id = ?",
+        [(pid, segments, to_db(now), oid) for oid, pid, segments in sent],
+    )
+    row_of = {pid: oid for oid, pid, _ in sent if pid is not None}
+    if not row_of:
+        return
+    marks = ",".join("?" * len(row_of))
+    early = await fetchall(
+        conn,
+        f"DELETE FROM provider_receipts WHERE channel = ? AND provider_id IN ({marks}) "
+        "RETURNING provider_id, status, error",
+        (channel, *row_of),
+    )
+    for r in early:
+        await _apply_receipt(conn, row_of[r["provider_id"]], str(r["status"]), r["error"])
+
+
 async def mark_retry(
     conn: Conn, outbox_id: int, error: str, next_attempt: datetime, *, count_error: bool = True
 ) -> str:

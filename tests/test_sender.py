@@ -67,12 +67,13 @@ async def test_retry_backs_off_then_sends_once(sanal: Sanal, clock: ManualClock)
     assert await sender.drain_once() == 0  # backing off: not due yet
     clock.advance(timedelta(seconds=5))
     await sender.drain_once()
-    assert await _status(sanal, "k") == ("queued", 2, None)
+    # A 429 with retry_after is the provider pacing us, not a failed attempt.
+    assert await _status(sanal, "k") == ("queued", 1, None)
     clock.advance(timedelta(seconds=19))
     assert await sender.drain_once() == 0  # the provider's retry_after is obeyed
     clock.advance(timedelta(seconds=1))
     await sender.drain_once()
-    assert await _status(sanal, "k") == ("sent", 2, "SM3")
+    assert await _status(sanal, "k") == ("sent", 1, "SM3")
     clock.advance(timedelta(hours=1))
     assert await sender.drain_once() == 0
     assert len(transport.sent) == 3
@@ -129,5 +130,5 @@ async def test_provider_pause_holds_every_send(sanal: Sanal, clock: ManualClock)
     await sender.drain_once()
     statuses = [await _status(sanal, f"k{i}") for i in range(3)]
     assert [s[0] for s in statuses] == ["sent", "sent", "sent"]
-    # Rows held back by the pause were not counted as errors.
-    assert [s[1] for s in statuses] == [1, 0, 0]
+    # Neither the 429 nor the rows held back by the pause count as errors.
+    assert [s[1] for s in statuses] == [0, 0, 0]

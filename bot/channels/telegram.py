@@ -27,9 +27,10 @@ from aiohttp import web
 from telegram import Bot as PtbBot
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.channels.base import ConfigError, Transport
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_redact import install, redact
 from bot.channels.telegram_transport import TelegramTransport, retry_seconds
 from bot.message import Channel, Inbound
@@ -63,11 +64,12 @@ def webhook_secret(token: str) -> str:
     return hmac.new(token.encode(), b"sanal telegram webhook", hashlib.sha256).hexdigest()
 
 
-def make_bot(settings: Settings, token: str) -> tuple[PtbBot, list[HTTPXRequest]]:
+def make_bot(settings: Settings, token: str) -> tuple[PtbBot, list[BaseRequest]]:
     base = (settings.telegram_api_url or "https://api.telegram.org").rstrip("/")
     t = settings.telegram_timeout_seconds
-    requests = [
-        HTTPXRequest(connection_pool_size=16, read_timeout=t, write_timeout=t, connect_timeout=t),
+    requests: list[BaseRequest] = [
+        # Sending on aiohttp: PTB's httpx layer was the broadcast's bottleneck (telegram_http).
+        AiohttpRequest(timeout=t, connections=32),
         # getUpdates waits on its own connection (PTB adds the poll timeout to read_timeout).
         HTTPXRequest(connection_pool_size=1, read_timeout=t, write_timeout=t, connect_timeout=t),
     ]

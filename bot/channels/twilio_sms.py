@@ -189,6 +189,7 @@ class TwilioChannel:
 
 class TwilioTransport:
     name = Channel.TWILIO.value
+    concurrency = 4  # sends in flight: a messaging service allows more than one a second
     per_address_per_second: float | None = None
 
     def __init__(self, settings: Settings, timeout: float = 15.0) -> None:
