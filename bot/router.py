@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.delivery import compose, finish_text, queue_for_person
 from bot.grammar import Intent, parse
 from bot.grammar.intents import Kind
-from bot.message import Button, Inbound
+from bot.message import Button, Channel, Inbound
 from bot.phone import try_normalise
 from bot.settings import Settings
 from handlers.context import Context, Text
@@ -27,6 +27,7 @@ from storage.db import Conn, Database
 from storage.people import Person
 
 log = logging.getLogger(__name__)
+TELEGRAM_FLOOD_FACTOR = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +178,16 @@ class Router:
         """After the threshold, at most one reply a minute: two bots can never loop."""
         minute_ago = now - timedelta(minutes=1)
         recent = await inbox.recent_from(conn, msg.address, minute_ago, inbox_id)
-        if recent <= self.settings.flood_threshold:
+        # Telegram bots cannot message each other, and a person ticking a ballot's buttons
+        # sends a dozen updates a minute: there the limit only stops real floods.
+        threshold = self.settings.flood_threshold * (
+            TELEGRAM_FLOOD_FACTOR if msg.channel is Channel.TELEGRAM else 1
+        )
+        if recent <= threshold:
             return False
         if not await outbox.replied_since(conn, msg.address, minute_ago):
             return False
-        if recent == self.settings.flood_threshold + 1:  # audited as it starts, not per message
+        if recent == threshold + 1:  # audited as it starts, not per message
             await audit.record(
                 conn, now=now, actor=msg.address, actor_id=person_id, action="refused.flood"
             )

@@ -4,6 +4,7 @@ the governor's buttons, and one person voting by Telegram and by SMS counted onc
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 
@@ -243,3 +244,29 @@ async def test_one_person_voting_by_telegram_and_by_sms_is_counted_once(
     # Afterwards the governor's help offers the results.
     await gov.say("/help")
     assert "Оролцоо 1/" in await gov.press("Дүн")
+
+
+async def test_ticking_a_ballot_quickly_is_not_taken_for_a_flood(
+    world: TgWorld, fake_tg: FakeTelegram
+) -> None:
+    """A person pressing buttons sends many updates a minute; each still gets its answer
+    (SMS keeps the tighter limit that stops two bots answering each other)."""
+    await voting_round(world)
+    voter = await linked(world, 2301, HERDERS[2])
+    await join_by_keyboard(voter)
+    await voter.say("/vote")
+    presses = world.sanal.settings.flood_threshold + 5
+    for _ in range(presses):
+        message = voter.keyboard()
+        [data] = [d for t, d in message.buttons() if "1. Төсөл" in t]
+        before = len(fake_tg.calls)
+        fake_tg.queue(fake_tg.callback_update(voter.id, data, message, lang="mn"))
+        world.clock.advance(timedelta(seconds=2))  # 15 presses in half a minute
+        await world.step()
+        answers = [
+            c
+            for c in fake_tg.calls[before:]
+            if c.method in ("sendMessage", "editMessageText")
+            and c.params.get("chat_id") == voter.id
+        ]
+        assert answers, "a press went unanswered"
