@@ -26,6 +26,7 @@ LEASE = timedelta(seconds=120)
 BATCH = 100
 RECORD_BATCH = 16  # outcomes that are written at once without waiting
 RECORD_DELAY = 0.005  # seconds an outcome may wait for others to share its commit
+STOP_GRACE = 20.0  # seconds a stop waits for the sends in flight (a provider's timeout)
 
 
 class Sender:
@@ -40,6 +41,7 @@ class Sender:
         self._last_per_address: dict[str, float] = {}
         self._to_record: list[tuple[OutboxRow, SendResult, asyncio.Future[None]]] = []
         self._recording: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def channel(self) -> str:
@@ -64,6 +66,9 @@ class Sender:
         last_to: dict[str, asyncio.Task[None]] = {}
         started: list[asyncio.Task[None]] = []
         for i, row in enumerate(rows):
+            if self._stopping:  # the rest goes back at once, for the next start
+                await self._release(rows[i:], 0.0)
+                break
             wait = await self._wait_for_pace(row.address)
             if wait is not None or self._paused():
                 await self._release(rows[i:], wait or self._pause_left())
@@ -217,14 +222,24 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name=f"sender-{self.channel}")
 
     async def stop(self) -> None:
+        """Stop after the sends in flight: each is recorded, none is left half done (a
+        message a provider accepted and we did not write down would go out again)."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
+            done, _ = await asyncio.wait([self._task], timeout=STOP_GRACE)
+            if not done:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._recording is not None:
+            with contextlib.suppress(Exception):
+                await self._recording
+        self._stopping = False
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 attempted = await self.drain_once()

@@ -61,7 +61,13 @@ async def test_restart_across_the_close(
     try:
 
         async def results_sent() -> bool:
-            return [s.kind for s in await sent_to(second, GOVERNOR)][-1:] == ["result"]
+            # Every result out (a stop lets the sends in flight finish, and what was not
+            # started waits for the next start, which would then send it).
+            waiting = await second.db.fetchall(
+                "SELECT 1 FROM outbox WHERE status IN ('queued', 'sending') LIMIT 1"
+            )
+            governor = [s.kind for s in await sent_to(second, GOVERNOR)][-1:] == ["result"]
+            return governor and not waiting
 
         await _until(results_sent)
     finally:
