@@ -86,9 +86,25 @@ signing = st.sampled_from(["valid"] * 4 + ["none", "garbage", "other-url", "lati
 shapes = st.sampled_from(["form", "form", "form", "multipart", "json", "raw", "bad-utf8"])
 
 
-async def _inbox(world: SmsWorld) -> list[dict[str, Any]]:
-    rows = await fetchall(world.sanal.db.reader, "SELECT * FROM inbox ORDER BY id")
+async def _last_id(world: SmsWorld) -> int:
+    rows = await fetchall(world.sanal.db.reader, "SELECT coalesce(max(id), 0) AS n FROM inbox")
+    return int(rows[0]["n"])
+
+
+async def _inbox_after(world: SmsWorld, last: int) -> list[dict[str, Any]]:
+    rows = await fetchall(
+        world.sanal.db.reader, "SELECT * FROM inbox WHERE id > ? ORDER BY id", (last,)
+    )
     return [dict(r) for r in rows]
+
+
+async def _known(world: SmsWorld, channel: str, external_id: str) -> bool:
+    rows = await fetchall(
+        world.sanal.db.reader,
+        "SELECT 1 FROM inbox WHERE channel = ? AND external_id = ?",
+        (channel, external_id),
+    )
+    return bool(rows)
 
 
 async def _snapshot(world: SmsWorld) -> list[Any]:
@@ -133,15 +149,18 @@ async def _post_twilio(
     elif sign == "latin-1":  # a header value that is not ASCII
         headers["X-Twilio-Signature"] = "sïgnätüré=="
     data: Any
+    # aiohttp's client writes multipart fields only with printable ASCII names, and warns
+    # about large ones (a test failure here): those go as a plain form instead.
     plain_keys = all(k.isascii() and k.isprintable() and '"' not in k for k in form)
-    if shape == "form" or (shape == "multipart" and not plain_keys):
+    multipart_ok = plain_keys and sum(len(k) + len(v) for k, v in form.items()) < 50_000
+    if shape == "form" or (shape == "multipart" and not multipart_ok):
         # Encoded here: aiohttp's client refuses field names with control characters.
         data = io.BytesIO(urlencode(form).encode())
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     elif shape == "multipart":
         data = FormData(default_to_multipart=True)
         for k, v in form.items():
-            data.add_field(k, v)
+            data.add_field(k, str(v))  # a plain str: aiohttp refuses subclasses
     elif shape == "json":
         data = io.BytesIO(json.dumps(form).encode())
         headers["Content-Type"] = "application/json"
@@ -165,11 +184,10 @@ def _expected_sid(form: dict[str, str]) -> str:
 
 
 async def twilio_inbound_case(world: SmsWorld, form: dict[str, str], sign: str, shape: str) -> None:
-    before = await _inbox(world)
+    last = await _last_id(world)
     status, body = await _post_twilio(world, "/sms/twilio", form, sign, shape)
     _no_failure(status, body)
-    after = await _inbox(world)
-    new = after[len(before) :]
+    new = await _inbox_after(world, last)
     assert len(new) <= 1
     sid, phone = _expected_sid(form), try_normalise(form.get("From", ""))
     # The signature covers the form's fields: a body the server does not read as a form
@@ -183,10 +201,10 @@ async def twilio_inbound_case(world: SmsWorld, form: dict[str, str], sign: str, 
         assert new[0]["external_id"] == sid and new[0]["address"] == f"tel:{phone}"
     elif signed and small and sid and phone is not None:
         # Not stored only because we have it already (the same MessageSid: Twilio's retry).
-        assert any(r["external_id"] == sid for r in before)
+        assert await _known(world, "twilio", sid)
     if not signed:
         assert status == 403
-    await _handled_once(world, before[-1]["id"] if before else 0)
+    await _handled_once(world, last)
 
 
 @given(form=forms, sign=signing, shape=shapes)
@@ -313,11 +331,11 @@ async def android_case(
         headers["X-Signature"] = android_signature("not-the-key", body, ts)
     elif key == "latin-1":
         headers["X-Signature"] = "é" * 64
-    before = await _inbox(world)
+    last = await _last_id(world)
     resp = await world.client.post("/sms/android", data=io.BytesIO(body), headers=headers)
     text = await resp.text()
     _no_failure(resp.status, text)
-    new = (await _inbox(world))[len(before) :]
+    new = await _inbox_after(world, last)
     assert len(new) <= 1
     hypothesis.event("android: stored" if new else f"android: {resp.status}")
     fresh = key == "valid" and stamp == "now" and len(body) <= 64 * 1024
@@ -329,7 +347,7 @@ async def android_case(
         assert phone is not None and new[0]["address"] == f"tel:{phone}"
     if not fresh and len(body) <= 64 * 1024:
         assert resp.status == 403
-    await _handled_once(world, before[-1]["id"] if before else 0)
+    await _handled_once(world, last)
 
 
 raws = st.one_of(
