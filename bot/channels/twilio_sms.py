@@ -56,6 +56,11 @@ KNOWN_STATUSES = {
 MAX_BODY = 2000
 # Clock difference we tolerate between Twilio's timestamps and ours when reconciling.
 SKEW = timedelta(minutes=2)
+# How many of a number's messages since the day before a row was queued are looked at when
+# reconciling it. It was 50, newest first: a governor gets a notice for every proposal,
+# and a row of theirs left mid-send by a crash was then not found among the 50 newest
+# and sent again (found by tests/faults/test_kill9.py's soak run: 300 proposals).
+RECONCILE_LIMIT = 5000
 
 
 class TwilioConfigError(ConfigError):
@@ -268,7 +273,7 @@ class TwilioTransport:
         try:
             async with asyncio.timeout(self.timeout):
                 recent = await self.client.messages.list_async(
-                    to=to, date_sent_after=since, limit=50
+                    to=to, date_sent_after=since, limit=RECONCILE_LIMIT, page_size=1000
                 )
         except Exception as exc:
             return SendResult.retry(f"reconcile {type(exc).__name__}")

@@ -231,21 +231,28 @@ async def _burst(
 
 
 async def _wait_idle(db: Path, limit_seconds: float = 60.0) -> None:
-    """Until nothing is pending in the inbox and nothing is due in the outbox (rows leased
-    by a killed process wait for their lease)."""
+    """Until nothing is pending in the inbox, nothing is queued in the outbox, and the rows
+    being sent stay the same (those are leased by a killed process, and wait for their
+    lease to end)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_seconds
+    last: tuple[int, int, int] | None = None
     while True:
         [(pending,)] = await asyncio.to_thread(
             _query, db, "SELECT count(*) FROM inbox WHERE status = 'pending'"
         )
-        [(queued,)] = await asyncio.to_thread(
-            _query, db, "SELECT count(*) FROM outbox WHERE status = 'queued'"
+        [(queued, sending)] = await asyncio.to_thread(
+            _query,
+            db,
+            "SELECT count(*) FILTER (WHERE status = 'queued'), "
+            "count(*) FILTER (WHERE status = 'sending') FROM outbox",
         )
-        if pending == 0 and queued == 0:
+        now = (pending, queued, sending)
+        if pending == 0 and queued == 0 and now == last:
             return
         assert loop.time() < deadline, f"{pending} inbox rows pending, {queued} replies queued"
-        await asyncio.sleep(0.2)
+        last = now
+        await asyncio.sleep(0.5)
 
 
 async def _prepare(folder: Path, fake: FakeTwilio, hooks: list[Hook]) -> None:
@@ -296,15 +303,15 @@ async def _setup_round(server: Server, db: Path) -> list[Hook]:
 
 async def _finish_outbox(folder: Path, fake: FakeTwilio) -> tuple[int, int]:
     """Send what killed processes left mid-send, as a restarted server does once their
-    lease ends; returns how many rows that was, and how many of them Twilio had already
-    (found by reconciling, not sent again)."""
+    lease ends (and anything the last, orderly stop put back); returns how many rows that
+    was, and how many of them Twilio had already (found by reconciling, not sent again)."""
     clock = ManualClock(datetime.now(UTC) + timedelta(minutes=3))
     app = build(_settings(folder, fake), clock)
     await app.open()
     for plugin in app.plugins:
         await plugin.start(app)
     try:
-        leased = await app.db.fetchall("SELECT count(*) AS n FROM outbox WHERE status = 'sending'")
+        leased = await app.db.fetchall("SELECT count(*) AS n FROM outbox WHERE status != 'sent'")
         creates = len(fake.creates())
         while await app.drain_outbox():
             pass
@@ -422,7 +429,8 @@ async def _check(
         rows = await db.fetchall("SELECT address, text, status, provider_id FROM outbox")
         assert {r["status"] for r in rows} == {"sent"}
         ids = [r["provider_id"] for r in rows]
-        assert len(set(ids)) == len(ids) == len(fake.messages)
+        extra = [(m.to, m.body[:50], m.created) for m in fake.messages if m.sid not in set(ids)]
+        assert len(set(ids)) == len(ids) == len(fake.messages), extra
         at_fake = {m.sid: (f"tel:{m.to}", m.body) for m in fake.messages}
         assert {r["provider_id"]: (r["address"], r["text"]) for r in rows} == at_fake
     finally:

@@ -194,3 +194,34 @@ async def test_android_retries_of_one_webhook_are_one_effect(
     assert await world.inbox_count() == 3  # join, the governor's НЭЭХ, the proposal
     texts = [m["text"] for m in fake_gateway.messages.values()]
     assert len(texts) == 2 and "№1" in texts[1], texts
+
+
+async def test_a_crash_mid_send_to_a_busy_number_is_not_sent_again(
+    faulty_world: SmsWorld, fake_twilio: FakeTwilio
+) -> None:
+    """A governor gets a notice per proposal. One of their messages is accepted by Twilio,
+    then the process dies before recording it; 60 more messages to them follow. When the
+    lease ends, reconciling must still find it behind the newer ones (it looked at the 50
+    newest only, and sent it again)."""
+    from storage import outbox
+
+    world = faulty_world
+    governor = "+97699000000"
+    await world.text(governor, "ШИНЭ")
+    await world.sanal.intake.drain()
+    async with world.sanal.db.write() as conn:
+        [claimed] = await outbox.claim_due(
+            conn, "twilio", world.clock.now(), 10, timedelta(minutes=30)
+        )
+    await world.sanal.senders["twilio"].transport.send(claimed)  # accepted; then the crash
+    for i in range(60):
+        world.clock.advance(timedelta(seconds=7))  # slower than the flood guard
+        await world.text(governor, f"ТУСЛАМЖ {i}")
+        await world.handle()
+    world.clock.advance(timedelta(minutes=30))  # the dead process's lease ends
+    await world.sanal.drain_outbox()
+    rows = await world.outbox_rows()
+    assert {r["status"] for r in rows} == {"sent"}
+    assert len(fake_twilio.messages) == len(rows) == 61
+    [row] = [r for r in rows if r["id"] == claimed.id]
+    assert row["provider_id"] == fake_twilio.messages[0].sid
