@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import reports, soum
 from handlers.closing import Results, close_round, results, results_parts
-from handlers.context import Context
+from handlers.context import Context, Text
 from handlers.eligibility import flag_label
 from handlers.proposals import short
 from storage import ballots, outbox, proposals, rounds, units
@@ -80,7 +80,7 @@ async def _round(ctx: Context, bag_code: str, *statuses: str) -> Round | None:
         return None
     ctx.round_id = rnd.id
     if statuses and rnd.status not in statuses:
-        ctx.reply("round.wrong_state", status=rnd.status)
+        ctx.reply("round.wrong_state", status=Text(f"report.state.{rnd.status}"))
         return None
     return rnd
 
@@ -263,7 +263,7 @@ async def close(ctx: Context, bag_code: str) -> None:
         skip_person=ctx.person.id,
     )
     if res is None:  # closed by the scheduler a moment ago
-        ctx.reply("round.wrong_state", status="closed")
+        ctx.reply("round.wrong_state", status=Text("report.state.closed"))
         return
     await _reply_results(ctx, res, bag_code, page=1)
     await reports.attach_chart(ctx, rnd.id)  # Telegram: the results chart as a document

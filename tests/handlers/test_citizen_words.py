@@ -154,3 +154,14 @@ async def test_a_ballot_sent_after_the_deadline_does_not_count(
         assert rnd is not None and rnd.status == "voting"
         assert not await ballots.has_voted(conn, rnd.id, 2)
     assert "Санал хураалт дууссан" in reply
+
+
+async def test_a_governor_word_out_of_turn_names_the_round_state_in_words(
+    sanal: Sanal, client: TestClient[Any, Any]
+) -> None:
+    await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    gov = Phone(client, GOVERNOR)
+    await gov.say("НЭЭХ 2027-03-20 2027-04-01")
+    assert "Одоо боломжгүй: шат санал авч байна" in await gov.say("БАТЛАХ 40")
+    await gov.say("LANG EN")
+    assert "round is collecting" in await gov.say("CONFIRM 40")
