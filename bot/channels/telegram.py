@@ -30,6 +30,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.channels.base import ConfigError, Transport
+from bot.channels.refusals import RefusalLog
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_redact import install, redact
 from bot.channels.telegram_transport import TelegramTransport, retry_seconds
@@ -155,6 +156,7 @@ class TelegramChannel:
         self._offset: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._app: Sanal | None = None
+        self.refusals = RefusalLog(Channel.TELEGRAM.value)
 
     def transport(self) -> Transport:
         return self._transport
@@ -266,6 +268,10 @@ class TelegramChannel:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             log.warning("refused a Telegram webhook without the right secret token")
+            app = self._app
+            if app is not None:
+                reason = "wrong secret" if given else "no secret"
+                await self.refusals.refused(app.db, app.clock.now(), reason, request.remote)
             return web.Response(status=403, text="forbidden")
         try:
             data = await request.json()
