@@ -33,14 +33,14 @@ SIGNING_KEY = "android-signing-key"
 
 @pytest.fixture
 async def fake_twilio(clock: ManualClock) -> AsyncIterator[FakeTwilio]:
-    fake = await FakeTwilio(ACCOUNT, TOKEN, now=clock.now, hang_seconds=1.0).start()
+    fake = await FakeTwilio(ACCOUNT, TOKEN, now=clock.now, hang_seconds=1.5).start()
     yield fake
     await fake.close()
 
 
 @pytest.fixture
 async def fake_gateway() -> AsyncIterator[FakeGateway]:
-    fake = await FakeGateway("sanal", "gw-password", hang_seconds=1.0).start()
+    fake = await FakeGateway("sanal", "gw-password", hang_seconds=1.5).start()
     yield fake
     await fake.close()
 
@@ -61,7 +61,7 @@ def sms_settings(
         "android_gateway_password": "gw-password",
         "android_signing_key": SIGNING_KEY,
         "android_rate_per_second": 1000.0,
-        "sms_timeout_seconds": 0.3,
+        "sms_timeout_seconds": 0.6,  # under the fakes' 1.5 s hang; over a busy CI's pauses
     }
     values.update(overrides)
     return make_settings(tmp_path, **values)
