@@ -1,6 +1,6 @@
 """Our allocation rules against pabutools, the reference implementation, on real elections.
 
-Every ``.pb`` file of the 30 real participatory-budgeting elections in shared/data/pabulib
+Every ``.pb`` file of the 30 real participatory-budgeting elections in tests/data/pabulib
 (Łódź 2020, Warszawa 2017-2018): the greedy rule must fund exactly what pabutools'
 ``greedy_utilitarian_welfare`` funds, and the Method of Equal Shares completed by greedy
 exactly what ``method_of_equal_shares`` completed by ``greedy_utilitarian_welfare``
@@ -39,11 +39,10 @@ from pabutools.rules import (
 from bot.reports.pabulib import read_pb
 from handlers.allocation import Project, Utility, equal_shares, greedy
 
-# shared/ sits beside the repository (in CI too); SANAL_PABULIB_DIR points elsewhere.
+# A copy of the shared data's 30 elections ships with the tests (a clean clone is whole);
+# SANAL_PABULIB_DIR points elsewhere.
 DATA = Path(
-    os.environ.get(
-        "SANAL_PABULIB_DIR", Path(__file__).resolve().parents[2].parent / "shared/data/pabulib"
-    )
+    os.environ.get("SANAL_PABULIB_DIR", Path(__file__).resolve().parents[1] / "data/pabulib")
 )
 FILES = sorted(DATA.glob("*.pb"))
 SATS: dict[Utility, type] = {"cost": Cost_Sat, "cardinality": Cardinality_Sat}
