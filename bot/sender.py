@@ -81,7 +81,9 @@ class Sender:
                 # The first send of a batch goes alone, as a probe: if the provider is
                 # throttling (429), nothing else is already on its way.
                 await asyncio.wait([task])
-        await asyncio.gather(*started)
+        for outcome in await asyncio.gather(*started, return_exceptions=True):
+            if isinstance(outcome, Exception):  # its row's lease runs out; it is retried
+                log.error("sender %s: %s", self.channel, type(outcome).__name__)
         return len(started)
 
     async def _wait_for_pace(self, address: str) -> float | None:
@@ -102,8 +104,8 @@ class Sender:
         self, row: OutboxRow, before: asyncio.Task[None] | None, slots: asyncio.Semaphore
     ) -> None:
         try:
-            if before is not None:
-                await before
+            if before is not None:  # the same address's earlier message goes first
+                await asyncio.wait([before])
             if self._paused():  # a 429 came while this one waited: not now
                 await self._release([row], self._pause_left())
                 return
