@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 BACKOFF_SECONDS = (5, 30, 120, 600, 1800)
 LEASE = timedelta(seconds=120)
 BATCH = 100
+BURST_SHARE = 0.02  # pacing may send this share of a second's messages at once
 RECORD_BATCH = 16  # outcomes that are written at once without waiting
 RECORD_DELAY = 0.005  # seconds an outcome may wait for others to share its commit
 STOP_GRACE = 20.0  # seconds a stop waits for the sends in flight (a provider's timeout)
@@ -37,7 +38,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._paused_until: datetime | None = None
-        self._last_send: float = 0.0
+        self._tokens = 1.0  # pacing: see _pace
+        self._last_refill = 0.0
         self._last_per_address: dict[str, float] = {}
         self._to_record: list[tuple[OutboxRow, SendResult, asyncio.Future[None]]] = []
         self._recording: asyncio.Task[None] | None = None
@@ -124,12 +126,20 @@ class Sender:
         """Seconds to wait before sending to this address, or None to send now."""
         loop = asyncio.get_running_loop()
         t = loop.time()
-        wait = self._last_send + 1.0 / self.transport.rate_per_second - t
+        # A token bucket holding a fiftieth of a second's sends (at least one), refilled
+        # at the rest of the rate: no one-second window ever holds more than the rate, and
+        # a sleep that wakes a little late (the event loop's timers do) is made up.
+        rate = self.transport.rate_per_second
+        burst = max(1.0, rate * BURST_SHARE)
+        refill = rate - burst if burst < rate * 0.5 else rate * (1 - BURST_SHARE)
+        self._tokens = min(burst, self._tokens + (t - self._last_refill) * refill)
+        self._last_refill = t
+        wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / refill
         per = self.transport.per_address_per_second
         if per:
             wait = max(wait, self._last_per_address.get(address, 0.0) + 1.0 / per - t)
         if wait <= 0:
-            self._last_send = t
+            self._tokens -= 1.0
             if per:
                 self._last_per_address[address] = t
             if len(self._last_per_address) > 10_000:

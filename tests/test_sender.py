@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from datetime import timedelta
 
 from bot.app import Sanal
@@ -132,3 +134,48 @@ async def test_provider_pause_holds_every_send(sanal: Sanal, clock: ManualClock)
     assert [s[0] for s in statuses] == ["sent", "sent", "sent"]
     # Neither the 429 nor the rows held back by the pause count as errors.
     assert [s[1] for s in statuses] == [0, 0, 0]
+
+
+class TimedTransport(ScriptedTransport):
+    """Records when each send started (the event loop's clock), several in flight."""
+
+    name = "telegram"
+    rate_per_second = 200.0
+    per_address_per_second = 20.0
+    concurrency = 8
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at: list[tuple[float, str]] = []
+
+    async def send(self, message: OutboxRow) -> SendResult:
+        self.at.append((asyncio.get_running_loop().time(), message.address))
+        await asyncio.sleep(0.005)  # a provider some milliseconds away
+        return await super().send(message)
+
+
+async def test_pacing_never_exceeds_the_rate_in_any_second(
+    sanal: Sanal, clock: ManualClock
+) -> None:
+    """Bursts absorb late timers, but no one-second window holds more than the rate, and
+    each address keeps its own pace and order."""
+    async with sanal.db.write() as conn:
+        for i in range(300):
+            await outbox.enqueue(
+                conn, dedupe_key=f"p{i}", channel="telegram", address=f"telegram:{i % 30}",
+                text=f"reminder {i}", now=sanal.clock.now(),
+            )  # fmt: skip
+    transport = TimedTransport()
+    sender = Sender(sanal.db, clock, transport)
+    while len(transport.sent) < 300:
+        if await sender.drain_once() == 0:
+            clock.advance(timedelta(seconds=2))  # rows released to wait for their pace
+    times = sorted(t for t, _ in transport.at)
+    busiest = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+    assert busiest <= transport.rate_per_second
+    for address in {a for _, a in transport.at}:
+        mine = [t for t, a in transport.at if a == address]
+        gaps = [b - a for a, b in itertools.pairwise(mine)]
+        assert min(gaps) >= 1.0 / transport.per_address_per_second - 1e-3
+    texts = [m.text for m in transport.sent if m.address == "telegram:0"]
+    assert texts == sorted(texts, key=lambda s: int(s.split()[1]))
