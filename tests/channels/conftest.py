@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ def sms_settings(
         "android_gateway_password": "gw-password",
         "android_signing_key": SIGNING_KEY,
         "android_rate_per_second": 1000.0,
+        # The scheduler's own sweeps (real time) would race the tests' manual clock.
+        "scheduler_enabled": False,
         "sms_timeout_seconds": 0.6,  # under the fakes' 1.5 s hang; over a busy CI's pauses
     }
     values.update(overrides)
@@ -144,11 +147,9 @@ class SmsWorld:
         return int(rows[0]["n"])
 
 
-@pytest.fixture
-async def world(
-    tmp_path: Path, clock: ManualClock, fake_twilio: FakeTwilio, fake_gateway: FakeGateway
-) -> AsyncIterator[SmsWorld]:
-    settings = sms_settings(tmp_path, fake_twilio, fake_gateway)
+@asynccontextmanager
+async def sms_world(settings: Settings, clock: ManualClock) -> AsyncIterator[SmsWorld]:
+    """The app built from these settings, its channels started, a governor in bag 1."""
     sanal = build(settings, clock)
     await sanal.open()
     for plugin in sanal.plugins:
@@ -159,4 +160,12 @@ async def world(
     await sanal.stop()
 
 
-__all__ = ["PUBLIC", "SmsWorld", "outbox", "sms_settings"]
+@pytest.fixture
+async def world(
+    tmp_path: Path, clock: ManualClock, fake_twilio: FakeTwilio, fake_gateway: FakeGateway
+) -> AsyncIterator[SmsWorld]:
+    async with sms_world(sms_settings(tmp_path, fake_twilio, fake_gateway), clock) as w:
+        yield w
+
+
+__all__ = ["PUBLIC", "SmsWorld", "outbox", "sms_settings", "sms_world"]
