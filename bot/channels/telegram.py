@@ -91,7 +91,8 @@ def to_inbound(update: Update, now: datetime) -> Inbound | None:
         query = update.callback_query
         user = query.from_user
         where = query.message
-        if where is None or where.chat.id != user.id or not query.data:
+        chat = where.chat if where is not None else None
+        if where is None or chat is None or chat.id != user.id or not query.data:
             return None  # a button in a group or an inline message: not a private chat
         text = query.data
         external_id = f"{update.update_id}:cb{query.id}"
@@ -100,7 +101,7 @@ def to_inbound(update: Update, now: datetime) -> Inbound | None:
     elif update.message is not None:
         message = update.message
         sender = message.from_user
-        if sender is None or message.chat.type != "private":
+        if sender is None or message.chat is None or message.chat.type != "private":
             return None
         user = sender
         text = message.text or message.caption or ""
@@ -252,7 +253,13 @@ class TelegramChannel:
         """Store one update in the inbox (durably); True if it was new."""
         app = self._app
         assert app is not None, "start() first"
-        msg = to_inbound(update, app.clock.now())
+        try:
+            msg = to_inbound(update, app.clock.now())
+        except (AttributeError, TypeError, ValueError):
+            # A malformed update (fields Telegram always sends are missing): skipped, so that
+            # polling moves past it instead of asking for it again for ever.
+            log.warning("skipped malformed Telegram update %s", update.update_id)
+            return False
         if msg is None:
             return False
         _, new = await app.intake.receive(msg)

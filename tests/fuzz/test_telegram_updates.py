@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import Sanal
@@ -122,8 +122,26 @@ async def _count(sanal: Sanal, sql: str) -> int:
     return int((await fetchall(sanal.db.reader, sql))[0][0])
 
 
+# Found by this test: a button press whose message has no chat, and a message without one.
+NO_CHAT_BUTTON = {
+    "update_id": 0,
+    "callback_query": {
+        "id": "",
+        "from": {"id": 0, "is_bot": False, "first_name": None},
+        "chat_instance": None,
+        "message": {"message_id": 0, "date": 0, "chat": None},
+    },
+}
+NO_CHAT_MESSAGE = {
+    "update_id": 1,
+    "message": {"message_id": 1, "date": 0, "from": {"id": 5, "is_bot": False}, "text": "hi"},
+}
+
+
 @FUZZ
 @given(update=updates, secret=st.sampled_from(["right", "wrong", "none"]))
+@example(update=NO_CHAT_BUTTON, secret="right")
+@example(update=NO_CHAT_MESSAGE, secret="right")
 async def test_any_update_json_is_answered_without_a_5xx(
     hooked: tuple[Sanal, TestClient[Any, Any]], update: Any, secret: str
 ) -> None:
