@@ -5,13 +5,21 @@ message is then on disk. Messages arriving together are stored in one transactio
 commit): SQLite has one writer, and one commit per webhook would cap a khural-week burst.
 A worker task handles pending rows in id order; at start it picks up whatever a crash left
 pending.
+
+Webhooks first: while a burst is arriving, the worker holds back, because every webhook is a
+provider waiting on an open connection (and retrying, so doubling the load, if it waits too
+long), while a reply SMS can come a few seconds later. The hold is bounded: once the oldest
+message waiting has waited ``MAX_HOLD`` seconds, handling takes its share again however
+busy the webhooks are. Messages left pending by a crash are not held at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections import deque
 from collections.abc import Callable
 
 from bot.message import Inbound
@@ -23,6 +31,10 @@ log = logging.getLogger(__name__)
 # Messages handled per write transaction (each in its own savepoint). Small enough that a
 # webhook's inbox write never waits long behind a batch.
 HANDLE_BATCH = 5
+# A burst: BURST webhooks stored within BURST_WINDOW seconds (200 a second and more).
+BURST = 20
+BURST_WINDOW = 0.1
+MAX_HOLD = 5.0
 
 
 class Intake:
@@ -35,6 +47,10 @@ class Intake:
         self._task: asyncio.Task[None] | None = None
         self._to_store: list[tuple[Inbound, asyncio.Future[tuple[int, bool]]]] = []
         self._storing: asyncio.Task[None] | None = None
+        # Loop times of the last BURST stores, and of each message stored new and not yet
+        # handled (by inbox id): what the webhooks-first hold is judged by.
+        self._recent: deque[float] = deque(maxlen=BURST)
+        self._arrived: dict[int, float] = {}
 
     async def receive(self, msg: Inbound) -> tuple[int, bool]:
         """Store a message durably; returns (inbox id, new). Duplicates are not re-handled."""
@@ -48,14 +64,18 @@ class Intake:
         while self._to_store:
             batch, self._to_store = self._to_store, []
             try:
-                async with self.db.write() as conn:
-                    results = [await inbox.store(conn, msg) for msg, _ in batch]
+                store = functools.partial(inbox.store_many, msgs=[msg for msg, _ in batch])
+                results = await self.db.alone(store)
             except Exception as exc:  # each waiting channel answers its provider with an error
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)
                 continue
+            now = asyncio.get_running_loop().time()
             for (_, fut), result in zip(batch, results, strict=True):
+                self._recent.append(now)
+                if result[1]:
+                    self._arrived[result[0]] = now
                 if not fut.done():
                     fut.set_result(result)
             if any(new for _, new in results):
@@ -82,7 +102,19 @@ class Intake:
             self._done.pop(inbox_id, None)
         return inbox_id
 
-    async def drain(self) -> int:
+    def _hold(self, first_id: int) -> float:
+        """How long handling should still wait for the webhooks (0: not at all).
+
+        It waits while a burst is arriving and the oldest message to handle, stored by this
+        process, has waited less than MAX_HOLD; then it looks again."""
+        now = asyncio.get_running_loop().time()
+        arrived = self._arrived.get(first_id)
+        if arrived is None or len(self._recent) < BURST:
+            return 0.0
+        burst_ends = self._recent[0] + BURST_WINDOW  # unless more webhooks come meanwhile
+        return max(0.0, min(burst_ends, arrived + MAX_HOLD) - now)
+
+    async def drain(self, webhooks_first: bool = False) -> int:
         """Handle every pending message now; returns how many were handled."""
         count = 0
         while True:
@@ -90,11 +122,12 @@ class Intake:
             if not rows:
                 return count
             for batch in chunks([row.id for row in rows], HANDLE_BATCH):
-                # Storing comes first: a provider is waiting on each of those webhooks.
-                if self._storing is not None and not self._storing.done():
-                    await asyncio.gather(self._storing, return_exceptions=True)
+                # Time-based, not an event: the hold ends when webhooks stop coming.
+                while webhooks_first and (hold := self._hold(batch[0])) > 0:  # noqa: ASYNC110
+                    await asyncio.sleep(hold)
                 results = await self.router.handle_many(batch)
                 for inbox_id, result in zip(batch, results, strict=True):
+                    self._arrived.pop(inbox_id, None)
                     count += result is not None
                     fut = self._done.get(inbox_id)
                     if fut is not None and not fut.done():
@@ -117,7 +150,7 @@ class Intake:
         while True:
             self._wake.clear()  # before draining: a message stored meanwhile wakes us again
             try:
-                await self.drain()
+                await self.drain(webhooks_first=True)
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep the worker alive; the row stays pending for a retry
