@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 
@@ -27,6 +29,9 @@ def normalise(raw: str, region: str = "MN") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# A herder's burst (join, propose, vote) repeats one sender: libphonenumber's parse was a
+# sixth of a webhook's CPU. Small: a few thousand recent senders.
+@lru_cache(maxsize=4096)
 def try_normalise(raw: str) -> str | None:
     try:
         return normalise(raw)
