@@ -102,6 +102,17 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield folder / "sanal.db"
 
 
+def _in_a_fresh_copy(template: Path, tmp_path: Path, conversation: list[tuple[str, str]]) -> None:
+    """One run on its own copy of the template, deleted after: the soak's 100,000 copies
+    (near half a megabyte each, 40+ GB, in the test's one tmp_path) would fill the disk."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    try:
+        shutil.copy(template, folder / "sanal.db")
+        asyncio.run(_run(folder, conversation))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @given(st.lists(st.tuples(st.sampled_from(PHONES), texts), min_size=1, max_size=30))
 @settings(
     max_examples=RUNS,
@@ -111,9 +122,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_any_conversation_keeps_the_invariants(
     template: Path, tmp_path: Path, conversation: list[tuple[str, str]]
 ) -> None:
-    folder = Path(tempfile.mkdtemp(dir=tmp_path))
-    shutil.copy(template, folder / "sanal.db")
-    asyncio.run(_run(folder, conversation))
+    _in_a_fresh_copy(template, tmp_path, conversation)
 
 
 async def _run(folder: Path, conversation: list[tuple[str, str]]) -> None:
@@ -192,6 +201,4 @@ def test_the_parser_soak(text: str) -> None:
 def test_any_conversation_soak(
     template: Path, tmp_path: Path, conversation: list[tuple[str, str]]
 ) -> None:
-    folder = Path(tempfile.mkdtemp(dir=tmp_path))
-    shutil.copy(template, folder / "sanal.db")
-    asyncio.run(_run(folder, conversation))
+    _in_a_fresh_copy(template, tmp_path, conversation)
