@@ -1,7 +1,7 @@
 """Intake: store every inbound message first, then handle it in order.
 
 Channels call :meth:`Intake.receive` and answer their provider only after it returns: the
-message is then on disk. Messages arriving together are stored in one transaction (group
+message is then on disk. Messages arriving together are stored with one statement (group
 commit): SQLite has one writer, and one commit per webhook would cap a khural-week burst.
 A worker task handles pending rows in id order; at start it picks up whatever a crash left
 pending.
