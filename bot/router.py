@@ -125,6 +125,7 @@ class Router:
                 ctx.ask_contact,
                 ctx.round_id or await self._round_of(conn, fresh),
                 ctx.documents,
+                ctx.governor_menu,
             )
         # A flooding sender makes nobody else's phone ring either: 30 joins a minute to a
         # bag that approves newcomers were 30 notices to its governor (tests/security).
@@ -204,6 +205,7 @@ class Router:
         ask_contact: bool = False,
         round_id: int | None = None,
         documents: list[dict[str, str]] | None = None,
+        governor_menu: bool = False,
     ) -> bool:
         text = finish_text(compose(parts, person.lang), msg.channel.value, self.settings)
         extra: dict[str, object] = {}
@@ -215,6 +217,8 @@ class Router:
             extra["ask_contact"] = True
         if documents:
             extra["documents"] = documents
+        if governor_menu:
+            extra["governor_menu"] = True
         return await outbox.enqueue(
             conn,
             dedupe_key=f"reply:{inbox_id}",

@@ -52,6 +52,8 @@ class Context:
     reply_parts: list[Text] = field(default_factory=list)
     buttons: tuple[tuple[Button, ...], ...] = ()
     ask_contact: bool = False
+    # Telegram: a governor has just linked their phone; their chat gets the governor menu.
+    governor_menu: bool = False
     notices: list[Notice] = field(default_factory=list)
     replied: bool = False
     # Set when the reply concerns a round, so SMS segments are counted against it.

@@ -25,18 +25,19 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from telegram import Bot as PtbBot
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.channels import telegram_store as store
 from bot.channels.base import ConfigError, Transport
 from bot.channels.refusals import RefusalLog
 from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram_menu import register_commands, set_governor_menu
 from bot.channels.telegram_redact import install, redact
 from bot.channels.telegram_transport import TelegramTransport, retry_seconds
 from bot.message import Channel, Inbound
 from bot.settings import Settings
-from bot.texts import render
 
 if TYPE_CHECKING:
     from bot.app import Sanal
@@ -51,10 +52,9 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_TEXT = 4096
+
+
 # The commands shown in Telegram's menu; each is a word the parser already knows.
-COMMANDS = ("start", "join", "propose", "list", "vote", "my", "help", "lang", "stop")
-
-
 class TelegramConfigError(ConfigError):
     """Telegram is switched on but cannot work as configured."""
 
@@ -127,13 +127,6 @@ def to_inbound(update: Update, now: datetime) -> Inbound | None:
     )
 
 
-async def register_commands(bot: PtbBot) -> None:
-    """The command menu in Mongolian (the default and "mn") and in English."""
-    for language_code, lang in ((None, "mn"), ("mn", "mn"), ("en", "en")):
-        commands = [BotCommand(c, render(f"telegram.cmd.{c}", lang)) for c in COMMANDS]
-        await bot.set_my_commands(commands, language_code=language_code)
-
-
 class TelegramChannel:
     """The Telegram plugin: intake (polling or webhook), transport, command menu."""
 
@@ -195,8 +188,20 @@ class TelegramChannel:
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
         await register_commands(self.bot)
+        await self._governor_menus()
         self.ready = True
         log.info("Telegram bot @%s ready (%s)", self.bot.username, self.mode)
+
+    async def _governor_menus(self) -> None:
+        """Each governor already linked in Telegram gets their menu (one call each)."""
+        app = self._app
+        if app is None:
+            return
+        for chat_id, lang in await store.governors_in_telegram(app.db.reader):
+            try:
+                await set_governor_menu(self.bot, chat_id, lang)
+            except TelegramError as exc:  # a blocked chat: their menu can wait
+                log.info("governor menu for a chat not set: %s", redact(str(exc)))
 
     @property
     def mode(self) -> str:

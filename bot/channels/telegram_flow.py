@@ -118,6 +118,7 @@ async def _contact(ctx: Context) -> None:
     await ctx.audit("telegram.link", person_id=target.id, merged=target.id != me.id)
     ctx.person = await people.get(ctx.conn, me.id) or me
     ctx.reply("telegram.linked", phone=phone)
+    ctx.governor_menu = await store.is_governor(ctx.conn, target.id)
     await _next_step(ctx, target.bag_code)
 
 

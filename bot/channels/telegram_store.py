@@ -72,3 +72,22 @@ async def move_telegram(conn: Conn, from_id: int, to_id: int, telegram_id: int) 
         "WHERE id = ?",
         (telegram_id, to_id),
     )
+
+
+async def governors_in_telegram(conn: Conn) -> list[tuple[int, str]]:
+    """(Telegram chat id, language) of every bag governor linked in Telegram."""
+    rows = await fetchall(
+        conn,
+        "SELECT DISTINCT p.telegram_id, p.lang FROM people p JOIN roles r ON r.person_id = p.id "
+        "WHERE r.role IN ('governor') AND p.telegram_id IS NOT NULL",
+    )
+    return [(int(r["telegram_id"]), str(r["lang"])) for r in rows]
+
+
+async def is_governor(conn: Conn, person_id: int) -> bool:
+    row = await fetchone(
+        conn,
+        "SELECT 1 FROM roles WHERE person_id = ? AND role IN ('governor') LIMIT 1",
+        (person_id,),
+    )
+    return row is not None

@@ -40,6 +40,7 @@ from telegram.error import (
 
 from bot.channels import telegram_store as store
 from bot.channels.base import SendResult
+from bot.channels.telegram_menu import set_governor_menu
 from bot.channels.telegram_redact import redact
 from bot.clock import Clock, SystemClock
 from bot.message import Channel
@@ -159,6 +160,8 @@ class TelegramTransport:
             await store.inbound_extra(self.db.reader, message.id) if message.kind == "reply" else {}
         )
         markup = await self._markup(message)
+        if message.extra.get("governor_menu") and not done:
+            await self._governor_menu(chat, message.person_id)
         parts = split_text(message.text) if message.text.strip() else []
         documents: list[dict[str, str]] = list(message.extra.get("documents") or [])
         # A message of one part needs no record of its parts: "sent" says it all.
@@ -223,6 +226,15 @@ class TelegramTransport:
             return self.clock.now()
         except Exception:  # pragma: no cover - a clock never fails; be safe in a sender
             return datetime.now(UTC)
+
+    async def _governor_menu(self, chat: int, person_id: int | None) -> None:
+        """Before the "linked" reply: the governor's menu (a failure costs only the menu)."""
+        assert self.db is not None
+        lang = await store.person_lang(self.db.reader, person_id)
+        try:
+            await set_governor_menu(self.bot, chat, lang)
+        except TelegramError as exc:
+            log.info("governor menu not set: %s", redact(str(exc)))
 
     async def _markup(self, message: OutboxRow) -> Markup:
         extra = message.extra

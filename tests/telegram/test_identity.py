@@ -3,6 +3,7 @@ account becomes the person who texts from that number."""
 
 from __future__ import annotations
 
+from bot.texts import render
 from storage import people, roles
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 from tests.fakes.telegram_api import FakeTelegram
@@ -115,3 +116,34 @@ async def test_stop_and_start_again(world: TgWorld) -> None:
     assert "Мэдэгдэл дахин эхэллээ" in await bat.say("/start")  # Telegram's Start button
     [person] = await world.rows("SELECT opted_out FROM people WHERE telegram_id = ?", bat.id)
     assert person["opted_out"] == 0
+
+
+def _chat_menus(fake: FakeTelegram, chat_id: int) -> list[list[str]]:
+    return [
+        [c["command"] for c in call["commands"]]
+        for call in fake.calls_of("setMyCommands")
+        if (call.get("scope") or {}).get("chat_id") == chat_id
+    ]
+
+
+async def test_a_governor_gets_their_words_in_the_menu(world: TgWorld) -> None:
+    await make_official(world.sanal, GOVERNOR, "governor", ZAG_BAG_1)
+    gov, herder = world.user(1008), world.user(1009)
+    await gov.link(GOVERNOR)
+    await herder.link("+97699112255")
+    menus = _chat_menus(world.fake, gov.id)
+    assert len(menus) == 1  # set once, when their phone was linked
+    assert menus[0][:2] == ["start", "join"]
+    assert {"pending", "close", "results", "cost"} <= set(menus[0])
+    scoped = [c for c in world.fake.calls_of("setMyCommands") if c.get("scope")]
+    assert [c["scope"] for c in scoped] == [{"type": "chat", "chat_id": gov.id}]
+    assert scoped[0]["commands"][-3]["description"] == "Засаг дарга: дүн"
+    assert _chat_menus(world.fake, herder.id) == []  # a citizen keeps the default menu
+    # What the menu sends is a governor word, answered as one (not refused as a citizen's).
+    answer = await gov.say("/pending")
+    assert answer and render("governor.not_allowed", "mn") not in answer
+    assert render("governor.not_allowed", "mn") in await herder.say("/pending")
+    # Every start sets it again for each governor linked in Telegram (menus can be reset).
+    await world.plugin.setup()
+    assert len(_chat_menus(world.fake, gov.id)) == 2
+    assert _chat_menus(world.fake, herder.id) == []
