@@ -118,7 +118,14 @@ class Intake:
         """Handle every pending message now; returns how many were handled."""
         count = 0
         while True:
+            known = list(self._arrived)
             rows = await inbox.pending(self.db.reader, limit=200)
+            # Forget arrivals no longer pending (another process may have handled them):
+            # ids grow, so everything below the oldest pending one is done.
+            oldest = rows[0].id if rows else None
+            for inbox_id in known:
+                if oldest is None or inbox_id < oldest:
+                    self._arrived.pop(inbox_id, None)
             if not rows:
                 return count
             for batch in chunks([row.id for row in rows], HANDLE_BATCH):

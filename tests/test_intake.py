@@ -84,3 +84,18 @@ async def test_a_burst_is_handled_once_it_stops_and_a_long_one_is_not_starved(
         await asyncio.sleep(0.05)
     rows = await sanal.db.fetchall("SELECT status, count(*) AS n FROM inbox GROUP BY status")
     assert {r["status"]: r["n"] for r in rows} == {"handled": n}
+
+
+async def test_arrivals_handled_elsewhere_are_forgotten(sanal: Sanal) -> None:
+    """A second `serve` on the same file may handle what this one stored: no leak."""
+    await sanal.intake.receive(_msg(sanal, 1))
+    await sanal.intake.receive(_msg(sanal, 2))
+    assert len(sanal.intake._arrived) == 2
+    other = Sanal(sanal.settings, sanal.clock)
+    await other.open()
+    try:
+        assert await other.intake.drain() == 2
+    finally:
+        await other.stop()
+    assert await sanal.intake.drain() == 0
+    assert sanal.intake._arrived == {}
