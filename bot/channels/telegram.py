@@ -54,7 +54,6 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_TEXT = 4096
 
 
-# The commands shown in Telegram's menu; each is a word the parser already knows.
 class TelegramConfigError(ConfigError):
     """Telegram is switched on but cannot work as configured."""
 

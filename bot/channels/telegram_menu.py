@@ -11,11 +11,10 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 
 from bot.texts import render
 
+# The commands shown in Telegram's menu; each is a word the parser already knows.
 COMMANDS = ("start", "join", "propose", "list", "vote", "my", "help", "lang", "stop")
 # A governor's words that make sense alone: the rest take numbers and are typed.
 GOVERNOR_COMMANDS = ("pending", "meeting", "close", "results", "cost", "report")
-# The roles whose chats get GOVERNOR_COMMANDS.
-GOVERNOR_ROLES = ("governor",)
 
 
 def menu(lang: str, governor: bool = False) -> list[BotCommand]:
