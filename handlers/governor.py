@@ -73,7 +73,9 @@ def _local_date(when: datetime | None, tz: str) -> str:
     return (when.astimezone(ZoneInfo(tz)) - timedelta(seconds=1)).strftime("%Y-%m-%d")
 
 
-async def _round(ctx: Context, bag_code: str, *statuses: str) -> Round | None:
+async def round_in(ctx: Context, bag_code: str, *statuses: str) -> Round | None:
+    """The bag's current round if it is in one of ``statuses`` (any, if none given);
+    otherwise None, with the reply that says why, the round's stage in words."""
     rnd = await rounds.current(ctx.conn, bag_code)
     if rnd is None:
         ctx.reply("round.none")
@@ -86,7 +88,7 @@ async def _round(ctx: Context, bag_code: str, *statuses: str) -> Round | None:
 
 
 async def pending(ctx: Context, bag_code: str) -> None:
-    rnd = await _round(ctx, bag_code)
+    rnd = await round_in(ctx, bag_code)
     if rnd is None:
         return
     waiting = await proposals.of_round(ctx.conn, rnd.id, "pending")
@@ -119,7 +121,7 @@ async def accept(ctx: Context, bag_code: str) -> None:
     if ctx.intent.error or not ctx.intent.numbers:
         ctx.reply("accept.usage")
         return
-    rnd = await _round(ctx, bag_code, "collecting", "voting")
+    rnd = await round_in(ctx, bag_code, "collecting", "voting")
     if rnd is None:
         return
     found: list[Proposal] = []
@@ -147,7 +149,7 @@ async def reject(ctx: Context, bag_code: str) -> None:
     if ctx.intent.error or not ctx.intent.numbers:
         ctx.reply("reject.usage")
         return
-    rnd = await _round(ctx, bag_code, "collecting", "voting")
+    rnd = await round_in(ctx, bag_code, "collecting", "voting")
     if rnd is None:
         return
     p = await _proposal(ctx, rnd, ctx.intent.numbers[0])
@@ -178,7 +180,7 @@ async def merge(ctx: Context, bag_code: str) -> None:
     if ctx.intent.error or len(nums) != 2 or nums[0] == nums[1]:
         ctx.reply("merge.usage")
         return
-    rnd = await _round(ctx, bag_code, "collecting")
+    rnd = await round_in(ctx, bag_code, "collecting")
     if rnd is None:
         return
     src = await _proposal(ctx, rnd, nums[0])
@@ -213,7 +215,7 @@ async def flag(ctx: Context, bag_code: str) -> None:
     if ctx.intent.error or not ctx.intent.numbers:
         ctx.reply("flag.usage")
         return
-    rnd = await _round(ctx, bag_code)
+    rnd = await round_in(ctx, bag_code)
     if rnd is None:
         return
     p = await _proposal(ctx, rnd, ctx.intent.numbers[0])
@@ -228,7 +230,7 @@ async def flag(ctx: Context, bag_code: str) -> None:
 
 
 async def voting(ctx: Context, bag_code: str) -> None:
-    rnd = await _round(ctx, bag_code, "collecting")
+    rnd = await round_in(ctx, bag_code, "collecting")
     if rnd is None:
         return
     on_ballot = await proposals.of_round(ctx.conn, rnd.id, "accepted")
@@ -250,7 +252,7 @@ async def voting(ctx: Context, bag_code: str) -> None:
 
 
 async def close(ctx: Context, bag_code: str) -> None:
-    rnd = await _round(ctx, bag_code, "voting")
+    rnd = await round_in(ctx, bag_code, "voting")
     if rnd is None:
         return
     res = await close_round(
@@ -270,7 +272,7 @@ async def close(ctx: Context, bag_code: str) -> None:
 
 
 async def show_results(ctx: Context, bag_code: str) -> None:
-    rnd = await _round(ctx, bag_code)
+    rnd = await round_in(ctx, bag_code)
     if rnd is None:
         return
     if rnd.status in ("collecting", "voting", "draft"):
@@ -300,7 +302,7 @@ async def confirm(ctx: Context, bag_code: str) -> None:
     if ctx.intent.error or not ctx.intent.numbers:
         ctx.reply("confirm.usage")
         return
-    rnd = await _round(ctx, bag_code, "closed")
+    rnd = await round_in(ctx, bag_code, "closed")
     if rnd is None:
         return
     attendance = ctx.intent.numbers[0]

@@ -23,6 +23,7 @@ from bot.grammar.intents import Intent, Kind
 from bot.message import Button
 from bot.phone import try_normalise
 from bot.texts import render
+from handlers import governor
 from handlers.context import Context
 from handlers.proposals import citizen_round, short
 from storage import ballots, people, proposals, rounds, units
@@ -292,26 +293,19 @@ async def _submit(ctx: Context, round_id: int, chosen: set[int]) -> bool:
 # -------------------------------------------------------------------------- governor
 
 
-async def _governed_round(ctx: Context) -> Round | None:
+async def _governed_round(ctx: Context, status: str) -> Round | None:
+    """The governed bag's round, if it is at ``status``; else the governor word's replies."""
     bag_code = await ctx.governed_bag()
     if bag_code is None:
         await ctx.audit("refused.governor_word", intent="telegram")
         ctx.reply("governor.not_allowed")
         return None
-    rnd = await rounds.current(ctx.conn, bag_code)
-    if rnd is None:
-        ctx.reply("round.none")
-        return None
-    ctx.round_id = rnd.id
-    return rnd
+    return await governor.round_in(ctx, bag_code, status)
 
 
 async def _merge_targets(ctx: Context, number: int) -> None:
-    rnd = await _governed_round(ctx)
+    rnd = await _governed_round(ctx, "collecting")
     if rnd is None:
-        return
-    if rnd.status != "collecting":
-        ctx.reply("round.wrong_state", status=rnd.status)
         return
     every = await proposals.of_round(ctx.conn, rnd.id)
     src = next((p for p in every if p.number == number), None)
@@ -333,11 +327,8 @@ async def _merge_targets(ctx: Context, number: int) -> None:
 
 async def _confirm_close(ctx: Context) -> None:
     """Closing ends the vote for good: one more tap, on a button that says so."""
-    rnd = await _governed_round(ctx)
+    rnd = await _governed_round(ctx, "voting")
     if rnd is None:
-        return
-    if rnd.status != "voting":
-        ctx.reply("round.wrong_state", status=rnd.status)
         return
     ctx.reply("telegram.close_confirm")
     ctx.buttons = ((Button(render("telegram.btn.close_now", await _lang(ctx)), "CLOSE"),),)

@@ -123,6 +123,10 @@ async def test_governor_accepts_rejects_and_merges_with_buttons(
         status = {p.number: p.status for p in await proposals.of_round(conn, rnd.id)}
     assert status == {1: "accepted", 2: "merged", 3: "rejected", 4: "pending"}
 
+    # Out of turn (the round is collecting), the close button says so in words.
+    early = await gov.press_data("tg:close")
+    assert "Одоо боломжгүй: шат санал авч байна" in early and "collecting" not in early
+
     # A citizen pressing a governor's button (forged data) is refused; nothing changes.
     citizen = authors[3]
     assert "Засаг даргад" in await citizen.press_data("ACCEPT 4")
