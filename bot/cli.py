@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from aiohttp import web
 
 from bot.app import Sanal
 from bot.channels import simulator
@@ -18,7 +17,6 @@ from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
 from bot.reports.cli import report as report_group
 from bot.settings import Settings
-from bot.web import build_web_app
 from storage import audit, outbox, people, roles, units
 from storage.db import Database, migrate
 
@@ -45,7 +43,24 @@ db_option = click.option(
 )
 
 
-@click.group()
+class _Group(click.Group):
+    """Start errors every command shares (a damaged database file, a path it cannot
+    write) end as one line and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from storage.db import DatabaseUnusable
+
+        try:
+            return super().invoke(ctx)
+        except DatabaseUnusable as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            why = "a file, not a folder" if isinstance(exc, FileExistsError) else exc.strerror
+            raise click.ClickException(f"{where}{why or exc}") from None
+
+
+@click.group(cls=_Group)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Sanal: citizens' proposals and votes for the Local Development Fund."""
@@ -66,33 +81,33 @@ def serve(db: Path | None, host: str | None, port: int | None, demo: bool) -> No
     """Start the web server, the simulator, the channels and the senders."""
     settings = _settings(db=db, host=host, port=port)
     from bot.channels.base import ConfigError
+    from bot.serve_loop import StartError
 
     try:
-        _run(lambda: _serve(settings, demo))
-    except KeyboardInterrupt:
+        code = _run(lambda: _serve(settings, demo))
+    except KeyboardInterrupt:  # Ctrl+C before the server was up
         click.echo("stopped")
-    except ConfigError as exc:  # a chosen provider without its credentials: say which
+        return
+    except (ConfigError, StartError) as exc:  # a provider without credentials, a port taken
         raise click.ClickException(str(exc)) from None
+    if code:  # the stop was cut short (bot/serve_loop.py says what was left)
+        raise click.exceptions.Exit(code)
+    click.echo("stopped")
 
 
-async def _serve(settings: Settings, demo: bool) -> None:
+async def _serve(settings: Settings, demo: bool) -> int:
+    from bot.serve_loop import serve as run_server
     from bot.wiring import build
 
     sanal = build(settings)
-    await sanal.open()
-    if demo and await ensure_demo(sanal):
-        click.echo(DEMO_HELP)
-    runner = web.AppRunner(build_web_app(sanal), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    try:  # a channel refusing to start (a wrong token) must still close the database
-        await site.start()
-        await sanal.start()
-        click.echo(f"Sanal is listening on http://{settings.host}:{settings.port}/ (Ctrl+C stops)")
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
-        await sanal.stop()
+
+    async def on_open() -> None:
+        if demo and await ensure_demo(sanal):
+            click.echo(DEMO_HELP)
+
+    return await run_server(
+        sanal, on_open, lambda url: click.echo(f"Sanal is listening on {url} (Ctrl+C stops)")
+    )
 
 
 @main.command(name="migrate")

@@ -10,6 +10,7 @@ process's writer).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -36,6 +37,12 @@ BUSY_TIMEOUT_MS = 10_000
 LOCKED_RETRIES = 5
 
 
+class DatabaseUnusable(Exception):
+    """The file cannot serve as Sanal's database (damaged, not SQLite, not writable).
+
+    Its message is one line for the operator: the CLI prints it and exits non-zero."""
+
+
 class Database:
     """The application's handle on its SQLite file."""
 
@@ -47,9 +54,24 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> Database:
+        try:
+            return await self._open()
+        except BaseException as exc:
+            # An open connection's thread keeps the process alive: a failed start must close
+            # what it opened, or the command hangs after its error (a corrupt file did).
+            await self.close()
+            if isinstance(exc, (sqlite3.Error, OSError)):
+                raise DatabaseUnusable(_unusable(self.path, exc)) from exc
+            raise
+
+    async def _open(self) -> Database:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.path).parent
+            if folder.exists() and not folder.is_dir():
+                raise DatabaseUnusable(f"{self.path}: {folder} is not a folder")
+            folder.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
+        await _quick_check(self._writer, self.path)
         await self._writer.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable in WAL mode against process crashes (kill -9); only a power loss
         # may lose the last transactions, never corrupt the file.
@@ -69,7 +91,8 @@ class Database:
     async def close(self) -> None:
         for conn in (self._reader, self._writer):
             if conn is not None:
-                await conn.close()
+                with contextlib.suppress(sqlite3.Error):  # closing a broken file still closes
+                    await conn.close()
         self._reader = self._writer = None
 
     async def __aenter__(self) -> Database:
@@ -132,6 +155,29 @@ class Database:
     async def ping(self) -> bool:
         row = await self.fetchone("SELECT 1")
         return row is not None
+
+
+async def _quick_check(conn: Conn, path: str) -> None:
+    """Refuse a damaged file at once, before anything is written to it or read from it.
+
+    ``quick_check`` reads every page (a few milliseconds for a bag's or a soum's file);
+    its first complaint names the damage."""
+    rows = await fetchall(conn, "PRAGMA quick_check(1)")
+    first = " ".join(str(rows[0][0]).split()) if rows else "no answer"  # one line
+    if first != "ok":
+        raise DatabaseUnusable(f"{path}: the database is damaged ({first}); restore a backup")
+
+
+def _unusable(path: str, exc: BaseException) -> str:
+    """One line saying what is wrong with the file and what to do."""
+    if isinstance(exc, DatabaseUnusable):
+        return str(exc)
+    text = str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
+    if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text):
+        return f"{path}: not a usable SQLite database ({text}); restore a backup"
+    if isinstance(exc, OSError) or "unable to open" in text or "readonly" in text:
+        return f"{path}: cannot open the database for writing ({text})"
+    return f"{path}: {text}"
 
 
 async def _begin_immediate(conn: Conn) -> None:
