@@ -59,7 +59,7 @@ def assert_one_line(rc: int, out: str, err: str, *words: str) -> str:
 def _page_overwritten(folder: Path) -> Path:
     """A real Sanal database, one of its pages overwritten with random bytes."""
     db = folder / "sanal.db"
-    rc, out, err, _ = sanal(folder, "migrate", "--db", str(db))
+    rc, _out, err, _ = sanal(folder, "migrate", "--db", str(db))
     assert rc == 0, err
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
