@@ -83,11 +83,13 @@ class Sanal:
             await hook()
 
     async def stop(self) -> None:
+        # Senders first: a send in flight finishes and is recorded while its transport is
+        # still open (a plugin's stop closes it; a send cut there would go out again).
+        for sender in self.senders.values():
+            await sender.stop()
         for plugin in self.plugins:
             await plugin.stop()
         await self.intake.stop()
-        for sender in self.senders.values():
-            await sender.stop()
         await self.db.close()
 
     async def drain_outbox(self) -> int:

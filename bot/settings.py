@@ -100,6 +100,21 @@ class Settings(BaseSettings):
     khural_quorum: int = Field(0, ge=0)
     khural_quorum_share: float = Field(0.5, ge=0, le=1)
 
+    # Stopping, starting and health (bot/serve_loop.py, bot/health.py).
+    # SIGTERM/SIGINT: seconds to finish requests and sends in flight before exiting anyway.
+    stop_timeout_seconds: float = Field(10.0, gt=0, le=600)
+    # A request's headers must arrive within this many seconds of connecting (also how
+    # long an idle keep-alive connection stays open), its body within this many more.
+    header_timeout_seconds: float = Field(20.0, gt=0, le=3600)
+    body_timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    # Open connections at most; more are answered 503 at once (keeps file descriptors for
+    # the database and the providers). The open-files limit must be above it (README).
+    max_connections: int = Field(512, ge=1)
+    # /healthz says 503 when the database's disk has less free space than this...
+    min_free_disk_mb: int = Field(100, ge=0)
+    # ...or an outbox message due this many minutes ago is still not sent.
+    outbox_stuck_minutes: int = Field(15, ge=1)
+
     # Telegram
     telegram_bot_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "SANAL_TELEGRAM_BOT_TOKEN")
