@@ -54,12 +54,11 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    sanal = request.app[SANAL]
-    try:
-        ok = await sanal.db.ping()
-    except Exception:
-        ok = False
-    return web.json_response({"ok": ok}, status=200 if ok else 503)
+    """200 when Sanal can do its job, else 503 with the reasons (bot/health.py)."""
+    from bot.health import report
+
+    body = await report(request.app[SANAL])
+    return web.json_response(body, status=200 if body["ok"] else 503)
 
 
 def _bad(message: str) -> web.Response:

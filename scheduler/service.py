@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,10 @@ class SchedulerPlugin:
         self._sweep: asyncio.Task[SweepReport | None] | None = None
         self._stopping = False
         self.last_report: SweepReport | None = None
+        # Monotonic times of the start and of the last sweep that finished: /healthz says
+        # 503 when sweeps stop coming (bot/health.py).
+        self.started_at: float | None = None
+        self.last_sweep_at: float | None = None
 
     def transport(self) -> Transport | None:
         return None
@@ -56,6 +61,7 @@ class SchedulerPlugin:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._app = app
         self._stopping = False
+        self.started_at = time.monotonic()
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
         scheduler.add_job(
             self.tick,
@@ -95,6 +101,7 @@ class SchedulerPlugin:
             log.exception("sweep failed; the next one tries again")
             return None
         self.last_report = report
+        self.last_sweep_at = time.monotonic()
         # Reminders and results are queued; retries of errored sends come due by their
         # own time: either way the senders look at the outbox now.
         app.wake_senders()

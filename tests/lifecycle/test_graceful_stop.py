@@ -133,6 +133,10 @@ async def run(tmp_path: Path, signum: signal.Signals, n: int, seed: int) -> dict
             _query, db, "SELECT count(*) FROM outbox WHERE status = 'sending'"
         )
         assert sending == 0, "a send in flight was cut, not finished and recorded"
+        [(cut,)] = await asyncio.to_thread(
+            _query, db, "SELECT count(*) FROM outbox WHERE error_count > 0"
+        )
+        assert cut == 0, "a send failed at the stop (its connection closed under it)"
         logs = server.logs()
         assert "stopped in order" in logs and "Traceback" not in logs, logs[-3000:]
         # The provider's side of it: what got no answer is posted again to a new start.

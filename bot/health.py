@@ -1,0 +1,153 @@
+"""What `/healthz` checks: can Sanal do its job right now?
+
+Each check that fails adds one line to ``problems`` and the answer is 503; a load balancer
+or a monitor needs nothing else. The checks:
+
+* the database takes a write: one row of the ``health`` table is rewritten in a real
+  transaction (a full disk, a read-only file or a lost connection fail here);
+* the file on disk is sound: ``PRAGMA quick_check`` through a fresh read-only connection
+  (what is on disk, not the server's page cache), at most every few minutes;
+* the disk holding the database has ``SANAL_MIN_FREE_DISK_MB`` free;
+* the outbox moves: no message due ``SANAL_OUTBOX_STUCK_MINUTES`` ago is still unsent,
+  and none waits after failing three times or more;
+* the scheduler (when enabled) has swept within its last few intervals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import time
+import weakref
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.clock import to_db
+from storage.db import Database, fetchone
+
+if TYPE_CHECKING:
+    from bot.app import Sanal
+
+WRITE_LIMIT = 5.0  # seconds a health write may wait for the writer before it counts as stuck
+QUICK_CHECK_EVERY = 300.0  # seconds between two reads of the whole file
+FAILING_AFTER = 3  # errors of one unsent message that say a provider keeps refusing
+SWEEP_LATE_INTERVALS = 4  # sweeps missed before the scheduler counts as stalled
+MB = 1024 * 1024
+
+
+@dataclass
+class _FileCheck:
+    """The last quick_check of the file on disk, and when (monotonic)."""
+
+    at: float | None = None
+    problem: str | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+_file_checks: weakref.WeakKeyDictionary[Database, _FileCheck] = weakref.WeakKeyDictionary()
+
+
+async def report(sanal: Sanal) -> dict[str, Any]:
+    """``{"ok": bool, "problems": [...], ...figures}`` for /healthz."""
+    problems: list[str] = []
+    figures: dict[str, Any] = {}
+    problems += await _writable(sanal)
+    problems += await _sound_file(sanal.db)
+    problems += _disk(sanal, figures)
+    problems += await _outbox(sanal, figures)
+    problems += _scheduler(sanal, figures)
+    return {"ok": not problems, "problems": problems, **figures}
+
+
+async def _writable(sanal: Sanal) -> list[str]:
+    try:
+        async with asyncio.timeout(WRITE_LIMIT), sanal.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO health (id, checked_at) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                (to_db(sanal.clock.now()),),
+            )
+    except TimeoutError:
+        return [f"database: a write waited more than {WRITE_LIMIT:g}s"]
+    except (sqlite3.Error, RuntimeError, OSError) as exc:  # RuntimeError: not open
+        return [f"database not writable: {exc}"]
+    return []
+
+
+def _quick_check(path: str) -> str | None:
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+    finally:
+        conn.close()
+    first = " ".join(str(rows[0][0]).split()) if rows else "no answer"
+    return None if first == "ok" else first
+
+
+async def _sound_file(db: Database) -> list[str]:
+    if db.path == ":memory:":
+        return []
+    state = _file_checks.setdefault(db, _FileCheck())
+    async with state.lock:  # one read of the whole file at a time, whoever asks
+        if state.at is None or time.monotonic() - state.at >= QUICK_CHECK_EVERY:
+            try:
+                state.problem = await asyncio.to_thread(_quick_check, db.path)
+            except sqlite3.Error as exc:
+                state.problem = str(exc)
+            state.at = time.monotonic()
+    return [f"database file damaged: {state.problem}"] if state.problem else []
+
+
+def _disk(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
+    folder = Path(sanal.settings.db).resolve().parent
+    try:
+        free_mb = shutil.disk_usage(folder).free // MB
+    except OSError as exc:
+        return [f"disk: {exc.strerror or exc}"]
+    figures["disk_free_mb"] = free_mb
+    floor = sanal.settings.min_free_disk_mb
+    if free_mb < floor:
+        return [f"disk nearly full: {free_mb} MB free, fewer than {floor} MB"]
+    return []
+
+
+async def _outbox(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
+    minutes = sanal.settings.outbox_stuck_minutes
+    long_ago = to_db(sanal.clock.now() - timedelta(minutes=minutes))
+    try:
+        row = await fetchone(
+            sanal.db.reader,
+            "SELECT count(*) FILTER (WHERE next_attempt_at < ?) AS overdue, "
+            "count(*) FILTER (WHERE error_count >= ?) AS failing "
+            "FROM outbox WHERE status IN ('queued', 'sending')",
+            (long_ago, FAILING_AFTER),
+        )
+    except (sqlite3.Error, RuntimeError) as exc:
+        return [f"outbox unreadable: {exc}"]
+    overdue = int(row["overdue"]) if row else 0
+    failing = int(row["failing"]) if row else 0
+    figures["outbox_overdue"] = overdue
+    figures["outbox_failing"] = failing
+    problems = []
+    if overdue:
+        problems.append(f"outbox stuck: {overdue} messages due over {minutes} min ago unsent")
+    if failing:
+        problems.append(f"outbox failing: {failing} messages failed {FAILING_AFTER}+ times")
+    return problems
+
+
+def _scheduler(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
+    from scheduler.service import SchedulerPlugin
+
+    for plugin in sanal.plugins:
+        if not isinstance(plugin, SchedulerPlugin) or plugin.started_at is None:
+            continue
+        interval = sanal.settings.sweep_interval_seconds
+        since = time.monotonic() - (plugin.last_sweep_at or plugin.started_at)
+        figures["last_sweep_seconds_ago"] = round(since, 1)
+        if since > SWEEP_LATE_INTERVALS * interval:
+            return [f"scheduler: no sweep for {since:.0f}s (one expected every {interval}s)"]
+    return []

@@ -1,0 +1,181 @@
+"""`/healthz` answers 503, with its reasons, whenever Sanal cannot do its job: the
+database takes no write, its file is damaged, the disk is nearly full, the outbox is
+stuck or failing, the scheduler has stopped sweeping. Before, it ran `SELECT 1` and said
+"ok" on a full disk and on a malformed database.
+
+Each condition is made for real on a real SQLite file: a read-only connection (`PRAGMA
+query_only`, which binds root too, unlike chmod), a page of the file overwritten, a
+free-space floor above the disk's free space, a reply left unsent, a scheduler stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import Sanal
+from bot.clock import ManualClock
+from bot.web import build_web_app
+from bot.wiring import build
+from storage import outbox
+from tests.conftest import make_settings
+
+
+async def health(client: TestClient[Any, Any]) -> tuple[int, dict[str, Any]]:
+    resp = await client.get("/healthz")
+    body: dict[str, Any] = await resp.json()
+    assert body["ok"] is (resp.status == 200)
+    return resp.status, body
+
+
+def one(body: dict[str, Any], start: str) -> str:
+    found = [p for p in body["problems"] if p.startswith(start)]
+    assert len(found) == 1, body
+    return found[0]
+
+
+def overwrite_page(path: Path, number: int, page: int = 4096) -> None:
+    """Random bytes over one page of the file, as a failing disk or a stray write would."""
+    assert path.stat().st_size > page * (number + 5)
+    with path.open("r+b") as f:
+        f.seek(page * number)
+        f.write(os.urandom(page))
+
+
+async def test_healthy(client: TestClient[Any, Any]) -> None:
+    status, body = await health(client)
+    assert status == 200 and body["problems"] == []
+    assert body["disk_free_mb"] > 0 and body["outbox_overdue"] == 0
+
+
+async def test_a_database_that_takes_no_write(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    await sanal.db.writer.execute("PRAGMA query_only = ON")
+    status, body = await health(client)
+    assert status == 503
+    assert "readonly" in one(body, "database not writable")
+    await sanal.db.writer.execute("PRAGMA query_only = OFF")
+    assert (await health(client))[0] == 200
+
+
+async def test_a_damaged_database_file(sanal: Sanal, client: TestClient[Any, Any]) -> None:
+    assert (await health(client))[0] == 200
+    await sanal.db.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    await asyncio.to_thread(overwrite_page, Path(sanal.db.path), 5)
+    from bot import health as health_module
+
+    # The whole file is read at most every few minutes: the test does not wait for that.
+    health_module._file_checks.pop(sanal.db, None)
+    status, body = await health(client)
+    assert status == 503
+    assert "Page 6" in one(body, "database file damaged")
+
+
+@pytest.fixture
+async def full_disk(tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
+    free_mb = shutil.disk_usage(tmp_path).free // (1024 * 1024)
+    settings = make_settings(tmp_path, min_free_disk_mb=free_mb + 10_000)
+    app = Sanal(settings)
+    await app.open()
+    async with TestClient(TestServer(build_web_app(app))) as client:
+        yield client
+    await app.stop()
+
+
+async def test_a_disk_nearly_full(full_disk: TestClient[Any, Any]) -> None:
+    status, body = await health(full_disk)
+    assert status == 503
+    assert "MB free, fewer than" in one(body, "disk nearly full")
+
+
+async def test_an_outbox_that_does_not_move(
+    sanal: Sanal, clock: ManualClock, client: TestClient[Any, Any]
+) -> None:
+    """A reply queued and never sent (the senders are not running here, as when their task
+    died); 16 minutes later that is a 503. Once it is sent, 200 again."""
+    async with sanal.db.write() as conn:
+        await outbox.enqueue(
+            conn,
+            dedupe_key="t:1",
+            channel="sim",
+            address="tel:+97699112233",
+            text="Сайн",
+            now=clock.now(),
+        )
+    assert (await health(client))[0] == 200  # due now: not stuck yet
+    clock.advance(timedelta(minutes=16))
+    status, body = await health(client)
+    assert status == 503 and body["outbox_overdue"] == 1
+    assert "over 15 min ago" in one(body, "outbox stuck")
+    assert await sanal.drain_outbox() == 1
+    assert (await health(client))[0] == 200
+
+
+async def test_an_outbox_whose_provider_keeps_refusing(
+    sanal: Sanal, clock: ManualClock, client: TestClient[Any, Any]
+) -> None:
+    async with sanal.db.write() as conn:
+        await outbox.enqueue(
+            conn,
+            dedupe_key="t:2",
+            channel="sim",
+            address="tel:+97699112233",
+            text="Сайн",
+            now=clock.now(),
+        )
+        [row] = await outbox.claim_due(conn, "sim", clock.now(), 1, timedelta(minutes=2))
+        for attempt in range(3):  # as the sender records three 5xx answers
+            later = clock.now() + timedelta(seconds=5 * (attempt + 1))
+            assert await outbox.mark_retry(conn, row.id, "HTTP 500", later) == "queued"
+    status, body = await health(client)
+    assert status == 503 and body["outbox_failing"] == 1
+    one(body, "outbox failing")
+
+
+async def test_a_scheduler_that_stopped_sweeping(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, scheduler_enabled=True, sweep_interval_seconds=1)
+    app = build(settings)
+    await app.open()
+    try:
+        async with TestClient(TestServer(build_web_app(app))) as client:
+            assert (await health(client))[1].get("last_sweep_seconds_ago") is None  # not started
+            await app.start()
+            [scheduler] = [p for p in app.plugins if hasattr(p, "last_sweep_at")]
+            for _ in range(100):
+                if scheduler.last_sweep_at is not None:
+                    break
+                await asyncio.sleep(0.05)
+            status, body = await health(client)
+            assert status == 200 and body["last_sweep_seconds_ago"] < 1
+            await scheduler.stop()  # as when its job dies: no sweep comes any more
+            await asyncio.sleep(4.5)  # four intervals
+            status, body = await health(client)
+            assert status == 503
+            assert "every 1s" in one(body, "scheduler: no sweep for")
+    finally:
+        await app.stop()
+
+
+def test_the_health_write_leaves_one_row(tmp_path: Path) -> None:
+    """The health table never grows: one row, rewritten."""
+
+    async def go() -> None:
+        app = Sanal(make_settings(tmp_path))
+        await app.open()
+        async with TestClient(TestServer(build_web_app(app))) as client:
+            for _ in range(3):
+                assert (await health(client))[0] == 200
+        await app.stop()
+
+    asyncio.run(go())
+    conn = sqlite3.connect(tmp_path / "sanal.db")
+    assert conn.execute("SELECT count(*) FROM health").fetchone() == (1,)
+    conn.close()
