@@ -26,6 +26,7 @@ COMMANDS = [
     ["official", "list"],
     ["official", "add", "--phone", "99112233", "--role", "governor", "--unit", "644651"],
     ["sms-cost"],
+    ["report", "participation", "6446"],
 ]
 
 
