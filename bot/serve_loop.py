@@ -23,6 +23,7 @@ import contextlib
 import logging
 import resource
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -60,9 +61,15 @@ class _Busy(asyncio.Protocol):
 def capped(server: web.Server, limit: int) -> Callable[[], asyncio.BaseProtocol]:
     """aiohttp's protocol factory, refusing connections beyond ``limit``."""
 
+    warned = -60.0
+
     def factory() -> asyncio.BaseProtocol:
+        nonlocal warned
         if len(server.connections) >= limit:
-            log.warning("%s connections open: refusing more", limit)
+            now = time.monotonic()
+            if now - warned >= 60:  # once a minute: a flood must not flood the log too
+                warned = now
+                log.warning("%s connections open: refusing more", limit)
             return _Busy()
         return server()
 

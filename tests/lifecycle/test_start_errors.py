@@ -33,6 +33,8 @@ COMMANDS = [
 def sanal(folder: Path, *args: str, **env: str) -> tuple[int, str, str, float]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
     clean.update(env, SANAL_BALLOT_KEY="test-ballot-key")
+    if args[0] == "serve" and "--port" not in args:  # 8080 may be someone else's
+        args = (*args, "--host", "127.0.0.1", "--port", str(free_port()))
     started = time.monotonic()
     done = subprocess.run(
         [*command()[:-1], *args],
