@@ -76,6 +76,10 @@ class Database:
         # NORMAL is durable in WAL mode against process crashes (kill -9); only a power loss
         # may lose the last transactions, never corrupt the file.
         await self._writer.execute("PRAGMA synchronous=NORMAL")
+        # A file the service account may read but not write opens without complaint; the
+        # first write would fail much later. Take the write lock once, now.
+        await _begin_immediate(self._writer)
+        await self._writer.execute("ROLLBACK")
         if self.auto_migrate:
             await migrate(self._writer)
         self._reader = await self._connect()
