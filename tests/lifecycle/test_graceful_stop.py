@@ -22,6 +22,7 @@ and Twilio got each reply exactly once (test_kill9's checks).
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import time
@@ -170,6 +171,15 @@ async def run(tmp_path: Path, signum: signal.Signals, n: int, seed: int) -> dict
 async def test_a_signal_mid_burst_stops_in_order(tmp_path: Path, signum: signal.Signals) -> None:
     report = await run(tmp_path, signum, n=300, seed=11)
     print(f"{signum.name} mid-burst:", report)
+
+
+@pytest.mark.soak
+async def test_sigterm_mid_burst_soak(tmp_path: Path) -> None:
+    """The issue's figure: 1,500 webhooks, SIGTERM at 750 answered."""
+    report = await run(
+        tmp_path, signal.SIGTERM, n=1_500, seed=int(os.environ.get("SANAL_SEED", "5"))
+    )
+    print("SIGTERM mid-burst (soak):", report)
 
 
 async def test_a_stop_that_cannot_finish_is_cut_at_the_timeout(tmp_path: Path) -> None:
