@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,11 +68,11 @@ async def _rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
     return await asyncio.to_thread(_query, db, sql, args)
 
 
-async def _until(condition: object, limit: float, what: str) -> float:
+async def _until(condition: Callable[[], Awaitable[bool]], limit: float, what: str) -> float:
     """Poll an async condition; returns the seconds it took."""
     loop = asyncio.get_running_loop()
     start = loop.time()
-    while not await condition():  # type: ignore[operator]
+    while not await condition():
         assert loop.time() - start < limit, f"{what}: not within {limit:.0f} s"
         await asyncio.sleep(0.05)
     return loop.time() - start
@@ -176,10 +177,10 @@ def _owners_by_pid(db: Path) -> dict[int, str]:
 
 
 async def _post_all(server: Server, hooks: list[Hook]) -> None:
+    """A burst: all at once, as people answering one notice do."""
     poster = Poster(server)
     async with aiohttp.ClientSession() as http:
-        for hook in hooks:
-            assert await poster.post(http, hook)
+        assert all(await asyncio.gather(*(poster.post(http, hook) for hook in hooks)))
 
 
 def _hooks(start: int, n: int) -> list[Hook]:
@@ -190,7 +191,7 @@ def _hooks(start: int, n: int) -> list[Hook]:
 
 async def test_two_live_servers_never_take_each_others_rows(tmp_path: Path) -> None:
     db = tmp_path / "sanal.db"
-    fake = await FakeTwilio(ACCOUNT, TOKEN, latency=0.5).start()  # 4 in flight: 8 a second
+    fake = await FakeTwilio(ACCOUNT, TOKEN, latency=1.0).start()  # 4 in flight: 4 a second
     env = _env(db, fake) | {"SANAL_SMS_TIMEOUT_SECONDS": "5"}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -226,7 +227,7 @@ async def test_two_live_servers_never_take_each_others_rows(tmp_path: Path) -> N
                 db, "SELECT count(*) FROM outbox WHERE status = 'sending' AND lease_owner = ?",
                 owner,
             )  # fmt: skip
-            return owner is not None and int(str(held[0][0])) >= 5
+            return owner is not None and int(str(held[0][0])) >= 1
 
         await _until(first_holds_some, 20, "the first server leasing rows again")
         owner = _owners_by_pid(db)[first_pid]
