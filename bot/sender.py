@@ -1,8 +1,18 @@
 """The sender: drains one channel's outbox at the provider's pace, with retries.
 
-Rows are claimed with a lease (see storage.outbox), so two senders (two processes by
-mistake) never send one row twice. Retryable errors back off in the table; the provider's
-retry_after is obeyed, and a provider-wide pause stops every send on that channel.
+Rows are claimed with a lease in this sender's name (see storage.outbox), so two senders
+(two processes on one file) never send one row twice; a sender whose process died is
+noticed at once (storage.lease_owners) and its rows are taken back, by the next start or
+by the other process within RECLAIM_EVERY seconds. Retryable errors back off in the
+table; the provider's retry_after is obeyed, and a provider-wide pause stops every send on
+that channel.
+
+Around each send the sender writes down, in group commits (whatever arrives while one
+commit runs shares the next; nothing waits on purpose): the attempt before the provider
+is called, and its outcome as soon as the provider answers. A crash between the two
+leaves the row "in doubt": Twilio and the Android gateway are asked before it is sent
+again; Telegram cannot be asked, and the row is sent again (at least once; README says
+why).
 """
 
 from __future__ import annotations
@@ -10,39 +20,61 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import sender_health
 from bot.channels.base import Outcome, SendResult, Transport
 from bot.clock import Clock
 from bot.message import Channel
 from storage import outbox, people
 from storage.db import Conn, Database
+from storage.lease_owners import LeaseOwner
 from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (5, 30, 120, 600, 1800)
+# An owner-less lease (a version before owners) ends after this; an owned one never ends
+# by time: its owner sends it, or dies and is noticed.
 LEASE = timedelta(seconds=120)
 BATCH = 100
 BURST_SHARE = 0.02  # pacing may send this share of a second's messages at once
-RECORD_BATCH = 16  # outcomes that are written at once without waiting
-RECORD_DELAY = 0.005  # seconds an outcome may wait for others to share its commit
 STOP_GRACE = 20.0  # seconds a stop waits for the sends in flight (a provider's timeout)
+RECLAIM_EVERY = 5.0  # seconds between looks for rows that a dead sender left mid-send
+# Seconds between checks of a message whose "do you have it already?" check failed; the
+# check after the last is the last: then the message is settled (failed, "uncertain"),
+# about three minutes after the first failure, rather than retried for hours.
+CHECK_BACKOFF = (5, 30, 120)
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One line for the journal: an attempt about to start, or an attempt's outcome."""
+
+    row: OutboxRow
+    result: SendResult | None  # None: the attempt, written before the provider is called
+    done: asyncio.Future[bool]
 
 
 class Sender:
-    def __init__(self, db: Database, clock: Clock, transport: Transport) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, transport: Transport, owner: LeaseOwner | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.transport = transport
+        self.owner = owner or LeaseOwner(db.path, transport.name)
+        self._mine: set[int] = set()  # rows this sender has claimed and not yet settled
+        self._next_look = 0.0  # loop time of the next look for dead senders' rows
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._paused_until: datetime | None = None
         self._tokens = 1.0  # pacing: see _pace
         self._last_refill = 0.0
         self._last_per_address: dict[str, float] = {}
-        self._to_record: list[tuple[OutboxRow, SendResult, asyncio.Future[None]]] = []
-        self._recording: asyncio.Task[None] | None = None
+        self._journal: list[_Entry] = []
+        self._writing: asyncio.Task[None] | None = None
         self._stopping = False
 
     @property
@@ -59,11 +91,13 @@ class Sender:
         answers in 100-300 ms: one at a time would cap Telegram far below its limit),
         each started at the pace the provider allows, after the batch's first send came
         back; messages to one address still go one after another, in order."""
+        await self._take_back_left_rows()
         now = self.clock.now()
         if self._paused_until and now < self._paused_until:
             return 0
         async with self.db.write() as conn:
-            rows = await outbox.claim_due(conn, self.channel, now, BATCH, LEASE)
+            rows = await outbox.claim_due(conn, self.channel, now, BATCH, LEASE, self.owner.id)
+        self._mine.update(r.id for r in rows)
         slots = asyncio.Semaphore(max(1, getattr(self.transport, "concurrency", 1)))
         last_to: dict[str, asyncio.Task[None]] = {}
         started: list[asyncio.Task[None]] = []
@@ -84,9 +118,38 @@ class Sender:
                 # throttling (429), nothing else is already on its way.
                 await asyncio.wait([task])
         for outcome in await asyncio.gather(*started, return_exceptions=True):
-            if isinstance(outcome, Exception):  # its row's lease runs out; it is retried
+            if isinstance(outcome, Exception):  # its row is taken back at the next look
                 log.error("sender %s: %s", self.channel, type(outcome).__name__)
         return len(started)
+
+    async def _take_back_left_rows(self) -> None:
+        """Queue again the rows that senders which died left mid-send (at start, then
+        every RECLAIM_EVERY seconds), and our own that no send of ours holds any more (a
+        write that failed). A live sender's rows are left alone."""
+        t = asyncio.get_running_loop().time()
+        if t < self._next_look:
+            return
+        self._next_look = t + RECLAIM_EVERY
+        self.owner.hold()
+        owners = await outbox.lease_owners(self.db.reader)
+        dead = [o for o in owners if o != self.owner.id and not self.owner.is_alive(o)]
+        if not dead and self.owner.id not in owners:
+            return
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            for owner in dead:
+                taken = await outbox.take_back(conn, owner, now)
+                log.warning(
+                    "outbox: took back %d message(s) from sender %s, which stopped mid-send; "
+                    "%d of them had been handed to the provider and may have reached it "
+                    "(checked before resending where the provider can be asked; Telegram "
+                    "cannot, and those may arrive twice)",
+                    taken.rows,
+                    owner,
+                    taken.in_doubt,
+                )
+            if self.owner.id in owners:
+                await outbox.take_back(conn, self.owner.id, now, keep=sorted(self._mine))
 
     async def _wait_for_pace(self, address: str) -> float | None:
         """Wait until the pace allows a send to this address (it is then counted as sent).
@@ -111,12 +174,16 @@ class Sender:
             if self._paused():  # a 429 came while this one waited: not now
                 await self._release([row], self._pause_left())
                 return
+            if not await self._write_down(row, None):
+                log.error("outbox %s: no longer leased by this sender; not sent", row.id)
+                return
             result = await self._send(row)
-            await self._record(row, result)
+            await self._write_down(row, result)
             if result.pause_all and result.retry_after:
                 until = self.clock.now() + timedelta(seconds=result.retry_after)
                 self._paused_until = max(self._paused_until or until, until)
         finally:
+            self._mine.discard(row.id)
             slots.release()
 
     def _paused(self) -> bool:
@@ -154,48 +221,58 @@ class Sender:
             log.exception("transport %s raised on outbox %s", self.channel, row.id)
             return SendResult.retry(f"{type(exc).__name__}")
 
-    async def _record(self, row: OutboxRow, result: SendResult) -> None:
-        """Write a send's outcome. Outcomes arriving together share one transaction (the
-        sends in flight finish at about the same time); each caller returns once its own
-        outcome is on disk."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._to_record.append((row, result, done))
-        if self._recording is None or self._recording.done():
-            self._recording = asyncio.create_task(self._record_batches())
-        await done
+    async def _write_down(self, row: OutboxRow, result: SendResult | None) -> bool:
+        """Write down an attempt (``result`` None: before calling the provider; False when
+        the row is no longer ours to send) or its outcome (as soon as the provider has
+        answered). Returns once it is on disk, in a commit shared with whatever else
+        arrived while the previous commit ran: no waiting on purpose, so the window in
+        which a crash forgets an accepted message is about one commit long."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._journal.append(_Entry(row, result, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_journal())
+        return await done
 
-    async def _record_batches(self) -> None:
-        # Outcomes of paced sends come one by one; waiting a few milliseconds gathers a
-        # broadcast's into one commit instead of one each (the window in which a crash
-        # could forget a sent message stays this short).
-        if len(self._to_record) < RECORD_BATCH:
-            await asyncio.sleep(RECORD_DELAY)
-        while self._to_record:
-            batch, self._to_record = self._to_record, []
-            sent = [
-                (row.id, result.provider_id, result.segments)
-                for row, result, _ in batch
-                if result.outcome is Outcome.SENT
-            ]
+    async def _write_journal(self) -> None:
+        while self._journal:
+            batch, self._journal = self._journal, []
+            outcomes = [e for e in batch if e.result is not None]
+            attempts = [e.row.id for e in batch if e.result is None]
             try:
                 async with self.db.write() as conn:
-                    await outbox.mark_sent_many(conn, self.channel, sent, self.clock.now())
-                    for row, result, _ in batch:
-                        if result.outcome is not Outcome.SENT:
-                            await self._apply(conn, row, result)
-            except Exception as exc:  # the rows' leases run out; they are looked at again
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                    await self._write_outcomes(conn, outcomes)
+                    ours = await outbox.mark_attempts(conn, attempts, self.owner.id)
+            except Exception as exc:  # the rows are taken back at the next look
+                for e in batch:
+                    if not e.done.done():
+                        e.done.set_exception(exc)
                 continue
-            for _, _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+            for e in batch:
+                if not e.done.done():
+                    e.done.set_result(e.result is not None or e.row.id in ours)
+
+    async def _write_outcomes(self, conn: Conn, entries: list[_Entry]) -> None:
+        sent = [(e.row, e.result) for e in entries if e.result and e.result.outcome is Outcome.SENT]
+        await self._write_sent(conn, sent)
+        for e in entries:
+            if e.result is not None and e.result.outcome is not Outcome.SENT:
+                await self._apply(conn, e.row, e.result)
+
+    async def _write_sent(self, conn: Conn, sent: list[tuple[OutboxRow, SendResult]]) -> None:
+        """The success path: the provider accepted these rows."""
+        await outbox.mark_sent_many(
+            conn,
+            self.channel,
+            [(row.id, result.provider_id, result.segments) for row, result in sent],
+            self.clock.now(),
+        )
 
     async def _apply(self, conn: Conn, row: OutboxRow, result: SendResult) -> None:
         now = self.clock.now()
         if result.outcome is Outcome.SENT:
-            await outbox.mark_sent(conn, row.id, result.provider_id, result.segments, now)
+            await self._write_sent(conn, [(row, result)])
+        elif result.outcome is Outcome.RETRY and result.check_failed:
+            await self._check_failed(conn, row, result)
         elif result.outcome is Outcome.RETRY:
             delay = (
                 result.retry_after
@@ -208,6 +285,7 @@ class Sender:
                 result.error or "retry",
                 now + timedelta(seconds=delay),
                 count_error=result.retry_after is None,
+                in_doubt=result.in_doubt,
             )
             log.warning("outbox %s: %s, %s", row.id, result.error, status)
         elif result.outcome is Outcome.OPTED_OUT:
@@ -221,14 +299,47 @@ class Sender:
             await outbox.mark_failed(conn, row.id, result.error or "failed")
             log.warning("outbox %s failed: %s", row.id, result.error)
 
+    async def _check_failed(self, conn: Conn, row: OutboxRow, result: SendResult) -> None:
+        """The provider could not be asked whether it has a message that may have reached
+        it. Ask again a few times; then settle it as failed, saying it may have gone out:
+        sending it blind could send it twice, waiting for hours helps nobody."""
+        now = self.clock.now()
+        failures = row.check_failures + 1
+        error = result.error or "check failed"
+        if failures > len(CHECK_BACKOFF):
+            why = (
+                f"uncertain: may have been sent; {self.channel} could not be asked whether "
+                f"it has it ({failures} checks failed, last: {error}); not sent again"
+            )
+            await outbox.mark_failed(conn, row.id, why)
+            sender_health.note_settled_uncertain(self.channel, error, now)
+            log.error("outbox %s settled: %s", row.id, why)
+            return
+        later = now + timedelta(seconds=CHECK_BACKOFF[failures - 1])
+        await outbox.mark_check_failed(conn, row.id, error, later)
+        sender_health.note_check_failed(self.channel, error, now)
+        log.warning(
+            "outbox %s: could not ask %s whether it already has this message (%s); "
+            "check %d of %d failed, next in %ss",
+            row.id,
+            self.channel,
+            error,
+            failures,
+            len(CHECK_BACKOFF) + 1,
+            CHECK_BACKOFF[failures - 1],
+        )
+
     async def _release(self, rows: list[OutboxRow], delay: float) -> None:
         """Give claimed rows back without counting an error (we chose not to send yet)."""
         if not rows:
             return
         later = self.clock.now() + timedelta(seconds=delay)
-        async with self.db.write() as conn:
-            for row in rows:
-                await outbox.mark_retry(conn, row.id, "paced", later, count_error=False)
+        try:
+            async with self.db.write() as conn:
+                for row in rows:
+                    await outbox.mark_retry(conn, row.id, "paced", later, count_error=False)
+        finally:
+            self._mine.difference_update(row.id for row in rows)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"sender-{self.channel}")
@@ -245,9 +356,12 @@ class Sender:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._recording is not None:
+        if self._writing is not None:
             with contextlib.suppress(Exception):
-                await self._recording
+                await self._writing
+        # Rows still leased in our name (a send cut off) are free for the next start now.
+        self.owner.release()
+        self._next_look = 0.0
         self._stopping = False
 
     async def _run(self) -> None:

@@ -1,9 +1,12 @@
 """The outbox: every outbound message, with retries and status.
 
-A row is claimed for sending with a lease (status 'sending', next_attempt_at = lease end):
-two senders never send the same row, and a row whose sender died is sent again when the
-lease ends. Unique ``dedupe_key`` makes every enqueue idempotent (one reply per inbound,
-one reminder per person and meeting time).
+A row is claimed for sending with a lease (status 'sending', ``lease_owner`` the sender
+that holds it, next_attempt_at = lease end): two senders never send the same row. A row
+whose owner died is taken back as soon as another sender sees that (storage.lease_owners),
+and a live owner's row is never taken. Each send is written down before the provider is
+called (``attempts``, ``in_doubt``), so after a crash we know which rows may have reached
+the provider and which were only claimed. Unique ``dedupe_key`` makes every enqueue
+idempotent (one reply per inbound, one reminder per person and meeting time).
 """
 
 from __future__ import annotations
@@ -37,13 +40,21 @@ class OutboxRow:
     error_count: int = 0
     round_id: int | None = None
     created_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
-    # Claimed again after a lease ran out mid-send (a crash): the provider may have it.
-    reclaimed: bool = False
+    attempts: int = 0  # sends started before this one
+    # An earlier attempt may have reached the provider (a timeout, a crash mid-send) and
+    # nothing has ruled that out since.
+    in_doubt: bool = False
+    check_failures: int = 0  # consecutive failed "do you have it already?" checks
 
     @property
     def maybe_accepted(self) -> bool:
         """An earlier attempt may have reached the provider: check before sending again."""
-        return self.error_count > 0 or self.reclaimed
+        return self.in_doubt
+
+    @property
+    def tried(self) -> bool:
+        """A send was started before (parts of a long Telegram message may be out)."""
+        return self.attempts > 0 or self.in_doubt
 
 
 def _row(r: Row) -> OutboxRow:
@@ -58,7 +69,11 @@ def _row(r: Row) -> OutboxRow:
         r["error_count"],
         r["round_id"],
         from_db(r["created_at"]),
-        r["status"] == "sending",
+        int(r["attempts"]),
+        # A lease that ran out without an owner (a version before leases had owners, or a
+        # test's bare claim) was cut short by a crash: the provider may have it.
+        bool(r["in_doubt"]) or r["status"] == "sending",
+        int(r["check_failures"]),
     )
 
 
@@ -102,21 +117,80 @@ async def enqueue(
 
 
 async def claim_due(
-    conn: Conn, channel: str, now: datetime, limit: int, lease: timedelta
+    conn: Conn,
+    channel: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    owner: str | None = None,
 ) -> list[OutboxRow]:
-    """Take up to ``limit`` due rows of a channel for sending (call inside a write txn)."""
+    """Take up to ``limit`` due rows of a channel for sending (call inside a write txn).
+
+    A row leased by an owner is never taken here, however old its lease: a dead owner's
+    rows are given back by :func:`take_back`; only an owner-less lease ends by time."""
     rows = await fetchall(
         conn,
         "SELECT * FROM outbox WHERE status IN ('queued', 'sending') AND channel = ? "
-        "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+        "AND next_attempt_at <= ? AND (status = 'queued' OR lease_owner IS NULL) "
+        "ORDER BY next_attempt_at, id LIMIT ?",
         (channel, to_db(now), limit),
     )
     if rows:
         await conn.executemany(
-            "UPDATE outbox SET status = 'sending', next_attempt_at = ? WHERE id = ?",
-            [(to_db(now + lease), r["id"]) for r in rows],
+            "UPDATE outbox SET status = 'sending', next_attempt_at = ?, lease_owner = ?, "
+            "in_doubt = (in_doubt OR status = 'sending') WHERE id = ?",
+            [(to_db(now + lease), owner, r["id"]) for r in rows],
         )
     return [_row(r) for r in rows]
+
+
+async def lease_owners(conn: Conn) -> list[str]:
+    """The owners of the rows being sent now, on every channel."""
+    rows = await fetchall(
+        conn,
+        "SELECT DISTINCT lease_owner FROM outbox WHERE status = 'sending' "
+        "AND lease_owner IS NOT NULL",
+    )
+    return [str(r["lease_owner"]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class TakenBack:
+    rows: int
+    in_doubt: int  # of which a send had started: the provider may have them
+
+
+async def take_back(conn: Conn, owner: str, now: datetime, keep: Sequence[int] = ()) -> TakenBack:
+    """Queue again, due now, the rows leased by an owner that no longer sends them (it
+    died, or it is us and these are not in flight: ``keep`` lists the ones that are).
+    Whether a send had started stays written down (``in_doubt``)."""
+    marks = ",".join("?" * len(keep))
+    skip = f"AND id NOT IN ({marks})" if keep else ""
+    # Due now, in the place it had: a chat's earlier message still goes before its later.
+    rows = await fetchall(
+        conn,
+        "UPDATE outbox SET status = 'queued', next_attempt_at = min(created_at, ?), "
+        "lease_owner = NULL "
+        f"WHERE status = 'sending' AND lease_owner = ? {skip} RETURNING in_doubt",
+        (to_db(now), owner, *keep),
+    )
+    return TakenBack(len(rows), sum(1 for r in rows if r["in_doubt"]))
+
+
+async def mark_attempts(conn: Conn, ids: Sequence[int], owner: str | None) -> set[int]:
+    """Write down that sends of these rows start now (before calling the provider): a
+    crash from here on leaves them in doubt. Returns the ids still leased by ``owner``
+    (only those may be sent)."""
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = await fetchall(
+        conn,
+        "UPDATE outbox SET attempts = attempts + 1, in_doubt = 1 "
+        f"WHERE id IN ({marks}) AND status = 'sending' AND lease_owner IS ? RETURNING id",
+        (*ids, owner),
+    )
+    return {int(r["id"]) for r in rows}
 
 
 async def mark_sent(
@@ -169,10 +243,19 @@ async def mark_sent_many(
 
 
 async def mark_retry(
-    conn: Conn, outbox_id: int, error: str, next_attempt: datetime, *, count_error: bool = True
+    conn: Conn,
+    outbox_id: int,
+    error: str,
+    next_attempt: datetime,
+    *,
+    count_error: bool = True,
+    in_doubt: bool | None = None,
 ) -> str:
     """Put a row back in the queue after a retryable error; fail it after MAX_ERRORS
-    errors once its next attempt would come more than RETRY_FOR after it was queued."""
+    errors once its next attempt would come more than RETRY_FOR after it was queued.
+
+    ``in_doubt``: after an attempt, whether the provider may have the message (None: a
+    row put back unsent, which changes nothing)."""
     row = await fetchone(
         conn, "SELECT error_count, created_at FROM outbox WHERE id = ?", (outbox_id,)
     )
@@ -180,12 +263,29 @@ async def mark_retry(
     expired = row is None or next_attempt - from_db(row["created_at"]) > RETRY_FOR
     # A row put back unsent (pacing) is not failed: it was not even tried.
     status = "failed" if count_error and errors >= MAX_ERRORS and expired else "queued"
+    if in_doubt is None:
+        await conn.execute(
+            "UPDATE outbox SET status = ?, error_count = ?, last_error = ?, "
+            "next_attempt_at = ? WHERE id = ?",
+            (status, errors, error[:500], to_db(next_attempt), outbox_id),
+        )
+        return status
     await conn.execute(
-        "UPDATE outbox SET status = ?, error_count = ?, last_error = ?, next_attempt_at = ? "
-        "WHERE id = ?",
-        (status, errors, error[:500], to_db(next_attempt), outbox_id),
+        "UPDATE outbox SET status = ?, error_count = ?, last_error = ?, next_attempt_at = ?, "
+        "in_doubt = ?, check_failures = 0 WHERE id = ?",
+        (status, errors, error[:500], to_db(next_attempt), int(in_doubt), outbox_id),
     )
     return status
+
+
+async def mark_check_failed(conn: Conn, outbox_id: int, error: str, next_attempt: datetime) -> None:
+    """The provider could not be asked whether it has the message: ask again later (the
+    row stays in doubt; the sender settles it after a few failed checks)."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'queued', check_failures = check_failures + 1, "
+        "last_error = ?, next_attempt_at = ? WHERE id = ?",
+        (error[:500], to_db(next_attempt), outbox_id),
+    )
 
 
 async def mark_failed(conn: Conn, outbox_id: int, error: str, status: str = "failed") -> None:

@@ -225,7 +225,7 @@ class AndroidTransport:
         if message.maybe_accepted:
             known = await self._known(message_id)
             if known is None:
-                return SendResult.retry("android reconcile failed")
+                return SendResult.unchecked("android reconcile failed")
             if known:
                 return SendResult.sent(message_id, segments)
         body = {
@@ -240,17 +240,21 @@ class AndroidTransport:
                 detail = (await resp.text())[:200]
         except TimeoutError:
             return SendResult.retry("android timeout")
+        except aiohttp.ClientConnectorError as exc:  # refused, no route: never sent
+            return SendResult.retry(f"android network {type(exc).__name__}", in_doubt=False)
         except aiohttp.ClientError as exc:
             return SendResult.retry(f"android network {type(exc).__name__}")
         if status in (200, 201, 202):
             return SendResult.sent(message_id, segments)
         if status == 409:  # the gateway already has this id: it was accepted before
             return SendResult.sent(message_id, segments)
-        if status == 429 or status >= 500:
+        if status == 429:
+            return SendResult.retry(f"android {status}", in_doubt=False)
+        if status >= 500:
             return SendResult.retry(f"android {status}")
         if status in (401, 403):  # wrong user or password: retry, an operator must fix it
             log.error("the Android gateway refused our credentials (%s)", status)
-            return SendResult.retry(f"android {status} credentials")
+            return SendResult.retry(f"android {status} credentials", in_doubt=False)
         return SendResult.failed(f"android {status} {detail}")
 
     async def _known(self, message_id: str) -> bool | None:

@@ -33,6 +33,12 @@ class SendResult:
     segments: int | None = None
     # A provider-wide pause (Telegram's 429 retry_after holds every chat).
     pause_all: bool = False
+    # After a retryable error: the provider may have accepted the message all the same (a
+    # timeout, a reset connection), so it must be asked before a resend where it can be.
+    # False only when it certainly did not (a 429, a refused connection).
+    in_doubt: bool = False
+    # No send was made: asking the provider whether it had the message failed.
+    check_failed: bool = False
 
     @classmethod
     def sent(cls, provider_id: str | None = None, segments: int | None = None) -> SendResult:
@@ -40,9 +46,27 @@ class SendResult:
 
     @classmethod
     def retry(
-        cls, error: str, retry_after: float | None = None, pause_all: bool = False
+        cls,
+        error: str,
+        retry_after: float | None = None,
+        pause_all: bool = False,
+        *,
+        in_doubt: bool = True,
     ) -> SendResult:
-        return cls(Outcome.RETRY, error=error, retry_after=retry_after, pause_all=pause_all)
+        """Try again later. ``in_doubt`` unless the provider certainly has not got it."""
+        return cls(
+            Outcome.RETRY,
+            error=error,
+            retry_after=retry_after,
+            pause_all=pause_all,
+            in_doubt=in_doubt,
+        )
+
+    @classmethod
+    def unchecked(cls, error: str) -> SendResult:
+        """An earlier attempt may have reached the provider and asking it failed: nothing
+        was sent (the sender asks again a few times, then settles the message)."""
+        return cls(Outcome.RETRY, error=error, in_doubt=True, check_failed=True)
 
     @classmethod
     def failed(cls, error: str) -> SendResult:

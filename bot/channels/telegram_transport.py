@@ -113,9 +113,13 @@ def retry_seconds(exc: RetryAfter) -> float:
 def classify(exc: TelegramError) -> SendResult:
     """What the sender should do after Telegram refused or could not be reached."""
     reason = redact(str(exc))[:200]
+    # in_doubt: Telegram may have the message all the same (an answer that never came).
     if isinstance(exc, RetryAfter):
         return SendResult.retry(
-            f"telegram 429: {reason}", retry_after=retry_seconds(exc), pause_all=True
+            f"telegram 429: {reason}",
+            retry_after=retry_seconds(exc),
+            pause_all=True,
+            in_doubt=False,
         )
     if isinstance(exc, Forbidden):  # blocked by the user, deactivated, never started
         return SendResult.opted_out(f"telegram 403: {reason}")
@@ -124,7 +128,7 @@ def classify(exc: TelegramError) -> SendResult:
     if isinstance(exc, TimedOut):
         return SendResult.retry(f"telegram timeout: {reason}")
     if isinstance(exc, InvalidToken):
-        return SendResult.retry("telegram refused the bot token")
+        return SendResult.retry("telegram refused the bot token", in_doubt=False)
     if isinstance(exc, NetworkError):
         return SendResult.retry(f"telegram network: {reason}")
     return SendResult.retry(f"telegram {type(exc).__name__}: {reason}")
@@ -155,7 +159,7 @@ class TelegramTransport:
             return SendResult.retry("telegram channel not started", retry_after=1.0)
         # A first attempt has no parts sent yet, and only a reply can answer a button:
         # a broadcast of 20,000 reminders skips both lookups.
-        done = await store.sent_parts(self.db.reader, message.id) if message.maybe_accepted else {}
+        done = await store.sent_parts(self.db.reader, message.id) if message.tried else {}
         source = (
             await store.inbound_extra(self.db.reader, message.id) if message.kind == "reply" else {}
         )

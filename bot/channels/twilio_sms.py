@@ -6,7 +6,10 @@
 * ``MessageSid`` is the inbox key: Twilio's retries of one webhook are one message.
 * Replies never go in the TwiML answer: they go through the outbox (paced, retried, tracked).
 * The library's own retries are off: only we decide to resend, and only what was not
-  accepted. After a timeout we first ask Twilio whether it has the message (see reconcile).
+  accepted. After a timeout (or a crash mid-send) we first ask Twilio whether it has the
+  message (see reconcile); after a 429 or a refused connection it certainly has not, and
+  the message is sent again without asking. When asking fails, the sender asks again a
+  few times and then settles the message (bot/sender.py, CHECK_BACKOFF).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -270,11 +274,13 @@ class TwilioTransport:
                 )
         except TwilioRestException as exc:
             return _classify(exc)
-        except TimeoutError as exc:
+        except TimeoutError as exc:  # Twilio may have it: asked before the next attempt
             return SendResult.retry(f"timeout {type(exc).__name__}")
-        except OSError as exc:  # connection refused, reset, DNS: not accepted
+        except aiohttp.ClientConnectorError as exc:  # refused, DNS, no route: never sent
+            return SendResult.retry(f"network {type(exc).__name__}", in_doubt=False)
+        except OSError as exc:  # reset or cut mid-request: Twilio may have it
             return SendResult.retry(f"network {type(exc).__name__}")
-        except Exception as exc:  # aiohttp client errors and the like
+        except Exception as exc:  # other aiohttp client errors and the like
             log.warning("twilio send failed: %r", exc)
             return SendResult.retry(f"error {type(exc).__name__}")
         segments = (
@@ -296,7 +302,7 @@ class TwilioTransport:
                     to=to, date_sent_after=since, limit=RECONCILE_LIMIT, page_size=1000
                 )
         except Exception as exc:
-            return SendResult.retry(f"reconcile {type(exc).__name__}")
+            return SendResult.unchecked(f"twilio check {_check_error(exc)}")
         candidates = [
             m
             for m in recent
@@ -317,12 +323,23 @@ class TwilioTransport:
         return None
 
 
+def _check_error(exc: Exception) -> str:
+    """What went wrong asking Twilio, in a few words without the number asked about (the
+    library's messages quote the URL)."""
+    if isinstance(exc, TwilioRestException):
+        return f"{exc.status} {exc.code or ''}".strip()
+    # A failed page of a list: TwilioException("Unable to fetch page", response).
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    return f"{status}" if isinstance(status, int) else type(exc).__name__
+
+
 def _classify(exc: TwilioRestException) -> SendResult:
     code = exc.code or 0
     if code == OPTED_OUT:
         return SendResult.opted_out(f"twilio {code}")
-    if exc.status == 429 or code == 20429:
-        return SendResult.retry(f"twilio 429 {code}")
+    if exc.status == 429 or code == 20429:  # throttled: Twilio certainly did not take it
+        return SendResult.retry(f"twilio 429 {code}", in_doubt=False)
     if exc.status >= 500:
         return SendResult.retry(f"twilio {exc.status} {code}")
     if code in PERMANENT or 400 <= exc.status < 500:

@@ -5,6 +5,12 @@ call with its parameters, keeps an update queue with getUpdates' offset semantic
 update is forgotten only when a later getUpdates asks with a higher offset), keeps the
 messages the bot sent and edited per chat, and can be told to fail: a 429 with
 retry_after, a 403 "bot was blocked by the user", a 500.
+
+``latency`` makes it as far away as the real one: half of it before a send is accepted
+(the request on the wire), half after (the answer on the wire). ``accepted`` records when
+each sent message was accepted and answered (``time.monotonic()``), so that a test which
+kills the bot can tell a message sent twice because its answer was still on the wire from
+one whose answer had arrived.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 BOT_ID = 7000000001
+SENDS = {"sendMessage", "sendDocument", "editMessageText"}
 JSON_KEYS = {"reply_markup", "commands", "allowed_updates", "scope", "entities"}
 INT_KEYS = {"chat_id", "message_id", "offset", "limit", "timeout", "retry_after"}
 
@@ -57,6 +64,14 @@ class SentMessage:
 
 
 @dataclass
+class Accepted:
+    chat_id: int
+    text: str
+    at: float  # time.monotonic() when accepted
+    answered: float = 0.0  # when the answer left (0: not yet)
+
+
+@dataclass
 class Failure:
     status: int
     description: str
@@ -73,6 +88,8 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     messages: dict[int, list[SentMessage]] = field(default_factory=dict)
     webhook_url: str = ""
+    latency: float = 0.0  # seconds for a send's round trip (see the module's docstring)
+    accepted: list[Accepted] = field(default_factory=list)
     webhook_secret: str | None = None
     server: TestServer | None = None
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -293,13 +310,31 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._error(404, f"Not Found: method {method} not faked")
+        far = self.latency / 2 if method in SENDS else 0.0
+        if far:
+            await asyncio.sleep(far)  # the request on its way
         try:
             result = await handler(params)
         finally:
             self._answered.set()
+        record: Accepted | None = None
+        if method in SENDS and not isinstance(result, web.Response):
+            record = Accepted(int(params["chat_id"]), str(params.get("text", "")), time.monotonic())
+            self.accepted.append(record)
+        if far:
+            await asyncio.sleep(far)  # the answer on its way back
+        if record is not None:
+            record.answered = time.monotonic()
         if isinstance(result, web.Response):
             return result
         return self._ok(result)
+
+    def doubles(self) -> list[list[Accepted]]:
+        """Messages accepted more than once: the same text to the same chat."""
+        by: dict[tuple[int, str], list[Accepted]] = {}
+        for a in self.accepted:
+            by.setdefault((a.chat_id, a.text), []).append(a)
+        return [copies for copies in by.values() if len(copies) > 1]
 
     async def _m_getMe(self, params: dict[str, Any]) -> Any:
         return self._bot_user()

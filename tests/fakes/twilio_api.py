@@ -3,7 +3,10 @@
 It checks the account's Basic auth, records every request, keeps the messages it accepted,
 and answers each create from a script: "ok", "429", "500", "21610", "hang" (accept the
 message, then answer too late: the client times out after Twilio has it) or "drop" (answer
-too late without accepting it).
+too late without accepting it). The list (the sender's "do you have it already?" check)
+answers from ``list_script`` ("ok", "500", "429", "hang"), then ``list_default``.
+``latency`` delays every create before it is accepted (a slow API: rows stay leased);
+:meth:`go_down` and :meth:`come_back` close and reopen the port (connections refused).
 """
 
 from __future__ import annotations
@@ -40,29 +43,45 @@ class FakeTwilio:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     hang_seconds: float = 2.0
     script: list[str] = field(default_factory=list)
+    list_script: list[str] = field(default_factory=list)
+    list_default: str = "ok"
+    latency: float = 0.0
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     messages: list[FakeMessage] = field(default_factory=list)
     server: TestServer | None = None
+    _url: str = ""
 
     @property
     def url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
+        return self._url
 
-    async def start(self) -> FakeTwilio:
+    async def start(self, port: int | None = None) -> FakeTwilio:
         app = web.Application()
         base = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         app.add_routes([web.post(base, self._create), web.get(base, self._list)])
-        self.server = TestServer(app, host="127.0.0.1")
+        self.server = TestServer(app, host="127.0.0.1", port=port)
         await self.server.start_server()
+        self._url = str(self.server.make_url("")).rstrip("/")
         return self
 
     async def close(self) -> None:
         if self.server is not None:
             await self.server.close()
+            self.server = None
+
+    async def go_down(self) -> None:
+        """Close the port: every connection is refused until :meth:`come_back`."""
+        await self.close()
+
+    async def come_back(self) -> None:
+        await self.start(int(self._url.rsplit(":", 1)[1]))
 
     def creates(self) -> list[dict[str, str]]:
         return [form for method, form in self.requests if method == "POST"]
+
+    def methods(self) -> list[str]:
+        """POST (a send) and GET (a check), in the order they came."""
+        return [method for method, _ in self.requests]
 
     def _authorised(self, request: web.Request) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -97,6 +116,8 @@ class FakeTwilio:
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         self.requests.append(("POST", form))
         action = self.script.pop(0) if self.script else "ok"
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if action == "429":
             return self._error(429, 20429, "Too Many Requests")
         if action == "500":
@@ -122,6 +143,13 @@ class FakeTwilio:
         if not self._authorised(request):
             return self._error(401, 20003, "Authenticate")
         self.requests.append(("GET", dict(request.query)))
+        action = self.list_script.pop(0) if self.list_script else self.list_default
+        if action == "429":
+            return self._error(429, 20429, "Too Many Requests")
+        if action == "500":
+            return self._error(500, 20500, "Internal Server Error")
+        if action == "hang":
+            await asyncio.sleep(self.hang_seconds)
         to = request.query.get("To")
         after = request.query.get("DateSent>")
         found = [m for m in self.messages if to is None or m.to == to]

@@ -16,10 +16,10 @@ started again on the same database. As Twilio does, every webhook that was not a
 * Twilio got every outbox row exactly once: the rows' provider ids are all different and
   are exactly the messages the fake accepted, with the same number and text.
 
-Rows a kill left mid-send keep their lease (two minutes) so that no second process can
-send them at the same time. Rather than sleep through the lease, the last step drains the
-outbox in this process with a clock past it, which takes those rows through the reconcile
-path (ask Twilio first, send only what it does not have).
+Rows a kill left mid-send are taken back by the restarted server at once (their owner's
+lock is free: storage/lease_owners.py), and those whose send had started go through the
+reconcile path (ask Twilio first, send only what it does not have). The last step drains
+the outbox in this process with a clock past any lease, for what an orderly stop left.
 
 `make test` runs 300 webhooks with 2 kills; `make soak` 2,000 with 6.
 """
@@ -232,8 +232,7 @@ async def _burst(
 
 async def _wait_idle(db: Path, limit_seconds: float = 60.0) -> None:
     """Until nothing is pending in the inbox, nothing is queued in the outbox, and the rows
-    being sent stay the same (those are leased by a killed process, and wait for their
-    lease to end)."""
+    being sent stay the same."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_seconds
     last: tuple[int, int, int] | None = None
