@@ -10,7 +10,8 @@ or a monitor needs nothing else. The checks:
 * the disk holding the database has ``SANAL_MIN_FREE_DISK_MB`` free;
 * the outbox moves: no message due ``SANAL_OUTBOX_STUCK_MINUTES`` ago is still unsent,
   and none waits after failing three times or more;
-* the scheduler (when enabled) has swept within its last few intervals.
+* the scheduler (when enabled) has swept within its last few intervals;
+* no message waits because its SMS provider cannot be asked whether it already has it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import to_db
+from bot.sender_health import sender_health
 from storage.db import Database, fetchone
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ async def report(sanal: Sanal) -> dict[str, Any]:
     problems += _disk(sanal, figures)
     problems += await _outbox(sanal, figures)
     problems += _scheduler(sanal, figures)
+    problems += await _provider_checks(sanal, figures)
     return {"ok": not problems, "problems": problems, **figures}
 
 
@@ -137,6 +140,17 @@ async def _outbox(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
     if failing:
         problems.append(f"outbox failing: {failing} messages failed {FAILING_AFTER}+ times")
     return problems
+
+
+async def _provider_checks(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
+    """Messages waiting because the SMS provider cannot be asked whether it has them."""
+    try:
+        seen = await sender_health(sanal.db)
+    except (sqlite3.Error, RuntimeError) as exc:
+        return [f"outbox unreadable: {exc}"]
+    figures["provider_checks_failing"] = seen.checks_failing
+    figures["settled_uncertain"] = seen.settled_uncertain
+    return [] if seen.ok else [f"provider checks failing: {seen.detail}"]
 
 
 def _scheduler(sanal: Sanal, figures: dict[str, Any]) -> list[str]:

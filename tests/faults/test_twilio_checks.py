@@ -96,6 +96,10 @@ async def test_a_check_that_keeps_failing_settles_the_message_within_minutes(
             health = await sender_health(world.sanal.db)
             assert not health.ok and health.checks_failing == 1
             assert "cannot be asked" in health.detail
+            resp = await world.client.get("/healthz")  # the operator's monitor sees it
+            body = await resp.json()
+            assert resp.status == 503 and body["provider_checks_failing"] == 1
+            assert any(p.startswith("provider checks failing") for p in body["problems"])
         assert world.clock.now() - start < timedelta(minutes=5), "not settled in minutes"
     [row] = await world.outbox_rows()
     assert row["status"] == "failed"
@@ -108,6 +112,8 @@ async def test_a_check_that_keeps_failing_settles_the_message_within_minutes(
     health = await sender_health(world.sanal.db)
     assert health.ok and health.checks_failing == 0  # settled: nothing waits any more
     assert health.settled_uncertain >= 1 and "settled as uncertain" in health.detail
+    body = await (await world.client.get("/healthz")).json()
+    assert body["provider_checks_failing"] == 0 and body["settled_uncertain"] >= 1
 
 
 async def test_a_check_that_fails_then_works_resets_the_count(
