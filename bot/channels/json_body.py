@@ -43,13 +43,12 @@ class BadBody(ValueError):
     def http(self, message: str | None = None, *, as_json: bool = False) -> web.HTTPException:
         """The refusal as an aiohttp exception: plain text, or ``{"error": ...}``."""
         text = message or self.reason
-        cls = web.HTTPRequestEntityTooLarge if self.status == 413 else web.HTTPBadRequest
         kwargs: dict[str, Any] = (
             {"text": json.dumps({"error": text}), "content_type": "application/json"}
             if as_json
             else {"text": text}
         )
-        if cls is web.HTTPRequestEntityTooLarge:
+        if self.status == 413:
             return web.HTTPRequestEntityTooLarge(max_size=0, actual_size=0, **kwargs)
         return web.HTTPBadRequest(**kwargs)
 
