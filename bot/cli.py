@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot import log_redact
 from bot.app import Sanal
 from bot.channels import simulator
 from bot.demo import DEMO_HELP, ensure_demo
@@ -70,6 +71,8 @@ def main(verbose: bool) -> None:
     )
     # The twilio library logs every request and response at INFO: noise, and CPU at peak.
     logging.getLogger("twilio").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # No phone number, Telegram id or token in any log line, at any level (bot.log_redact).
+    log_redact.install()
 
 
 @main.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from importlib import resources
 from typing import Any
@@ -11,11 +10,13 @@ from aiohttp import web
 
 from bot.app import Sanal
 from bot.channels import simulator
+from bot.channels.json_body import read_or_refuse
 from bot.phone import PhoneError, normalise
 from storage import outbox
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 5_000  # a simulated SMS longer than this is refused, not truncated silently
+SIM_BODY = 128 * 1024  # MAX_TEXT characters even if each is escaped (12 bytes an emoji)
 SANAL: web.AppKey[Sanal] = web.AppKey("sanal", Sanal)
 
 
@@ -67,12 +68,7 @@ def _bad(message: str) -> web.Response:
 
 async def sim_post(request: web.Request) -> web.Response:
     sanal = request.app[SANAL]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad('body must be JSON: {"phone": "99112233", "text": "..."}')
-    if not isinstance(body, dict):
-        return _bad("body must be a JSON object")
+    body = await read_or_refuse(request, sanal.db, sanal.clock.now(), channel="sim", limit=SIM_BODY)
     phone, text = body.get("phone"), body.get("text")
     if not isinstance(phone, str) or not isinstance(text, str):
         return _bad("phone and text must be strings")

@@ -6,6 +6,7 @@ SMS providers (Twilio, Android gateway), Telegram, and the scheduler.
 
 from __future__ import annotations
 
+from bot import log_redact
 from bot.app import ChannelPlugin, Sanal
 from bot.clock import Clock, SystemClock
 from bot.settings import Settings
@@ -48,6 +49,7 @@ def scheduler_plugins(settings: Settings, clock: Clock) -> list[ChannelPlugin]:
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Sanal:
+    log_redact.install()  # whoever runs the app (`sanal`, tests): no numbers in the logs
     clock = clock or SystemClock()
     plugins: list[ChannelPlugin] = [
         *sms_plugins(settings),

@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.channels import json_body
 from bot.channels.base import ConfigError, SendResult, Transport
 from bot.channels.refusals import RefusalLog
 from bot.message import Channel, Inbound
@@ -125,20 +126,25 @@ class AndroidChannel:
         return None
 
     async def webhook(self, request: web.Request) -> web.Response:
-        body = await request.content.read(MAX_WEBHOOK_BYTES + 1)
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return web.Response(status=413, text="too large")
+        app = self._app
+        try:
+            # Read to the end: one read() returned only what had arrived, and a long body
+            # in several packets then failed its signature.
+            body = await json_body.read_bytes(request, MAX_WEBHOOK_BYTES)
+        except json_body.BadBody as bad:
+            await self.refusals.refused(app.db, app.clock.now(), bad.reason, request.remote)
+            return web.Response(status=bad.status, text="too large")
         refusal = self._refusal(body, request.headers)
         if refusal is not None:
             log.warning("refused an Android gateway webhook: %s", refusal)
-            app = self._app
             await self.refusals.refused(app.db, app.clock.now(), refusal, request.remote)
             return web.Response(status=403, text="invalid signature")
         try:
-            event = json.loads(body)
-        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
-            return web.Response(status=400, text="body must be JSON")
-        if not isinstance(event, dict) or not isinstance(event.get("payload"), dict):
+            event = json_body.parse_object(body)
+        except json_body.BadBody as bad:  # not UTF-8, not JSON, nested too deep
+            await self.refusals.refused(app.db, app.clock.now(), bad.reason, request.remote)
+            return web.Response(status=400, text=f"body must be a JSON object ({bad.reason})")
+        if not isinstance(event.get("payload"), dict):
             return web.Response(status=400, text="an event with a payload is expected")
         name, payload = event.get("event"), event["payload"]
         if name == "sms:received":

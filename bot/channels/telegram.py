@@ -29,6 +29,7 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.channels import json_body
 from bot.channels import telegram_store as store
 from bot.channels.base import ConfigError, Transport
 from bot.channels.refusals import RefusalLog
@@ -52,6 +53,8 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_TEXT = 4096
+# An update is a few kilobytes; a message with a long reply and entities, tens.
+MAX_UPDATE_BYTES = 1024 * 1024
 
 
 class TelegramConfigError(ConfigError):
@@ -275,17 +278,32 @@ class TelegramChannel:
                 log.info("answerCallbackQuery failed: %s", redact(str(exc)))
         return new
 
+    def _secret_refusal(self, given: str) -> str | None:
+        """Why the secret header is refused, or None when it is ours.
+
+        aiohttp keeps header bytes that are not UTF-8 as surrogates, which ``str.encode``
+        refuses: such a header was a 500 with a traceback. Ours is ASCII, so anything else
+        is wrong before it is compared (compare_digest takes ASCII text)."""
+        if not given:
+            return "no secret"
+        if not given.isascii():
+            return "secret not ASCII"
+        return None if hmac.compare_digest(given, self.secret) else "wrong secret"
+
     async def webhook_update(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
-            log.warning("refused a Telegram webhook without the right secret token")
-            app = self._app
-            if app is not None:
-                reason = "wrong secret" if given else "no secret"
-                await self.refusals.refused(app.db, app.clock.now(), reason, request.remote)
+        app = self._app
+        assert app is not None, "routes() first"
+        reason = self._secret_refusal(request.headers.get(SECRET_HEADER, ""))
+        if reason is not None:
+            log.warning("refused a Telegram webhook: %s", reason)
+            await self.refusals.refused(app.db, app.clock.now(), reason, request.remote)
             return web.Response(status=403, text="forbidden")
         try:
-            data = await request.json()
+            data = await json_body.read_object(request, MAX_UPDATE_BYTES)
+        except json_body.BadBody as bad:  # Telegram never sends one: audited as an attack
+            await self.refusals.refused(app.db, app.clock.now(), bad.reason, request.remote)
+            return web.Response(status=bad.status, text=bad.reason)
+        try:
             update = Update.de_json(data, self.bot)
         except Exception:  # not an update; Telegram never sends one of these
             return web.Response(status=400, text="not an update")

@@ -135,7 +135,9 @@ class TwilioChannel:
         params = {k: v for k, v in form.items() if isinstance(v, str)}
         signature = request.headers.get("X-Twilio-Signature", "")
         url = f"{self.settings.public_url}{request.path_qs}"
-        if not signature or not self._signed(url, params, signature):
+        # A signature is base64, ASCII: header bytes that are not UTF-8 reach us as
+        # surrogates, which made str.encode in _signed raise (a 500 with a traceback).
+        if not signature or not signature.isascii() or not self._signed(url, params, signature):
             log.warning("refused a Twilio webhook with a bad or missing signature")
             await self._refused(request, "bad signature" if signature else "unsigned")
             return None

@@ -30,9 +30,15 @@ class ReportError(ValueError):
     """A report that cannot be made (unknown unit, no round, counts still hidden)."""
 
 
+# Control characters an SMS or a Telegram message may carry: XML (XLSX) cannot hold them,
+# fonts have no glyph for them (the chart and the PDF); nobody meant them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def public_text(text: str) -> str:
-    """A proposal's text as reports show it: phone-like numbers masked."""
-    return _PHONE_LIKE.sub("••••", " ".join(text.split()))
+    """A proposal's text as reports show it: phone-like numbers masked, no control
+    characters."""
+    return _PHONE_LIKE.sub("••••", " ".join(_CONTROL.sub("", text).split()))
 
 
 def channel_label(channel: str) -> str:
@@ -144,7 +150,7 @@ async def round_report(conn: Conn, rnd: Round) -> RoundReport:
             p.status,
             str(number_of.get(p.merged_into or 0, ""))
             if p.status == "merged"
-            else (p.reason or ""),
+            else public_text(p.reason or ""),
         )
         for p in everything
         if p.status != "accepted"

@@ -15,6 +15,16 @@ FIELDS = ("code", "name", "level", "year", "round_status", "registered", "voted"
           "proposals", "accepted")  # fmt: skip
 
 
+# A CSV cell has no type: a spreadsheet opening the file runs one that starts like a
+# formula. Unit names come from an imported file; such a cell gets a leading apostrophe
+# (OWASP's advice), which spreadsheets show as text. A lone "-" is no formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if len(value) > 1 and value.startswith(_FORMULA_START) else value
+
+
 def channels_of(rows: Sequence[ParticipationRow]) -> list[str]:
     return sorted({ch for r in rows for ch in r.by_channel}) or ["SMS", "Telegram"]
 
@@ -28,11 +38,11 @@ def participation_csv(rows: Sequence[ParticipationRow]) -> str:
     for r in rows:
         w.writerow(
             [
-                r.code,
-                r.name,
+                _cell(r.code),
+                _cell(r.name),
                 r.level,
                 r.year,
-                r.round_status,
+                _cell(r.round_status),
                 r.registered,
                 r.voted,
                 f"{r.turnout:.4f}",

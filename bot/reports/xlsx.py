@@ -3,16 +3,24 @@
 A score sheet exported here can be filled in Excel or LibreOffice and read back with
 :func:`read_score_sheet`; its hidden "sanal" sheet says which soum, year and criteria its
 columns are.
+
+Every text goes into its cell as text (:func:`_put`), exactly as written: openpyxl stores a
+string that starts with ``=`` as a formula, so a proposal ``=HYPERLINK("http://x","y")``
+became a live link in every official's spreadsheet (and ``#N/A`` an error value). Reading
+a score sheet back evaluates nothing: formulas are refused, not computed.
 """
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import Cell as XlCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -25,6 +33,21 @@ from storage.soum import Criterion
 Cell = str | int | float | None
 BOLD = Font(bold=True)
 META_SHEET = "sanal"
+# A soum's score sheet is tens of kilobytes unpacked; a zip bomb is gigabytes.
+MAX_SHEET_BYTES = 50 * 1024 * 1024
+MAX_SHEET_ENTRIES = 500
+
+
+def _put(ws: Worksheet, row: int, column: int, value: Cell) -> XlCell:
+    """Write one cell; a text stays text whatever it starts with (``=``, ``+``, ``@``...).
+
+    Characters XML cannot hold (control characters other than tab and newlines) would
+    make openpyxl refuse the whole report: each becomes U+FFFD."""
+    if not isinstance(value, str):
+        return ws.cell(row=row, column=column, value=value)
+    cell = ws.cell(row=row, column=column, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+    cell.data_type = "s"  # openpyxl made it "f" (formula) for "=...", "e" for "#N/A"
+    return cell
 
 
 def _sheet(wb: Workbook, title: str, first: bool = False) -> Worksheet:
@@ -38,12 +61,12 @@ def _table(
     ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence[Cell]], start: int = 1
 ) -> None:
     for col, h in enumerate(headers, start=1):
-        ws.cell(row=start, column=col, value=h).font = BOLD
+        _put(ws, start, col, h).font = BOLD
     widths = [len(h) for h in headers]
     r = start
     for r, row in enumerate(rows, start=start + 1):
         for col, value in enumerate(row, start=1):
-            ws.cell(row=r, column=col, value=value)
+            _put(ws, r, col, value)
             widths[col - 1] = max(widths[col - 1], len(str(value)) if value is not None else 0)
     for col, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = min(max(w + 2, 6), 60)
@@ -53,8 +76,8 @@ def _table(
 def _pairs(ws: Worksheet, pairs: Sequence[tuple[str, Cell]]) -> int:
     """Key-value lines at the top of a sheet; returns the next free row."""
     for i, (k, v) in enumerate(pairs, start=1):
-        ws.cell(row=i, column=1, value=k).font = BOLD
-        ws.cell(row=i, column=2, value=v)
+        _put(ws, i, 1, k).font = BOLD
+        _put(ws, i, 2, v)
     ws.column_dimensions["A"].width = 28
     return len(pairs) + 2
 
@@ -360,13 +383,15 @@ def score_sheet(plan: SoumPlan, lang: str = "mn") -> Workbook:
     )
     meta = wb.create_sheet(META_SHEET)
     meta.sheet_state = "hidden"
-    for row in (
+    rows: list[tuple[str, Cell]] = [
         ("soum", plan.soum_code),
         ("year", plan.year),
         ("first_score_column", len(fixed) + 1),
         ("criteria", ",".join(c.name for c in scored)),
-    ):
-        meta.append(list(row))
+    ]
+    for r, (key, value) in enumerate(rows, start=1):
+        _put(meta, r, 1, key)
+        _put(meta, r, 2, value)
     return wb
 
 
@@ -381,12 +406,38 @@ class ScoreSheetError(ValueError):
     """A sheet that is not a Sanal score sheet, or a cell that is not a score."""
 
 
-def read_score_sheet(source: Path | bytes) -> ScoreSheet:
-    """Read a filled score sheet. Empty cells are skipped; anything else must be 1-5."""
+def _open_sheet(source: Path | bytes) -> Workbook:
+    """The workbook, read as data: nothing in it is run, fetched or computed.
+
+    An XLSX file is a zip: one of a few kilobytes can unpack to gigabytes, so the sizes
+    its entries declare are checked first (zipfile stops at the declared size)."""
+    data = source if isinstance(source, bytes) else source.read_bytes()
     try:
-        wb = load_workbook(BytesIO(source) if isinstance(source, bytes) else source, data_only=True)
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ScoreSheetError(f"not an XLSX file: {exc}") from None
+    if len(entries) > MAX_SHEET_ENTRIES or sum(e.file_size for e in entries) > MAX_SHEET_BYTES:
+        raise ScoreSheetError("too large to be a score sheet")
+    try:
+        # data_only=False: a formula is read as its text and refused below. With True,
+        # openpyxl took the value the last program to save the file had computed.
+        # keep_links=False: links to other workbooks are not even read.
+        return load_workbook(BytesIO(data), data_only=False, keep_links=False)
     except Exception as exc:  # openpyxl raises several kinds for a file that is not XLSX
         raise ScoreSheetError(f"not an XLSX file: {exc}") from None
+
+
+def _formula(value: object) -> bool:
+    return (isinstance(value, str) and value.startswith("=")) or (
+        value is not None and not isinstance(value, str | int | float)
+    )
+
+
+def read_score_sheet(source: Path | bytes) -> ScoreSheet:
+    """Read a filled score sheet. Empty cells are skipped; anything else must be 1-5,
+    typed as a number: a formula is refused, never computed."""
+    wb = _open_sheet(source)
     if META_SHEET not in wb.sheetnames:
         raise ScoreSheetError("not a Sanal score sheet (no 'sanal' sheet)")
     meta = {str(r[0]): r[1] for r in wb[META_SHEET].iter_rows(values_only=True) if r and r[0]}
@@ -411,6 +462,10 @@ def read_score_sheet(source: Path | bytes) -> ScoreSheet:
             cell = row[first - 1 + i] if first - 1 + i < len(row) else None
             if cell is None or str(cell).strip() == "":
                 continue
+            if _formula(cell):
+                raise ScoreSheetError(
+                    f"row {r}: {str(cell)[:40]!r} is a formula; type the score itself (1-5)"
+                )
             try:
                 value = int(float(str(cell).strip().replace(",", ".")))
             except ValueError:
