@@ -1,4 +1,8 @@
-"""The web server: health, the simulator page and its JSON API, and channel webhooks."""
+"""The web server: health, channel webhooks, and in training the simulator page and API.
+
+The simulator's routes exist only when its gate is on (bot/channels/simulator_gate.py):
+on a server with real channels and no training token they are not mounted at all (404).
+"""
 
 from __future__ import annotations
 
@@ -10,26 +14,31 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import Sanal
-from bot.channels import simulator
+from bot.channels import simulator, simulator_gate
+from bot.channels.refusals import RefusalLog
 from bot.phone import PhoneError, normalise
 from storage import outbox
+from storage import simulator as sim_store
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 5_000  # a simulated SMS longer than this is refused, not truncated silently
 SANAL: web.AppKey[Sanal] = web.AppKey("sanal", Sanal)
+SIM_REFUSALS: web.AppKey[RefusalLog] = web.AppKey("sim_refusals", RefusalLog)
 
 
 def build_web_app(sanal: Sanal) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024, middlewares=[_no_tracebacks])
     app[SANAL] = sanal
-    app.add_routes(
-        [
-            web.get("/", index),
-            web.get("/healthz", healthz),
-            web.post("/api/sim/messages", sim_post),
-            web.get("/api/sim/messages", sim_get),
-        ]
-    )
+    app.add_routes([web.get("/healthz", healthz)])
+    if sanal.simulator.on:  # training only: never a way around the real channels
+        app[SIM_REFUSALS] = RefusalLog("sim", action="refused.simulator", actor="simulator")
+        app.add_routes(
+            [
+                web.get("/", index),
+                web.post("/api/sim/messages", sim_post),
+                web.get("/api/sim/messages", sim_get),
+            ]
+        )
     for plugin in sanal.plugins:
         app.add_routes(plugin.routes(sanal))
     return app
@@ -66,8 +75,29 @@ def _bad(message: str) -> web.Response:
     return web.json_response({"error": message}, status=400)
 
 
+async def _no_token(request: web.Request) -> web.Response | None:
+    """401 unless the request carries the training token (when one is set)."""
+    sanal = request.app[SANAL]
+    if sanal.simulator.admits(simulator_gate.presented_token(request.headers)):
+        return None
+    await request.app[SIM_REFUSALS].refused(sanal.db, sanal.clock.now(), "token", request.remote)
+    return web.json_response({"error": "the simulator needs its training token"}, status=401)
+
+
+async def _not_this_number(request: web.Request, phone: str) -> web.Response | None:
+    """403 when the simulator may not act as, or read, this number (a real person's)."""
+    sanal = request.app[SANAL]
+    why = await simulator_gate.refusal(sanal.db.reader, sanal.simulator, phone)
+    if why is None:
+        return None
+    await request.app[SIM_REFUSALS].refused(sanal.db, sanal.clock.now(), why, request.remote)
+    return web.json_response({"error": why}, status=403)
+
+
 async def sim_post(request: web.Request) -> web.Response:
     sanal = request.app[SANAL]
+    if (refused := await _no_token(request)) is not None:
+        return refused
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -86,6 +116,8 @@ async def sim_post(request: web.Request) -> web.Response:
         msg = simulator.inbound(phone, text, sanal.clock.now(), message_id)
     except PhoneError as exc:
         return _bad(str(exc))
+    if (refused := await _not_this_number(request, msg.phone or "")) is not None:
+        return refused
     inbox_id = await sanal.intake.receive_and_wait(msg)
     rows = await outbox.for_inbox(sanal.db.reader, inbox_id)
     await sanal.senders[msg.channel.value].drain_once()
@@ -100,12 +132,16 @@ async def sim_post(request: web.Request) -> web.Response:
 
 async def sim_get(request: web.Request) -> web.Response:
     sanal = request.app[SANAL]
+    if (refused := await _no_token(request)) is not None:
+        return refused
     raw = request.query.get("phone", "")
     try:
         phone = normalise(raw)
     except PhoneError as exc:
         return _bad(str(exc))
-    rows = await outbox.conversation(sanal.db.reader, [f"tel:{phone}"])
+    if (refused := await _not_this_number(request, phone)) is not None:
+        return refused
+    rows = await sim_store.conversation(sanal.db.reader, phone)
     messages = [
         {"direction": r["direction"], "text": r["text"], "at": r["at"], "status": r["status"]}
         for r in reversed(rows)
