@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 from bot.app import Sanal
 from bot.channels import simulator
+from bot.channels.simulator_gate import Mode, decide, off_notice, start_refusal
 from bot.channels.telegram import TelegramChannel
 from bot.cli import main
 from bot.clock import ManualClock
@@ -429,3 +430,36 @@ def test_nothing_is_sent_over_the_simulator_beside_real_channels(tmp_path: Path)
     # than "sent" over the simulator to nobody.
     assert route_for(_person("telegram", 5, blocked=True), telegram_only) is None
     assert route_for(_person("twilio"), both) == ("twilio", f"tel:{CITIZEN}")
+
+
+async def test_a_database_real_channels_used_is_no_training_database(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A second `serve` without the channels' settings (a mistake, or a web-only process)
+    on the real database: the simulator stays off, whatever the settings say."""
+    settings = make_settings(tmp_path)  # SANAL_SMS_PROVIDER=sim, no Telegram token
+    first = Sanal(settings, clock)
+    await first.open()
+    async with first.db.write() as conn:
+        msg = Inbound(
+            Channel.ANDROID, "a1", f"tel:{CITIZEN}", "ТУСЛАМЖ", clock.now(), phone=CITIZEN
+        )
+        await inbox.store_many(conn, [msg])
+    await first.stop()
+    async with server(settings, clock) as (sanal, client):
+        assert sanal.simulator.mode is Mode.OFF and sanal.simulator.real == ("android",)
+        before = await snapshot(sanal)
+        for method, path in ROUTES:
+            assert (await call(client, method, path, TRAINEE)).status == 404
+        assert await snapshot(sanal) == before
+    assert off_notice(decide(settings, ["android"])) is not None
+
+
+async def test_simulator_off_and_demo_in_training(tmp_path: Path, clock: ManualClock) -> None:
+    off = make_settings(tmp_path, simulator="off")
+    async with server(off, clock) as (_, client):
+        for method, path in ROUTES:
+            assert (await call(client, method, path, TRAINEE)).status == 404
+    training = make_settings(tmp_path)
+    assert start_refusal(decide(training), training, demo=True) is None
+    assert "SANAL_SIMULATOR is off" in str(start_refusal(decide(off), off, demo=True))
