@@ -114,7 +114,11 @@ class Router:
             inbox_id=inbox_id,
             intent=intent,
         )
-        await dispatch(ctx)
+        if self._simulated_vote_in_a_real_round(msg, intent):
+            await ctx.audit("refused.simulator_vote")
+            ctx.reply("simulator.no_vote")
+        else:
+            await dispatch(ctx)
         if not ctx.replied:
             raise RuntimeError(f"handler for {intent.kind} gave no reply")
         fresh = await people.get(conn, person.id) or person
@@ -150,6 +154,15 @@ class Router:
                 )
         await inbox.mark(conn, inbox_id, "handled", intent.kind.value, now)
         return Handled(inbox_id, intent.kind.value, replied)
+
+    def _simulated_vote_in_a_real_round(self, msg: Inbound, intent: Intent) -> bool:
+        """Beside real channels (a training token), a simulated number is nobody: its
+        ballot would count in a real round, and fresh numbers cost nothing. Refused."""
+        return (
+            msg.channel is Channel.SIMULATOR
+            and self.simulator.mode is simulator_gate.Mode.GUARDED
+            and intent.kind is Kind.VOTE
+        )
 
     async def _simulator_refused(self, conn: Conn, msg: Inbound, now: datetime) -> bool:
         """A simulated message as a real person's number: nothing done, nothing answered.

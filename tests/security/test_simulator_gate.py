@@ -463,3 +463,34 @@ async def test_simulator_off_and_demo_in_training(tmp_path: Path, clock: ManualC
     training = make_settings(tmp_path)
     assert start_refusal(decide(training), training, demo=True) is None
     assert "SANAL_SIMULATOR is off" in str(start_refusal(decide(off), off, demo=True))
+
+
+async def test_with_the_token_a_training_number_cannot_vote_in_a_real_round(
+    guarded: SmsWorld,
+) -> None:
+    """A fresh number costs nothing in the simulator: beside real channels its ballot
+    would be a vote by nobody. Joining and proposing are training; voting is refused."""
+    client, sanal = guarded.client, guarded.sanal
+    await guarded.text(CITIZEN, "САНАЛ Багийн худаг, 40 өрх")
+    await guarded.handle()
+    await guarded.text(GOVERNOR, "ЗӨВ 1")
+    await guarded.handle()
+    await guarded.text(GOVERNOR, "ХУРААЛТ")
+    await guarded.handle()
+    headers = {"X-Sanal-Simulator-Token": TRAINING_TOKEN}
+    for text, expected in ((f"НЭГДЭХ {ZAG_BAG_1}", "Баянбулаг"), ("ЖАГСААЛТ", "худаг")):
+        resp = await call(client, "POST", "/api/sim/messages", TRAINEE, text, headers)
+        assert expected in (await resp.json())["replies"][0]
+    resp = await call(client, "POST", "/api/sim/messages", TRAINEE, "СОНГО 1", headers)
+    assert "Симулятороор бодит шатанд санал өгөх боломжгүй" in (await resp.json())["replies"][0]
+    assert await sanal.db.fetchall("SELECT * FROM participation") == []
+    assert await sanal.db.fetchall("SELECT * FROM ballot_choices") == []
+    rows = await sanal.db.fetchall(
+        "SELECT actor, channel FROM audit_log WHERE action = 'refused.simulator_vote'"
+    )
+    assert [tuple(r) for r in rows] == [(f"tel:{TRAINEE}", "sim")]
+    # The real citizen's vote, by SMS, counts.
+    await guarded.text(CITIZEN, "СОНГО 1")
+    await guarded.handle()
+    [voter] = await sanal.db.fetchall("SELECT channel FROM participation")
+    assert voter["channel"] == "twilio"
