@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 5_000  # a simulated SMS longer than this is refused, not truncated silently
 SANAL: web.AppKey[Sanal] = web.AppKey("sanal", Sanal)
 SIM_REFUSALS: web.AppKey[RefusalLog] = web.AppKey("sim_refusals", RefusalLog)
+NUMBER_IN_USE = "this number is in use: the simulator takes only numbers nobody uses"
 
 
 def build_web_app(sanal: Sanal) -> web.Application:
@@ -91,7 +92,9 @@ async def _not_this_number(request: web.Request, phone: str) -> web.Response | N
     if why is None:
         return None
     await request.app[SIM_REFUSALS].refused(sanal.db, sanal.clock.now(), why, request.remote)
-    return web.json_response({"error": why}, status=403)
+    # One answer for every reason (the audit log keeps which): the page must not tell a
+    # token holder who is an official or which numbers have texted Sanal.
+    return web.json_response({"error": NUMBER_IN_USE}, status=403)
 
 
 async def sim_post(request: web.Request) -> web.Response:

@@ -102,7 +102,7 @@ async def test_the_page_asks_for_the_training_token_beside_real_channels(
                 await page.fill("#text", "ХААХ")
                 await page.click("button[type=submit]")
                 await page.wait_for_function(
-                    "document.getElementById('error').textContent.includes('official')"
+                    "document.getElementById('error').textContent.includes('nobody uses')"
                 )
             finally:
                 await browser.close()
