@@ -13,6 +13,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from bot.channels import simulator_gate
 from bot.channels.base import Transport
 from bot.channels.simulator import SimulatorTransport
 from bot.clock import Clock, SystemClock
@@ -20,7 +21,7 @@ from bot.intake import Intake
 from bot.router import Router
 from bot.sender import Sender
 from bot.settings import Settings
-from storage import units
+from storage import simulator, units
 from storage.ballots import BallotKey
 from storage.db import Database
 
@@ -46,12 +47,15 @@ class Sanal:
     intake: Intake = field(init=False)
     senders: dict[str, Sender] = field(init=False, default_factory=dict)
     on_started: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Training only (issue 11); decided again in open() from the database's traffic.
+    simulator: simulator_gate.SimulatorGate = field(init=False)
 
     def __post_init__(self) -> None:
         self.db = Database(self.settings.db)
         self.router = Router(
             self.db, self.settings, self.clock, BallotKey(self.settings.ballot_secret())
         )
+        self.simulator = self.router.simulator = simulator_gate.decide(self.settings)
         self.intake = Intake(self.db, self.router, self.wake_senders)
         transports: list[Transport] = [SimulatorTransport()]
         transports += [t for p in self.plugins if (t := p.transport()) is not None]
@@ -71,6 +75,9 @@ class Sanal:
                     conn, units.parse_units_csv(units.packaged_units_csv())
                 )
                 log.info("loaded the national units: %s", counts)
+        # A database real channels have used is never a training database again.
+        seen = await simulator.real_channels_seen(self.db.reader)
+        self.simulator = self.router.simulator = simulator_gate.decide(self.settings, seen)
 
     async def start(self) -> None:
         """Start the background work: intake worker, senders, channel plugins."""

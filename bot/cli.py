@@ -13,7 +13,7 @@ import click
 
 from bot import log_redact
 from bot.app import Sanal
-from bot.channels import simulator
+from bot.channels import simulator, simulator_gate
 from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
 from bot.reports.cli import report as report_group
@@ -99,12 +99,20 @@ def serve(db: Path | None, host: str | None, port: int | None, demo: bool) -> No
 
 
 async def _serve(settings: Settings, demo: bool) -> int:
+    from bot.channels.base import ConfigError
     from bot.serve_loop import serve as run_server
     from bot.wiring import build
 
     sanal = build(settings)
 
     async def on_open() -> None:
+        # The simulator is training only: a real channel and the simulator "on" (or --demo)
+        # without a training token stop the start here, in one line.
+        refused = simulator_gate.start_refusal(sanal.simulator, settings, demo=demo)
+        if refused is not None:
+            raise ConfigError(refused)
+        if (notice := simulator_gate.off_notice(sanal.simulator)) is not None:
+            click.echo(notice)
         if demo and await ensure_demo(sanal):
             click.echo(DEMO_HELP)
 
@@ -152,6 +160,7 @@ def units_import(db: Path | None, csv_file: Path) -> None:
                 conn,
                 now=_now(),
                 actor="cli",
+                channel="cli",
                 action="units.import",
                 file=csv_file.name,
                 counts=counts,
@@ -222,6 +231,7 @@ def official_add(db: Path | None, phone: str, role: str, unit_code: str, name: s
                     conn,
                     now=now,
                     actor="cli",
+                    channel="cli",
                     action="official.add",
                     unit_code=unit_code,
                     person_id=person.id,
@@ -277,6 +287,7 @@ def official_remove(db: Path | None, phone: str, role: str | None, unit_code: st
                 conn,
                 now=_now(),
                 actor="cli",
+                channel="cli",
                 action="official.remove",
                 person_id=person.id,
                 role=role,
@@ -299,16 +310,24 @@ def _phone(raw: str) -> str:
 @db_option
 @click.option("--phone", required=True, help="Whose phone you are")
 def chat(db: Path | None, phone: str) -> None:
-    """Talk to Sanal in the terminal as a phone number (the simulator channel)."""
+    """Talk to Sanal in the terminal as a phone number (the simulator channel).
+
+    Training only, like the simulator page: where real channels are configured or have
+    written to the database it needs SANAL_SIMULATOR_TOKEN, and a number nobody uses."""
     settings = _settings(db=db)
-    _phone(phone)
+    e164 = _phone(phone)
 
     async def go() -> None:
         sanal = Sanal(settings)
         await sanal.open()
         try:
+            if (refused := simulator_gate.chat_refusal(sanal.simulator, settings)) is not None:
+                raise click.ClickException(refused)
             loop = asyncio.get_running_loop()
             while True:
+                why = await simulator_gate.refusal(sanal.db.reader, sanal.simulator, e164)
+                if why is not None:  # checked before each line: a real channel may write
+                    raise click.ClickException(f"{e164}: {why}")
                 line = await loop.run_in_executor(None, _prompt)
                 if line is None:
                     return

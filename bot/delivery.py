@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.channels.simulator_gate import configured_real_channels
 from bot.message import Channel
 from bot.settings import Settings
 from bot.sms_segments import fit
@@ -53,9 +54,21 @@ def route_for(person: Person, settings: Settings) -> tuple[str, str] | None:
         return last, f"tel:{person.phone}"
     if person.telegram_id and not person.telegram_blocked:
         return Channel.TELEGRAM.value, f"telegram:{person.telegram_id}"
-    if person.phone:
-        return settings.sms_providers()[0], f"tel:{person.phone}"
+    sms = _sms_for_strangers(settings)
+    if person.phone and sms is not None:
+        return sms, f"tel:{person.phone}"
     return None
+
+
+def _sms_for_strangers(settings: Settings) -> str | None:
+    """The SMS channel for someone who never wrote: the first real provider named. The
+    simulator only in training: beside real channels a message "sent" over it would reach
+    nobody, and be counted as sent (issue 11)."""
+    providers = settings.sms_providers()
+    real = [p for p in providers if p != Channel.SIMULATOR.value]
+    if real:
+        return real[0]
+    return None if configured_real_channels(settings) else providers[0]
 
 
 def finish_text(text: str, channel: str, settings: Settings) -> str:

@@ -50,7 +50,13 @@ async def ensure_demo(sanal: Sanal) -> bool:
             )
             await proposals.set_status(conn, p.id, "accepted")
         await audit.record(
-            conn, now=now, actor="demo", action="demo.create", unit_code=DEMO_BAG, round_id=rnd.id
+            conn,
+            now=now,
+            actor="demo",
+            action="demo.create",
+            channel="cli",  # `sanal serve --demo`: the operator's command
+            unit_code=DEMO_BAG,
+            round_id=rnd.id,
         )
     return True
 

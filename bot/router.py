@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.channels import simulator_gate
 from bot.clock import Clock
 from bot.delivery import compose, finish_text, queue_for_person
 from bot.grammar import Intent, parse
@@ -43,6 +44,8 @@ class Router:
         self.settings = settings
         self.clock = clock
         self.key = key
+        # Sanal sets the simulator's gate from the settings and the database (issue 11).
+        self.simulator = simulator_gate.decide(settings)
 
     async def handle(self, inbox_id: int) -> Handled | None:
         """Handle one stored message; None if it was handled already (by us or another)."""
@@ -89,6 +92,9 @@ class Router:
 
     async def _handle(self, conn: Conn, inbox_id: int, msg: Inbound) -> Handled:
         now = self.clock.now()
+        if msg.channel is Channel.SIMULATOR and await self._simulator_refused(conn, msg, now):
+            await inbox.mark(conn, inbox_id, "handled", "refused", now)
+            return Handled(inbox_id, "refused", False)
         person = await self._person(conn, msg)
         intent = parse(msg.text)
         if msg.extra.get("intent"):
@@ -108,7 +114,11 @@ class Router:
             inbox_id=inbox_id,
             intent=intent,
         )
-        await dispatch(ctx)
+        if self._simulated_vote_in_a_real_round(msg, intent):
+            await ctx.audit("refused.simulator_vote")
+            ctx.reply("simulator.no_vote")
+        else:
+            await dispatch(ctx)
         if not ctx.replied:
             raise RuntimeError(f"handler for {intent.kind} gave no reply")
         fresh = await people.get(conn, person.id) or person
@@ -144,6 +154,34 @@ class Router:
                 )
         await inbox.mark(conn, inbox_id, "handled", intent.kind.value, now)
         return Handled(inbox_id, intent.kind.value, replied)
+
+    def _simulated_vote_in_a_real_round(self, msg: Inbound, intent: Intent) -> bool:
+        """Beside real channels (a training token), a simulated number is nobody: its
+        ballot would count in a real round, and fresh numbers cost nothing. Refused."""
+        return (
+            msg.channel is Channel.SIMULATOR
+            and self.simulator.mode is simulator_gate.Mode.GUARDED
+            and intent.kind is Kind.VOTE
+        )
+
+    async def _simulator_refused(self, conn: Conn, msg: Inbound, now: datetime) -> bool:
+        """A simulated message as a real person's number: nothing done, nothing answered.
+
+        The page refuses these before storing them; this check, in the handling
+        transaction, also stops a number that wrote through a real channel meanwhile."""
+        phone = msg.phone or try_normalise(msg.address.removeprefix("tel:")) or msg.address
+        why = await simulator_gate.refusal(conn, self.simulator, phone)
+        if why is None:
+            return False
+        await audit.record(
+            conn,
+            now=now,
+            actor=msg.address,
+            action="refused.simulator",
+            channel=Channel.SIMULATOR.value,
+            reason=why,
+        )
+        return True
 
     async def _person(self, conn: Conn, msg: Inbound) -> Person:
         now = self.clock.now()
@@ -190,7 +228,12 @@ class Router:
             return False
         if recent == threshold + 1:  # audited as it starts, not per message
             await audit.record(
-                conn, now=now, actor=msg.address, actor_id=person_id, action="refused.flood"
+                conn,
+                now=now,
+                actor=msg.address,
+                actor_id=person_id,
+                action="refused.flood",
+                channel=msg.channel.value,
             )
         return True
 

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     results_to_all: bool = False
     # Where reports sent as Telegram documents are written (default: reports/ beside the db).
     reports_dir: Path | None = None
+    # The simulator (page /, /api/sim/messages, `sanal chat`) is a training tool. "auto":
+    # on only where no real channel is configured or has written to the database; "on":
+    # the same, but refuse to start where it would be off; "off": never (bot/channels/
+    # simulator_gate.py).
+    simulator: Literal["auto", "on", "off"] = "auto"
+    # A training token: with it the simulator also runs beside real channels, every request
+    # must carry it, and it acts only on numbers that never wrote through a real channel.
+    simulator_token: SecretStr | None = None
 
     # Twilio
     twilio_account_sid: str | None = Field(
@@ -148,6 +156,16 @@ class Settings(BaseSettings):
         if not names or unknown:
             raise ValueError(f"SANAL_SMS_PROVIDER: sim, twilio and/or android, not {unknown}")
         return ",".join(dict.fromkeys(names))
+
+    @field_validator("simulator_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        token = value.get_secret_value().strip() if value is not None else ""
+        if not token:
+            return None  # SANAL_SIMULATOR_TOKEN= (empty) means no token
+        if len(token) < 16:  # it guards a server with real people on it: not guessable
+            raise ValueError("SANAL_SIMULATOR_TOKEN: at least 16 characters (openssl rand -hex 16)")
+        return SecretStr(token)
 
     @field_validator("meeting_reminders")
     @classmethod

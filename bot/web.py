@@ -1,4 +1,8 @@
-"""The web server: health, the simulator page and its JSON API, and channel webhooks."""
+"""The web server: health, channel webhooks, and in training the simulator page and API.
+
+The simulator's routes exist only when its gate is on (bot/channels/simulator_gate.py):
+on a server with real channels and no training token they are not mounted at all (404).
+"""
 
 from __future__ import annotations
 
@@ -9,28 +13,34 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import Sanal
-from bot.channels import simulator
+from bot.channels import simulator, simulator_gate
 from bot.channels.json_body import read_or_refuse
+from bot.channels.refusals import RefusalLog
 from bot.phone import PhoneError, normalise
 from storage import outbox
+from storage import simulator as sim_store
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 5_000  # a simulated SMS longer than this is refused, not truncated silently
 SIM_BODY = 128 * 1024  # MAX_TEXT characters even if each is escaped (12 bytes an emoji)
 SANAL: web.AppKey[Sanal] = web.AppKey("sanal", Sanal)
+SIM_REFUSALS: web.AppKey[RefusalLog] = web.AppKey("sim_refusals", RefusalLog)
+NUMBER_IN_USE = "this number is in use: the simulator takes only numbers nobody uses"
 
 
 def build_web_app(sanal: Sanal) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024, middlewares=[_no_tracebacks])
     app[SANAL] = sanal
-    app.add_routes(
-        [
-            web.get("/", index),
-            web.get("/healthz", healthz),
-            web.post("/api/sim/messages", sim_post),
-            web.get("/api/sim/messages", sim_get),
-        ]
-    )
+    app.add_routes([web.get("/healthz", healthz)])
+    if sanal.simulator.on:  # training only: never a way around the real channels
+        app[SIM_REFUSALS] = RefusalLog("sim", action="refused.simulator", actor="simulator")
+        app.add_routes(
+            [
+                web.get("/", index),
+                web.post("/api/sim/messages", sim_post),
+                web.get("/api/sim/messages", sim_get),
+            ]
+        )
     for plugin in sanal.plugins:
         app.add_routes(plugin.routes(sanal))
     return app
@@ -49,7 +59,15 @@ async def _no_tracebacks(request: web.Request, handler: Any) -> web.StreamRespon
         return web.json_response({"error": "internal error"}, status=500)
 
 
+def _simulator_on(request: web.Request) -> None:
+    """404 unless the simulator is on now: `serve` builds the routes before it opens the
+    database, and a database real channels have used turns the simulator off at open."""
+    if not request.app[SANAL].simulator.on:
+        raise web.HTTPNotFound()
+
+
 async def index(request: web.Request) -> web.Response:
+    _simulator_on(request)
     page = resources.files("bot").joinpath("static/index.html").read_text("utf-8")
     return web.Response(text=page, content_type="text/html", charset="utf-8")
 
@@ -66,8 +84,32 @@ def _bad(message: str) -> web.Response:
     return web.json_response({"error": message}, status=400)
 
 
+async def _no_token(request: web.Request) -> web.Response | None:
+    """401 unless the request carries the training token (when one is set)."""
+    _simulator_on(request)
+    sanal = request.app[SANAL]
+    if sanal.simulator.admits(simulator_gate.presented_token(request.headers)):
+        return None
+    await request.app[SIM_REFUSALS].refused(sanal.db, sanal.clock.now(), "token", request.remote)
+    return web.json_response({"error": "the simulator needs its training token"}, status=401)
+
+
+async def _not_this_number(request: web.Request, phone: str) -> web.Response | None:
+    """403 when the simulator may not act as, or read, this number (a real person's)."""
+    sanal = request.app[SANAL]
+    why = await simulator_gate.refusal(sanal.db.reader, sanal.simulator, phone)
+    if why is None:
+        return None
+    await request.app[SIM_REFUSALS].refused(sanal.db, sanal.clock.now(), why, request.remote)
+    # One answer for every reason (the audit log keeps which): the page must not tell a
+    # token holder who is an official or which numbers have texted Sanal.
+    return web.json_response({"error": NUMBER_IN_USE}, status=403)
+
+
 async def sim_post(request: web.Request) -> web.Response:
     sanal = request.app[SANAL]
+    if (refused := await _no_token(request)) is not None:
+        return refused
     body = await read_or_refuse(request, sanal.db, sanal.clock.now(), channel="sim", limit=SIM_BODY)
     phone, text = body.get("phone"), body.get("text")
     if not isinstance(phone, str) or not isinstance(text, str):
@@ -81,6 +123,8 @@ async def sim_post(request: web.Request) -> web.Response:
         msg = simulator.inbound(phone, text, sanal.clock.now(), message_id)
     except PhoneError as exc:
         return _bad(str(exc))
+    if (refused := await _not_this_number(request, msg.phone or "")) is not None:
+        return refused
     inbox_id = await sanal.intake.receive_and_wait(msg)
     rows = await outbox.for_inbox(sanal.db.reader, inbox_id)
     await sanal.senders[msg.channel.value].drain_once()
@@ -95,12 +139,16 @@ async def sim_post(request: web.Request) -> web.Response:
 
 async def sim_get(request: web.Request) -> web.Response:
     sanal = request.app[SANAL]
+    if (refused := await _no_token(request)) is not None:
+        return refused
     raw = request.query.get("phone", "")
     try:
         phone = normalise(raw)
     except PhoneError as exc:
         return _bad(str(exc))
-    rows = await outbox.conversation(sanal.db.reader, [f"tel:{phone}"])
+    if (refused := await _not_this_number(request, phone)) is not None:
+        return refused
+    rows = await sim_store.conversation(sanal.db.reader, phone)
     messages = [
         {"direction": r["direction"], "text": r["text"], "at": r["at"], "status": r["status"]}
         for r in reversed(rows)

@@ -98,6 +98,11 @@ class Context:
     def actor(self) -> str:
         return self.inbound.address
 
+    @property
+    def channel(self) -> str:
+        """The channel this message came through, for the audit log (sim is training)."""
+        return self.inbound.channel.value
+
     async def audit(
         self,
         action: str,
@@ -112,6 +117,7 @@ class Context:
             actor=self.actor,
             actor_id=self.person.id,
             action=action,
+            channel=self.channel,
             unit_code=unit_code,
             round_id=round_id,
             **detail,

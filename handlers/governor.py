@@ -261,6 +261,7 @@ async def close(ctx: Context, bag_code: str) -> None:
         rnd,
         ctx.now,
         actor=ctx.actor,
+        channel=ctx.channel,
         actor_id=ctx.person.id,
         skip_person=ctx.person.id,
     )
@@ -314,7 +315,13 @@ async def confirm(ctx: Context, bag_code: str) -> None:
     confirmed = await rounds.get(ctx.conn, rnd.id)
     assert confirmed is not None
     sent = await soum.submit_round(
-        ctx.conn, ctx.settings, confirmed, ctx.now, actor=ctx.actor, actor_id=ctx.person.id
+        ctx.conn,
+        ctx.settings,
+        confirmed,
+        ctx.now,
+        actor=ctx.actor,
+        channel=ctx.channel,
+        actor_id=ctx.person.id,
     )
     if sent is not None:
         ctx.add("soum.submitted", count=len(sent.numbers), members=sent.members)

@@ -93,6 +93,7 @@ async def submit_round(
     now: datetime,
     *,
     actor: str,
+    channel: str,
     actor_id: int | None = None,
     skip_person: int | None = None,
 ) -> Submitted | None:
@@ -151,6 +152,7 @@ async def submit_round(
         actor=actor,
         actor_id=actor_id,
         action="round.submit",
+        channel=channel,
         unit_code=rnd.bag_code,
         round_id=rnd.id,
         soum=soum_code,
@@ -346,6 +348,7 @@ async def run_allocation(
     now: datetime,
     *,
     actor: str,
+    channel: str,
     actor_id: int | None = None,
     choose: str | None = None,
 ) -> tuple[SoumPlan, int] | None:
@@ -392,6 +395,7 @@ async def run_allocation(
         actor=actor,
         actor_id=actor_id,
         action="soum.allocate.choose" if choose else "soum.allocate",
+        channel=channel,
         unit_code=soum_code,
         run=run_id,
         year=year,
@@ -427,7 +431,14 @@ async def allocate(ctx: Context, soum_code: str) -> None:
         return
     choose = ctx.intent.text or None
     done = await run_allocation(
-        ctx.conn, soum_code, year, ctx.now, actor=ctx.actor, actor_id=ctx.person.id, choose=choose
+        ctx.conn,
+        soum_code,
+        year,
+        ctx.now,
+        actor=ctx.actor,
+        channel=ctx.channel,
+        actor_id=ctx.person.id,
+        choose=choose,
     )
     if done is None:
         ctx.reply("alloc.no_ceiling")
@@ -488,6 +499,7 @@ async def import_scores(
     now: datetime,
     *,
     actor: str,
+    channel: str,
 ) -> int:
     """Store a member's scores read from a score sheet: {list number: {criterion: 1..5}}.
 
@@ -521,6 +533,7 @@ async def import_scores(
         actor=actor,
         actor_id=person_id,
         action="soum.score.import",
+        channel=channel,
         unit_code=soum_code,
         year=year,
         scores=stored,

@@ -98,7 +98,13 @@ async def _open(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> bo
     if not await rounds.advance(conn, rnd.id, "draft", now):
         return False
     await audit.record(
-        conn, now=now, actor=ACTOR, action="round.open", unit_code=rnd.bag_code, round_id=rnd.id
+        conn,
+        now=now,
+        actor=ACTOR,
+        action="round.open",
+        channel=ACTOR,
+        unit_code=rnd.bag_code,
+        round_id=rnd.id,
     )
     zone = await bag_zone(conn, rnd.bag_code)
     until = deadline_text(rnd.collect_until, zone) if rnd.collect_until else "-"
@@ -141,6 +147,7 @@ async def _start_voting(conn: Conn, settings: Settings, rnd: Round, now: datetim
         now=now,
         actor=ACTOR,
         action="round.voting",
+        channel=ACTOR,
         unit_code=rnd.bag_code,
         round_id=rnd.id,
         proposals=len(on_ballot),
@@ -160,7 +167,7 @@ async def _close(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> b
     """Close at "vote until": close_round tallies and tells governor, chair and voters."""
     zone = await bag_zone(conn, rnd.bag_code)
     later = _morning(now, zone, settings)
-    res = await close_round(conn, settings, rnd, now, actor=ACTOR, not_before=later)
+    res = await close_round(conn, settings, rnd, now, actor=ACTOR, channel=ACTOR, not_before=later)
     if res is None:
         return False
     # Vote reminders not sent yet are pointless now.

@@ -1,6 +1,8 @@
 """The append-only audit log of every governor, operator and system action.
 
-Never write a voter's choices here: the log is readable by officials.
+Never write a voter's choices here: the log is readable by officials. Every row names the
+channel the action came through, so that what was done through the training simulator
+can never pass for what a person sent (issue 11).
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from datetime import datetime
 from bot.clock import to_db
 from storage.db import Conn, Row, fetchall
 
+# Where an action can come from: the message channels, and the operator's and the
+# scheduler's own work.
+CHANNELS = frozenset({"sim", "twilio", "android", "telegram", "cli", "scheduler"})
+
 
 async def record(
     conn: Conn,
@@ -18,19 +24,23 @@ async def record(
     now: datetime,
     actor: str,
     action: str,
+    channel: str,
     actor_id: int | None = None,
     unit_code: str | None = None,
     round_id: int | None = None,
     **detail: object,
 ) -> None:
+    if channel not in CHANNELS:  # a typo here would hide an action's origin for good
+        raise ValueError(f"audit channel {channel!r} is not one of {sorted(CHANNELS)}")
     await conn.execute(
-        "INSERT INTO audit_log (at, actor_id, actor, action, unit_code, round_id, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (at, actor_id, actor, action, channel, unit_code, round_id, "
+        "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             to_db(now),
             actor_id,
             actor,
             action,
+            channel,
             unit_code,
             round_id,
             json.dumps(detail, ensure_ascii=False, default=str),

@@ -358,22 +358,6 @@ async def for_inbox(conn: Conn, inbox_id: int) -> list[OutboxRow]:
     return [_row(r) for r in rows]
 
 
-async def conversation(conn: Conn, addresses: list[str], limit: int = 200) -> list[Row]:
-    """Inbound and outbound messages of these addresses, oldest first (for the simulator)."""
-    marks = ",".join("?" * len(addresses))
-    # Within one second, a reply sorts right after the message it answers (seq 2n+1 after
-    # 2n); messages we started sort after both.
-    return await fetchall(
-        conn,
-        f"SELECT * FROM (SELECT 'in' AS direction, id, text, received_at AS at, NULL AS status, "
-        f"id * 2 AS seq FROM inbox WHERE address IN ({marks}) UNION ALL "
-        f"SELECT 'out' AS direction, id, text, created_at AS at, status, "
-        f"coalesce(inbox_id * 2 + 1, 1000000000000 + id) AS seq "
-        f"FROM outbox WHERE address IN ({marks})) ORDER BY at DESC, seq DESC LIMIT ?",
-        [*addresses, *addresses, limit],
-    )
-
-
 async def known_provider_ids(conn: Conn, channel: str, ids: Sequence[str]) -> set[str]:
     """Which of these provider message ids are already recorded against one of our rows."""
     if not ids:

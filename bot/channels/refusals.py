@@ -21,9 +21,18 @@ ACTION = "refused.webhook"
 
 
 class RefusalLog:
-    def __init__(self, channel: str, every: timedelta = timedelta(minutes=1)) -> None:
+    def __init__(
+        self,
+        channel: str,
+        every: timedelta = timedelta(minutes=1),
+        *,
+        action: str = ACTION,
+        actor: str | None = None,
+    ) -> None:
         self.channel = channel
         self.every = every
+        self.action = action
+        self.actor = actor or f"webhook:{channel}"
         self._count: Counter[str] = Counter()
         self._last: dict[str, datetime] = {}
 
@@ -41,8 +50,8 @@ class RefusalLog:
                 await audit.record(
                     conn,
                     now=now,
-                    actor=f"webhook:{self.channel}",
-                    action=ACTION,
+                    actor=self.actor,
+                    action=self.action,
                     channel=self.channel,
                     reason=reason,
                     refused=count,

@@ -270,6 +270,7 @@ def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
                 filled.scores,
                 SystemClock().now(),
                 actor="cli",
+                channel="cli",
             )
 
     try:

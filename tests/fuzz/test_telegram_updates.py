@@ -182,9 +182,9 @@ async def test_refused_webhooks_reach_the_audit_log_once_a_minute(
         resp = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: "x"})
         assert resp.status == 403
     rows = await fetchall(
-        sanal.db.reader, "SELECT detail FROM audit_log WHERE action = 'refused.webhook'"
+        sanal.db.reader, "SELECT channel FROM audit_log WHERE action = 'refused.webhook'"
     )
-    assert len(rows) == 1 and "telegram" in rows[0][0]
+    assert len(rows) == 1 and rows[0]["channel"] == "telegram"
     assert await _count(sanal, "SELECT count(*) FROM inbox") == 0
 
 

@@ -195,7 +195,9 @@ async def scored_and_chosen(sanal: Sanal, client: TestClient[Any, Any]) -> Soum:
     s = await three_bags(sanal, client)
     async with sanal.db.write() as conn:
         for pid in s.member_ids:
-            await import_scores(conn, ZAG, PLAN_YEAR, pid, SCORES, sanal.clock.now(), actor="test")
+            await import_scores(
+                conn, ZAG, PLAN_YEAR, pid, SCORES, sanal.clock.now(), actor="test", channel="cli"
+            )
     assert "80 сая" in await s.members[0].say("ХЯЗГААР 80 сая")
     assert "Сонгосон" in await s.members[1].say("ХУВААРИЛАХ ЭРЭМБЭ")
     return s

@@ -210,7 +210,14 @@ async def test_three_bags_scored_allocated_and_reported(
     assert filled.scores == {n: {"importance": i, "fit": f} for n, (i, f) in SCORES_C.items()}
     async with sanal.db.write() as conn:
         stored = await import_scores(
-            conn, ZAG, YEAR, s.member_ids[2], filled.scores, sanal.clock.now(), actor="test"
+            conn,
+            ZAG,
+            YEAR,
+            s.member_ids[2],
+            filled.scores,
+            sanal.clock.now(),
+            actor="test",
+            channel="cli",
         )
         assert stored == 14
         kept = await soum.scores(conn, ZAG, YEAR)
@@ -452,7 +459,9 @@ async def test_a_long_allocation_still_fits_an_sms(
     async with sanal.db.write() as conn:
         for pid in s.member_ids:
             sheet = {n: {"importance": 3, "fit": 4} for n in range(1, 19)}
-            await import_scores(conn, ZAG, YEAR, pid, sheet, sanal.clock.now(), actor="test")
+            await import_scores(
+                conn, ZAG, YEAR, pid, sheet, sanal.clock.now(), actor="test", channel="cli"
+            )
     a = s.members[0]
     await a.say("ХЯЗГААР 100 сая")
     reply = await a.say("ХУВААРИЛАХ")

@@ -1,9 +1,14 @@
 """Telegram fixtures: the real app with the Telegram channel on, its real
 python-telegram-bot client talking to a fake Bot API server on loopback, a real SQLite
-file, and Telegram users who type, share contacts and press buttons."""
+file, and Telegram users who type, share contacts and press buttons.
+
+The world's SMS go through Twilio (its real client, a fake API on loopback, signed
+webhooks), as on a real server: the simulator is a training tool and is not mounted
+beside real channels (issue 11)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from twilio.request_validator import RequestValidator
 
 from bot.app import Sanal
 from bot.channels.telegram import TelegramChannel
@@ -19,10 +25,15 @@ from bot.settings import Settings
 from bot.web import build_web_app
 from bot.wiring import build
 from storage.db import fetchall
+from tests.channels.conftest import ACCOUNT
+from tests.channels.conftest import TOKEN as TWILIO_TOKEN
+from tests.channels.conftest import fake_twilio as fake_twilio
 from tests.conftest import make_settings
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
+from tests.fakes.twilio_api import FakeTwilio
 
 TOKEN = "7000000001:AAHsanal-test-token_0123456789abcdefXYZ"
+TWILIO_FROM = "+15005550006"
 PUBLIC = "https://sanal.example.mn"
 # A person takes a few seconds per message: replies are never held back by the flood
 # control (more than 10 messages a minute).
@@ -60,12 +71,18 @@ class TgWorld:
     """The app with Telegram on; steps run the poller, the router and the senders once."""
 
     def __init__(
-        self, sanal: Sanal, fake: FakeTelegram, client: TestClient[Any, Any], clock: ManualClock
+        self,
+        sanal: Sanal,
+        fake: FakeTelegram,
+        client: TestClient[Any, Any],
+        clock: ManualClock,
+        twilio: FakeTwilio,
     ) -> None:
         self.sanal = sanal
         self.fake = fake
         self.client = client
         self.clock = clock
+        self.twilio = twilio
         self.plugin = telegram_plugin(sanal)
 
     async def step(self) -> None:
@@ -78,8 +95,38 @@ class TgWorld:
     def user(self, user_id: int, lang: str = "mn") -> TgUser:
         return TgUser(self, user_id, lang)
 
+    def sms(self, phone: str) -> SmsPhone:
+        """A phone that texts the app through Twilio."""
+        return SmsPhone(self, phone)
+
     async def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in await fetchall(self.sanal.db.reader, sql, params)]
+
+
+class SmsPhone:
+    """A herder's phone: each SMS is a signed Twilio webhook; returns the reply Twilio
+    was asked to send to this number."""
+
+    def __init__(self, world: TgWorld, phone: str) -> None:
+        self.world = world
+        self.phone = phone
+        self._validator = RequestValidator(TWILIO_TOKEN)
+
+    async def say(self, text: str) -> str:
+        world = self.world
+        world.clock.advance(TYPING)
+        before = len(world.twilio.creates())
+        sid = f"SM{uuid.uuid4().hex}"
+        params = {"MessageSid": sid, "From": self.phone, "To": TWILIO_FROM, "Body": text}
+        signature = self._validator.compute_signature(PUBLIC + "/sms/twilio", params)
+        resp = await world.client.post(
+            "/sms/twilio", data=params, headers={"X-Twilio-Signature": signature}
+        )
+        assert resp.status == 200, await resp.text()
+        await world.step()
+        mine = [c["Body"] for c in world.twilio.creates()[before:] if c["To"] == self.phone]
+        assert len(mine) <= 1, mine
+        return mine[0] if mine else ""
 
 
 class TgUser:
@@ -141,15 +188,30 @@ class TgUser:
         return await self._send(update)
 
 
+def with_twilio(fake: FakeTwilio) -> dict[str, Any]:
+    """Settings that add Twilio as the SMS provider, beside Telegram."""
+    return {
+        "sms_provider": "twilio",
+        "public_url": PUBLIC,
+        "telegram_mode": "polling",  # the tests drive the poller; Twilio calls us
+        "twilio_account_sid": ACCOUNT,
+        "twilio_auth_token": TWILIO_TOKEN,
+        "twilio_from_number": TWILIO_FROM,
+        "twilio_api_url": fake.url,
+        "twilio_rate_per_second": 1000.0,
+        "sms_timeout_seconds": 0.6,
+    }
+
+
 @pytest.fixture
 async def world(
-    tmp_path: Path, clock: ManualClock, fake_tg: FakeTelegram
+    tmp_path: Path, clock: ManualClock, fake_tg: FakeTelegram, fake_twilio: FakeTwilio
 ) -> AsyncIterator[TgWorld]:
-    sanal = build(tg_settings(tmp_path, fake_tg), clock)
+    sanal = build(tg_settings(tmp_path, fake_tg, **with_twilio(fake_twilio)), clock)
     telegram_plugin(sanal).background = False
     await sanal.open()
     for plugin in sanal.plugins:
         await plugin.start(sanal)
     async with TestClient(TestServer(build_web_app(sanal))) as client:
-        yield TgWorld(sanal, fake_tg, client, clock)
+        yield TgWorld(sanal, fake_tg, client, clock, fake_twilio)
     await sanal.stop()

@@ -98,7 +98,7 @@ async def test_blocked_by_the_user_marks_the_person_and_sms_takes_over(
         "AND dedupe_key LIKE 'notice:%'",
         person["id"],
     )
-    assert notice == {"channel": "sim", "address": "tel:+97699113011"}
+    assert notice == {"channel": "twilio", "address": "tel:+97699113011"}
     # Writing to the bot again means they unblocked it.
     fake_tg._blocked.clear()
     await bat.say("/help")

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from storage import ballots, people, proposals, rounds
-from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
+from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram.conftest import TgUser, TgWorld
 
@@ -144,7 +144,7 @@ async def voting_round(world: TgWorld, count: int = 4) -> TgUser:
     """A round in voting with ``count`` accepted proposals (made by SMS)."""
     gov = await governor(world)
     for i in range(count):
-        phone = Phone(world.client, f"+9768800{i:04d}")
+        phone = world.sms(f"+9768800{i:04d}")
         await phone.say(f"НЭГДЭХ {ZAG_BAG_1}")
         await phone.say(f"САНАЛ Төсөл {i + 1}: худаг, засвар, гэрэл")
     await gov.say("/accept " + " ".join(str(n) for n in range(1, count + 1)))
@@ -221,7 +221,7 @@ async def test_one_person_voting_by_telegram_and_by_sms_is_counted_once(
     world: TgWorld, fake_tg: FakeTelegram
 ) -> None:
     gov = await voting_round(world)
-    sms = Phone(world.client, HERDERS[2])
+    sms = world.sms(HERDERS[2])
     assert "Баянбулаг" in await sms.say(f"НЭГДЭХ {ZAG_BAG_1}")
     bat = await linked(world, 2301, HERDERS[2])  # the same number, now in Telegram
 

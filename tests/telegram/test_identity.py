@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.texts import render
 from storage import people, roles
-from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
+from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram.conftest import TgWorld
 
@@ -59,7 +59,7 @@ async def test_someone_elses_contact_is_refused(world: TgWorld) -> None:
 
 async def test_the_account_becomes_the_person_who_texts(world: TgWorld) -> None:
     # Registered by SMS first, in Latin letters.
-    sms = Phone(world.client, HERDER)
+    sms = world.sms(HERDER)
     assert "Bayanbulag" in await sms.say(f"join {ZAG_BAG_1}")
     bat = world.user(1004)
     await bat.say("/start")
