@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from click.testing import CliRunner
@@ -497,3 +498,33 @@ async def test_with_the_token_a_training_number_cannot_vote_in_a_real_round(
     await guarded.handle()
     [voter] = await sanal.db.fetchall("SELECT channel FROM participation")
     assert voter["channel"] == "twilio"
+
+
+async def test_serve_on_a_database_real_channels_used_answers_404(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """The real `sanal serve` builds its routes before it opens the database: the routes
+    must still answer 404 once the open finds a real channel's traffic in the file."""
+    from tests.faults.serve import Server, free_port
+
+    db_path = tmp_path / "sanal.db"
+    async with Database(db_path) as db, db.write() as conn:
+        msg = Inbound(
+            Channel.TWILIO, "SM1", f"tel:{CITIZEN}", "ТУСЛАМЖ", clock.now(), phone=CITIZEN
+        )
+        await inbox.store_many(conn, [msg])
+    env = {"SANAL_DB": str(db_path), "SANAL_BALLOT_KEY": "test-ballot-key"}
+    proc = Server(tmp_path, env, free_port())
+    await proc.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            for method, path in ROUTES:
+                body = {"phone": TRAINEE, "text": "ТУСЛАМЖ"} if method == "POST" else None
+                async with http.request(method, proc.url + path, json=body) as resp:
+                    assert resp.status == 404, (method, path)
+        async with Database(db_path) as db:
+            rows = await db.fetchall("SELECT channel FROM inbox")
+        assert [r["channel"] for r in rows] == ["twilio"]
+    finally:
+        assert await proc.interrupt() == 0
+    assert "The simulator is off: real channels (twilio)" in proc.logs()
