@@ -62,7 +62,8 @@ ROUTES = [("GET", "/"), ("POST", "/api/sim/messages"), ("GET", "/api/sim/message
 
 
 async def snapshot(sanal: Sanal, skip: tuple[str, ...] = ()) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (but ``skip``)."""
+    """Every row of every table (but ``skip``, and ``health``, which /healthz rewrites)."""
+    skip = (*skip, "health")
     db = sanal.db.reader
     tables = await fetchall(
         db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
