@@ -69,6 +69,20 @@ async def has_voted(conn: Conn, round_id: int, person_id: int) -> bool:
     return row is not None
 
 
+async def voted_in_year(conn: Conn, person_id: int, year: int, but_round: int) -> str | None:
+    """The bag where the person voted in another round of this planning year, if any.
+
+    One ballot per person per planning year, whichever bag they have moved to: read from
+    participation (who voted, which is not secret), never from the ballots."""
+    row = await fetchone(
+        conn,
+        "SELECT r.bag_code FROM participation x JOIN rounds r ON r.id = x.round_id "
+        "WHERE x.person_id = ? AND r.year = ? AND r.id != ? LIMIT 1",
+        (person_id, year, but_round),
+    )
+    return str(row["bag_code"]) if row else None
+
+
 async def choices_of(conn: Conn, key: BallotKey, round_id: int, person_id: int) -> list[int]:
     """The person's own choices (proposal ids); only callable with the key."""
     rows = await fetchall(

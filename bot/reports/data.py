@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from handlers.closing import CHANNEL_LABELS, results
+from handlers.closing import CHANNEL_LABELS, DEFAULT_MIN_VOTERS, results
 from handlers.soum_plan import PlanLine, SoumPlan, build
 from handlers.tally import Participation, Ranked
 from storage import ballots, meetings, people, proposals, roles, rounds, soum, units
@@ -28,6 +28,10 @@ _PHONE_LIKE = re.compile(r"(?:\+?976[\s-]?)?(?<!\d)\d{4}[\s-]?\d{4}(?!\d)")
 
 class ReportError(ValueError):
     """A report that cannot be made (unknown unit, no round, counts still hidden)."""
+
+
+class CountsHidden(ReportError):
+    """Too few voted: the counts would be their ballots (Settings.min_voters_for_counts)."""
 
 
 def public_text(text: str) -> str:
@@ -117,8 +121,9 @@ async def _official_name(conn: Conn, role: str, bag_code: str) -> str | None:
     return None
 
 
-async def round_report(conn: Conn, rnd: Round) -> RoundReport:
-    """The round's results for reports. Refused while the round is open (counts hidden)."""
+async def round_report(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> RoundReport:
+    """The round's results for reports. Refused while the round is open (counts hidden),
+    and when fewer than ``min_voters`` voted (:class:`CountsHidden`)."""
     if rnd.status in OPEN_STATUSES:
         raise ReportError(
             f"round {rnd.id} is still {rnd.status}: counts are hidden until it closes"
@@ -132,7 +137,13 @@ async def round_report(conn: Conn, rnd: Round) -> RoundReport:
         if soum_unit and soum_unit.parent_code
         else None
     )
-    res = await results(conn, rnd)
+    res = await results(conn, rnd, min_voters)
+    if res.counts_hidden:
+        raise CountsHidden(
+            f"{bag.name} ({bag.code}), {rnd.year}: only {res.participation.voted} voted, "
+            f"fewer than {min_voters}: counts are not shown, to keep ballots secret "
+            "(SANAL_MIN_VOTERS_FOR_COUNTS)"
+        )
     on_list = await _soum_numbers(conn, rnd)
     lines = [_line(r, on_list) for r in res.ranked]
     everything = await proposals.of_round(conn, rnd.id)
