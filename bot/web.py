@@ -87,13 +87,15 @@ async def sim_post(request: web.Request) -> web.Response:
     except PhoneError as exc:
         return _bad(str(exc))
     inbox_id = await sanal.intake.receive_and_wait(msg)
+    screen = simulator.screen_of(sanal.senders[msg.channel.value].transport)
+    screen.keep("in", inbox_id, msg.text)  # the phone shows what it sent, sealed or not
     rows = await outbox.for_inbox(sanal.db.reader, inbox_id)
     await sanal.senders[msg.channel.value].drain_once()
     return web.json_response(
         {
             "inbox_id": inbox_id,
             "phone": msg.phone,
-            "replies": [r.text for r in rows if r.kind == "reply"],
+            "replies": [screen.show("out", r.id, r.text) for r in rows if r.kind == "reply"],
         }
     )
 
@@ -106,8 +108,14 @@ async def sim_get(request: web.Request) -> web.Response:
     except PhoneError as exc:
         return _bad(str(exc))
     rows = await outbox.conversation(sanal.db.reader, [f"tel:{phone}"])
+    screen = simulator.screen_of(sanal.senders[simulator.SimulatorTransport.name].transport)
     messages = [
-        {"direction": r["direction"], "text": r["text"], "at": r["at"], "status": r["status"]}
+        {
+            "direction": r["direction"],
+            "text": screen.show(r["direction"], r["id"], r["text"]),
+            "at": r["at"],
+            "status": r["status"],
+        }
         for r in reversed(rows)
     ]
     return web.json_response({"phone": phone, "messages": messages})
