@@ -32,7 +32,7 @@ from bot.clock import ManualClock
 from bot.web import build_web_app
 from bot.wiring import build
 from storage import inbox, people
-from storage.db import fetchall
+from storage.db import Database, fetchall, migrate
 from tests.channels.conftest import SmsWorld, fake_gateway, fake_twilio, sms_settings
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official, make_settings
 from tests.fakes.android_gateway import FakeGateway
@@ -379,3 +379,63 @@ async def test_a_sealed_row_keeps_its_dedupe_key_and_what_its_reply_needs(
     [reply] = await tg.rows("SELECT * FROM outbox WHERE inbox_id = ?", press["id"])
     assert reply["status"] == "sent" and reply["text"] == inbox.SEALED
     assert json.loads(reply["extra"]) == {"ballot": 1, "sealed": "1"}
+
+
+async def test_upgrading_seals_what_older_versions_kept(tmp_path: Path) -> None:
+    """Migration 0007 seals the votes, МИНИЙ and Telegram ballot presses an older version
+    stored, and their sent replies; a reply still queued is flagged, to be sealed once
+    sent. Other messages, and messages not handled yet, are left as they are."""
+    async with Database(tmp_path / "old.db") as db:
+        async with db.write() as conn:
+            # As the database stood before 0007.
+            await conn.execute("DROP TRIGGER outbox_seal_ballot")
+            await conn.execute("DELETE FROM schema_migrations WHERE version = 7")
+            raw = json.dumps({"raw": '{"callback_query":{"data":"tg:v:1:a:3"}}',
+                              "callback_message_id": "77", "tg_lang": "mn"})  # fmt: skip
+            rows = [  # id, channel, text, extra, status, intent
+                (1, "twilio", "СОНГО 2 4", "{}", "handled", "vote"),
+                (2, "telegram", "tg:v:1:a:3", raw, "handled", "unknown"),
+                (3, "twilio", "МИНИЙ", "{}", "handled", "my"),
+                (4, "twilio", f"НЭГДЭХ {ZAG_BAG_1}", "{}", "handled", "join"),
+                (5, "twilio", "СОНГО 1", "{}", "pending", None),
+            ]
+            for rid, channel, text, extra, status, intent in rows:
+                await conn.execute(
+                    "INSERT INTO inbox (id, channel, external_id, address, text, extra, "
+                    "received_at, status, intent) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (rid, channel, f"x{rid}", "tel:+97699110001", text, extra, "t", status,
+                     intent),
+                )  # fmt: skip
+            replies = [  # inbox id, text, status
+                (1, "Баярлалаа! Таны сонголт: 2 4", "delivered"),
+                (2, "Сонгосон: 2", "queued"),
+                (3, "Таны сонголт: 2 4", "sent"),
+                (4, "Бүртгэгдлээ", "sent"),
+            ]
+            for inbox_id, text, status in replies:
+                await conn.execute(
+                    "INSERT INTO outbox (dedupe_key, channel, address, inbox_id, text, extra, "
+                    "status, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (f"reply:{inbox_id}", "twilio", "tel:+97699110001", inbox_id, text,
+                     json.dumps({"buttons": [[{"label": "✅ 1", "data": "tg:v:1:2:1"}]]}),
+                     status, "t", "t"),
+                )  # fmt: skip
+        assert await migrate(db.writer) == ["0007_ballot_secrecy.sql"]
+        got = {r["id"]: dict(r) for r in await fetchall(db.reader, "SELECT * FROM inbox")}
+        assert [got[i]["text"] for i in range(1, 6)] == [
+            *[inbox.SEALED] * 3,
+            f"НЭГДЭХ {ZAG_BAG_1}",
+            "СОНГО 1",  # not handled yet: the router seals it when it handles it
+        ]
+        assert json.loads(got[2]["extra"]) == {
+            "sealed": "1",
+            "callback": None,
+            "callback_message_id": "77",
+        }
+        out = {r["inbox_id"]: dict(r) for r in await fetchall(db.reader, "SELECT * FROM outbox")}
+        assert [out[i]["text"] for i in (1, 3, 4)] == [inbox.SEALED, inbox.SEALED, "Бүртгэгдлээ"]
+        assert out[2]["text"] == "Сонгосон: 2" and json.loads(out[2]["extra"])["ballot"] == 1
+        async with db.write() as conn:  # the queued one is sent: sealed by the trigger
+            await conn.execute("UPDATE outbox SET status = 'sent' WHERE inbox_id = 2")
+        [sent] = await fetchall(db.reader, "SELECT text, extra FROM outbox WHERE inbox_id = 2")
+        assert sent["text"] == inbox.SEALED and "✅" not in sent["extra"]
