@@ -34,7 +34,7 @@ from bot.wiring import build
 from storage import inbox, people
 from storage.db import Database, fetchall, migrate
 from tests.channels.conftest import SmsWorld, fake_gateway, fake_twilio, sms_settings
-from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official, make_settings
+from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, Phone, make_official, make_settings
 from tests.fakes.android_gateway import FakeGateway
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
@@ -439,3 +439,35 @@ async def test_upgrading_seals_what_older_versions_kept(tmp_path: Path) -> None:
             await conn.execute("UPDATE outbox SET status = 'sent' WHERE inbox_id = 2")
         [sent] = await fetchall(db.reader, "SELECT text, extra FROM outbox WHERE inbox_id = 2")
         assert sent["text"] == inbox.SEALED and "✅" not in sent["extra"]
+
+
+async def test_telegram_ballot_refuses_a_second_bag_in_the_same_year(
+    both: tuple[SmsWorld, TgWorld],
+) -> None:
+    """One ballot per planning year holds in Telegram too: no ballot buttons to tick."""
+    sms, tg = both
+    await make_official(sms.sanal, "+97699000002", "governor", ZAG_BAG_2)
+    for bag, governor in ((ZAG_BAG_1, GOVERNOR), (ZAG_BAG_2, "+97699000002")):
+        await texts(sms, governor, "НЭЭХ")
+        await texts(sms, PROPOSERS[0], f"НЭГДЭХ {bag}")
+        await texts(sms, PROPOSERS[0], "САНАЛ Төсөл 1: худаг")
+        await texts(sms, governor, "ЗӨВ 1")
+        await texts(sms, governor, "ХУРААЛТ")
+    user = tg.user(7123456781)
+    await user.link(TG_VOTERS[7123456781])
+    await user.say(f"/join {ZAG_BAG_1}")
+    await user.say("/vote")
+    await user.press("1. Төсөл")
+    assert "Баярлалаа" in await user.press("Илгээх (1)")
+    await texts(sms, GOVERNOR, "ХААХ")  # bag 1 closes; moving bags is allowed again
+    assert "2-р баг" in await user.say(f"/join {ZAG_BAG_2}")
+    refused = await user.say("/vote")
+    assert "оролцсон" in refused and "жилд нэг л санал" in refused
+    assert tg.fake.last(user.id).buttons() == []  # no ballot to tick
+    assert "оролцсон" in await user.say("/vote 1")
+    rows = await tg.rows(
+        "SELECT count(*) AS n FROM participation x JOIN rounds r ON r.id = x.round_id "
+        "WHERE r.bag_code = ?",
+        ZAG_BAG_2,
+    )
+    assert rows[0]["n"] == 0
