@@ -94,13 +94,13 @@ async def request(ctx: Context) -> None:
         await ctx.audit("report.round", unit_code=bag_code, round_id=rnd.id)
     elif soum_code is not None:
         year = await planning_year(ctx.conn, ctx.settings, soum_code, ctx.now)
-        srep = await soum_report(ctx.conn, soum_code, year)
+        srep = await soum_report(ctx.conn, soum_code, year, ctx.settings.min_voters_for_counts)
         paths = [
             folder / f"soum-{soum_code}-{year}.xlsx",
             folder / f"scores-{soum_code}-{year}.xlsx",
         ]
         await asyncio.to_thread(save, soum_workbook(srep, lang), paths[0])
-        await asyncio.to_thread(save, score_sheet(srep.plan, lang), paths[1])
+        await asyncio.to_thread(save, score_sheet(srep.plan, lang, srep.min_voters), paths[1])
         await ctx.audit("report.soum", unit_code=soum_code, year=year)
     ctx.documents.extend(_doc(p) for p in paths)
     ctx.reply("report.sent", name=", ".join(p.name for p in paths))

@@ -203,7 +203,8 @@ def soum_cmd(
     from bot.reports.xlsx import save, soum_workbook
 
     async def work(conn: Conn) -> Any:
-        return await soum_report(conn, soum_code, await _soum_year(conn, soum_code, year))
+        year_of = await _soum_year(conn, soum_code, year)
+        return await soum_report(conn, soum_code, year_of, _settings(db).min_voters_for_counts)
 
     rep = _read(db, work)
     path = output or Path(f"soum-{soum_code}-{rep.plan.year}.xlsx")
@@ -228,7 +229,7 @@ def scores(
 
     plan = _read(db, work)
     path = output or Path(f"scores-{soum_code}-{plan.year}.xlsx")
-    _write(path, save(score_sheet(plan, lang)))
+    _write(path, save(score_sheet(plan, lang, _settings(db).min_voters_for_counts)))
 
 
 @report.command(name="import-scores")
@@ -369,7 +370,7 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
                 bar.update(1)
         soums = [target] if target.level == "soum" else await units.children(conn, unit)
         plans = [
-            await soum_report(conn, s.code, y)
+            await soum_report(conn, s.code, y, min_voters)
             for s in soums
             if await soum.latest_year(conn, s.code) is not None
         ]

@@ -346,13 +346,23 @@ class SoumReport:
     members: list[MemberScores]
     chosen_rule: str | None
     chosen_at: datetime | None
+    # A bag round with fewer voters than this shows no votes, share or bag rank.
+    min_voters: int = DEFAULT_MIN_VOTERS
 
     @property
     def lines(self) -> list[PlanLine]:
         return self.plan.lines
 
 
-async def soum_report(conn: Conn, soum_code: str, year: int) -> SoumReport:
+def bag_counts_hidden(line: PlanLine, min_voters: int = DEFAULT_MIN_VOTERS) -> bool:
+    """Whether a soum list line's votes (and its rank in its bag, made of them) would give
+    its bag's few ballots away (handlers.closing.Results.counts_hidden)."""
+    return line.item.voters < min_voters
+
+
+async def soum_report(
+    conn: Conn, soum_code: str, year: int, min_voters: int = DEFAULT_MIN_VOTERS
+) -> SoumReport:
     unit = await units.get(conn, soum_code)
     if unit is None or unit.level != "soum":
         raise ReportError(f"no soum with code {soum_code}")
@@ -374,4 +384,5 @@ async def soum_report(conn: Conn, soum_code: str, year: int) -> SoumReport:
         members,
         run.chosen_rule if run else None,
         run.run_at if run else None,
+        min_voters,
     )

@@ -21,8 +21,9 @@ from click.testing import CliRunner
 from bot.app import Sanal
 from bot.cli import main
 from bot.clock import ManualClock
-from bot.reports.data import CountsHidden, round_report
+from bot.reports.data import CountsHidden, round_report, soum_report
 from bot.reports.pabulib import round_pb
+from bot.reports.xlsx import HIDDEN, score_sheet, soum_workbook
 from bot.web import build_web_app
 from storage import audit, ballots, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, Phone, make_official, make_settings
@@ -95,6 +96,19 @@ async def test_two_ballots_are_not_shown_as_counts_anywhere(
         assert result.exit_code != 0, command
         assert "only 2 voted, fewer than 3" in result.output and "Traceback" not in result.output
     assert not await asyncio.to_thread(lambda: list(tmp_path.glob("*-644651-*")))
+
+    # The khural confirms; the list goes to the soum, whose sheets show no votes for it.
+    assert "Хурал баталлаа" in await gov.say("БАТЛАХ 5")
+    async with sanal.db.write() as conn:
+        srep = await soum_report(conn, ZAG_BAG_1[:4], rnd.year)
+    sheets = [soum_workbook(srep).worksheets[0], score_sheet(srep.plan).worksheets[0]]
+    for ws in sheets:
+        rows = [[c.value for c in row] for row in ws.iter_rows()]
+        header = next(i for i, r in enumerate(rows) if "Санал" in r)
+        # "Санал" heads both the proposal and the votes column; the votes come after.
+        votes = max(i for i, v in enumerate(rows[header]) if v == "Санал")
+        listed = [r for r in rows[header + 1 :] if any(r)]
+        assert len(listed) == 2 and {r[votes] for r in listed} == {HIDDEN}, rows
 
 
 @pytest.fixture
