@@ -261,6 +261,16 @@ async def test_no_copy_of_the_database_links_a_voter_to_a_choice(
     await c.press("4. Төсөл")
     assert "шинэчлэгдлээ: 1 4" in await c.press("Илгээх (2)")
     assert "Таны сонголт: 1 4" in await c.say("/my")
+    # A reply that quotes the confirmation: Telegram sends the quoted text along.
+    answer = tg.fake.last(c.id)
+    quoting = tg.fake.message_update(c.id, "Баярлалаа")
+    quoting["message"]["reply_to_message"] = {
+        "message_id": answer.message_id,
+        "date": quoting["message"]["date"],
+        "chat": quoting["message"]["chat"],
+        "text": answer.text,
+    }
+    await c._send(quoting)
     d = users[BOTH]
     assert "Таны сонголт: 2 3" in await d.say("/vote 2 3")
     # The same person by SMS: the same ballot, changed.
