@@ -408,6 +408,7 @@ async def test_upgrading_seals_what_older_versions_kept(tmp_path: Path) -> None:
                 (3, "twilio", "МИНИЙ", "{}", "handled", "my"),
                 (4, "twilio", f"НЭГДЭХ {ZAG_BAG_1}", "{}", "handled", "join"),
                 (5, "twilio", "СОНГО 1", "{}", "pending", None),
+                (6, "android", "VOTE 3", "{}", "handled", "vote"),
             ]
             for rid, channel, text, extra, status, intent in rows:
                 await conn.execute(
@@ -437,6 +438,8 @@ async def test_upgrading_seals_what_older_versions_kept(tmp_path: Path) -> None:
             f"НЭГДЭХ {ZAG_BAG_1}",
             "СОНГО 1",  # not handled yet: the router seals it when it handles it
         ]
+        assert got[6]["external_id"] == "and-sealed-6" and got[6]["text"] == inbox.SEALED
+        assert [got[i]["external_id"] for i in range(1, 6)] == [f"x{i}" for i in range(1, 6)]
         assert json.loads(got[2]["extra"]) == {
             "sealed": "1",
             "callback": None,
