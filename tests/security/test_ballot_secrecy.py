@@ -209,6 +209,7 @@ async def test_no_copy_of_the_database_links_a_voter_to_a_choice(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)  # logs at every level: none may hold a ballot
+    caplog.set_level(logging.DEBUG, logger="twilio")  # as `sanal -v` sets it
     sms, tg = both
     assert "эхэллээ" in await texts(sms, GOVERNOR, "НЭЭХ")
     for i, phone in enumerate(PROPOSERS):
