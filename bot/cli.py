@@ -333,8 +333,10 @@ def chat(db: Path | None, phone: str) -> None:
                     return
                 msg = simulator.inbound(phone, line, sanal.clock.now())
                 inbox_id = await sanal.intake.receive_and_wait(msg)
+                # Read before sending: a ballot's reply is sealed once sent.
+                replies = await outbox.for_inbox(sanal.db.reader, inbox_id)
                 await sanal.drain_outbox()
-                for row in await outbox.for_inbox(sanal.db.reader, inbox_id):
+                for row in replies:
                     if row.kind == "reply":
                         click.echo(f"< {row.text}")
         finally:

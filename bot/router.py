@@ -22,6 +22,7 @@ from bot.phone import try_normalise
 from bot.settings import Settings
 from handlers.context import Context, Text
 from handlers.dispatch import dispatch
+from handlers.secrecy import bears_ballot, keyboard_bears_ballot
 from storage import audit, inbox, outbox, people, rounds
 from storage.ballots import BallotKey
 from storage.db import Conn, Database
@@ -87,6 +88,8 @@ class Router:
                 return None
             person = await self._person(conn, row.message)
             await self._queue_reply(conn, person, row.message, inbox_id, [Text("error.internal")])
+            if bears_ballot(row.message.text, parse(row.message.text).kind):
+                await self._seal(conn, inbox_id, row.message)
             await inbox.mark(conn, inbox_id, "failed", None, self.clock.now())
             return Handled(inbox_id, "error", True)
 
@@ -122,6 +125,12 @@ class Router:
         if not ctx.replied:
             raise RuntimeError(f"handler for {intent.kind} gave no reply")
         fresh = await people.get(conn, person.id) or person
+        # Ballot secrecy: a message carrying a ballot is sealed in this transaction, and
+        # its reply once sent (handlers.secrecy).
+        ballot = bears_ballot(msg.text, intent.kind, ctx.intent.kind)
+        ballot = ballot or keyboard_bears_ballot(ctx.buttons)
+        if ballot:
+            await self._seal(conn, inbox_id, msg)
         replied = False
         flooding = await self._flooding(conn, msg, inbox_id, now, person.id)
         if not flooding:
@@ -136,6 +145,7 @@ class Router:
                 ctx.round_id or await self._round_of(conn, fresh),
                 ctx.documents,
                 ctx.governor_menu,
+                ballot,
             )
         # A flooding sender makes nobody else's phone ring either: 30 joins a minute to a
         # bag that approves newcomers were 30 notices to its governor (tests/security).
@@ -182,6 +192,10 @@ class Router:
             reason=why,
         )
         return True
+
+    async def _seal(self, conn: Conn, inbox_id: int, msg: Inbound) -> None:
+        fingerprint = self.key.fingerprint(msg.channel.value, msg.address, msg.text)
+        await inbox.seal(conn, inbox_id, msg.extra, fingerprint)
 
     async def _person(self, conn: Conn, msg: Inbound) -> Person:
         now = self.clock.now()
@@ -249,6 +263,7 @@ class Router:
         round_id: int | None = None,
         documents: list[dict[str, str]] | None = None,
         governor_menu: bool = False,
+        ballot: bool = False,
     ) -> bool:
         text = finish_text(compose(parts, person.lang), msg.channel.value, self.settings)
         extra: dict[str, object] = {}
@@ -262,6 +277,8 @@ class Router:
             extra["documents"] = documents
         if governor_menu:
             extra["governor_menu"] = True
+        if ballot:  # blanked by the database once sent (migration 0007)
+            extra["ballot"] = 1
         return await outbox.enqueue(
             conn,
             dedupe_key=f"reply:{inbox_id}",

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     flood_threshold: int = Field(10, ge=1)
     # Who hears a round's result: voters only, or every registered citizen.
     results_to_all: bool = False
+    # Results of a round with fewer voters than this show no counts: with one or two
+    # ballots, the counts are the ballots (ballot secrecy; handlers/closing.py).
+    min_voters_for_counts: int = Field(3, ge=1)
     # Where reports sent as Telegram documents are written (default: reports/ beside the db).
     reports_dir: Path | None = None
     # The simulator (page /, /api/sim/messages, `sanal chat`) is a training tool. "auto":

@@ -126,13 +126,15 @@ async def sim_post(request: web.Request) -> web.Response:
     if (refused := await _not_this_number(request, msg.phone or "")) is not None:
         return refused
     inbox_id = await sanal.intake.receive_and_wait(msg)
+    screen = simulator.screen_of(sanal.senders[msg.channel.value].transport)
+    screen.keep("in", inbox_id, msg.text)  # the phone shows what it sent, sealed or not
     rows = await outbox.for_inbox(sanal.db.reader, inbox_id)
     await sanal.senders[msg.channel.value].drain_once()
     return web.json_response(
         {
             "inbox_id": inbox_id,
             "phone": msg.phone,
-            "replies": [r.text for r in rows if r.kind == "reply"],
+            "replies": [screen.show("out", r.id, r.text) for r in rows if r.kind == "reply"],
         }
     )
 
@@ -149,8 +151,14 @@ async def sim_get(request: web.Request) -> web.Response:
     if (refused := await _not_this_number(request, phone)) is not None:
         return refused
     rows = await sim_store.conversation(sanal.db.reader, phone)
+    screen = simulator.screen_of(sanal.senders[simulator.SimulatorTransport.name].transport)
     messages = [
-        {"direction": r["direction"], "text": r["text"], "at": r["at"], "status": r["status"]}
+        {
+            "direction": r["direction"],
+            "text": screen.show(r["direction"], r["id"], r["text"]),
+            "at": r["at"],
+            "status": r["status"],
+        }
         for r in reversed(rows)
     ]
     return web.json_response({"phone": phone, "messages": messages})

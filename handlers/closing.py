@@ -15,6 +15,10 @@ from storage.db import Conn
 from storage.rounds import Round
 
 TOP_FOR_CITIZENS = 3
+# Settings.min_voters_for_counts, for callers that have no settings (reports): with one
+# or two ballots, counts per proposal would tell each voter's choice to whoever knows who
+# voted (participation is not secret), so results say so instead.
+DEFAULT_MIN_VOTERS = 3
 CHANNEL_LABELS = {"sim": "SMS", "twilio": "SMS", "android": "SMS", "telegram": "Telegram"}
 
 
@@ -23,9 +27,18 @@ class Results:
     round: Round
     ranked: list[Ranked]
     participation: Participation
+    min_voters: int = DEFAULT_MIN_VOTERS
+
+    @property
+    def counts_hidden(self) -> bool:
+        """Too few voted for counts (or a ranking made of them) to be shown to anyone."""
+        return self.participation.voted < self.min_voters
+
+    def too_few(self) -> Text:
+        return Text("results.too_few", {"voted": self.participation.voted, "min": self.min_voters})
 
 
-async def results(conn: Conn, rnd: Round) -> Results:
+async def results(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> Results:
     on_ballot = await proposals.of_round(conn, rnd.id, "accepted")
     voted = await ballots.count_ballots(conn, rnd.id)
     ranked = rank(on_ballot, await ballots.votes_per_proposal(conn, rnd.id), voted)
@@ -34,11 +47,12 @@ async def results(conn: Conn, rnd: Round) -> Results:
         voted=voted,
         by_channel=await ballots.turnout_by_channel(conn, rnd.id),
     )
-    return Results(rnd, ranked, part)
+    return Results(rnd, ranked, part, min_voters)
 
 
 def results_parts(res: Results, bag_name: str, limit: int | None = None) -> list[Text]:
-    """The ranked list as catalog parts: header, participation, one line per proposal."""
+    """The ranked list as catalog parts: header, participation, one line per proposal
+    (or, when too few voted, a line saying why there are no counts)."""
     p = res.participation
     by_label: dict[str, int] = {}
     for ch, n in p.by_channel.items():
@@ -57,6 +71,8 @@ def results_parts(res: Results, bag_name: str, limit: int | None = None) -> list
             },
         ),
     ]
+    if res.counts_hidden:
+        return [*parts, res.too_few()]
     for r in res.ranked[:limit]:
         parts.append(
             Text(
@@ -97,7 +113,7 @@ async def close_round(
         return None
     closed = await rounds.get(conn, rnd.id)
     assert closed is not None
-    res = await results(conn, closed)
+    res = await results(conn, closed, settings.min_voters_for_counts)
     bag = await units.get(conn, rnd.bag_code)
     bag_name = bag.name if bag else rnd.bag_code
     await audit.record(
@@ -132,21 +148,26 @@ async def close_round(
                 round_id=rnd.id,
                 not_before=not_before,
             )
-    top = [
-        Text("results.citizen_header", {"bag": bag_name, "voted": res.participation.voted}),
-        *(
-            Text(
-                "results.citizen_item",
-                {
-                    "rank": r.rank,
-                    "n": r.proposal.number,
-                    "text": _short(r.proposal.text, 24),
-                    "votes": r.votes,
-                },
-            )
-            for r in res.ranked[:TOP_FOR_CITIZENS]
-        ),
-    ]
+    header = Text("results.citizen_header", {"bag": bag_name, "voted": res.participation.voted})
+    top = (
+        [header, res.too_few()]
+        if res.counts_hidden
+        else [
+            header,
+            *(
+                Text(
+                    "results.citizen_item",
+                    {
+                        "rank": r.rank,
+                        "n": r.proposal.number,
+                        "text": _short(r.proposal.text, 24),
+                        "votes": r.votes,
+                    },
+                )
+                for r in res.ranked[:TOP_FOR_CITIZENS]
+            ),
+        ]
+    )
     audience = (
         await people.registered_in_bag(conn, rnd.bag_code)
         if settings.results_to_all

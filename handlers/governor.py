@@ -281,7 +281,8 @@ async def show_results(ctx: Context, bag_code: str) -> None:
         ctx.reply("results.open", ballots=await ballots.count_ballots(ctx.conn, rnd.id))
         return
     page = ctx.intent.numbers[0] if ctx.intent.numbers else 1
-    await _reply_results(ctx, await results(ctx.conn, rnd), bag_code, page=page)
+    res = await results(ctx.conn, rnd, ctx.settings.min_voters_for_counts)
+    await _reply_results(ctx, res, bag_code, page=page)
 
 
 async def _reply_results(ctx: Context, res: Results, bag_code: str, page: int) -> None:

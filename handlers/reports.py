@@ -39,12 +39,15 @@ async def attach_chart(ctx: Context, round_id: int) -> None:
     if ctx.inbound.channel != Channel.TELEGRAM:
         return
     from bot.reports.chart import results_png
-    from bot.reports.data import round_report
+    from bot.reports.data import CountsHidden, round_report
 
     rnd = await rounds.get(ctx.conn, round_id)
     if rnd is None or rnd.status in OPEN:
         return
-    rep = await round_report(ctx.conn, rnd)
+    try:
+        rep = await round_report(ctx.conn, rnd, ctx.settings.min_voters_for_counts)
+    except CountsHidden:  # the reply already says why there are no counts
+        return
     path = _folder(ctx) / f"results-{rnd.bag_code}-{rnd.year}.png"
     await asyncio.to_thread(results_png, rep, path, ctx.person.lang)
     ctx.documents.append(_doc(path))
@@ -61,7 +64,7 @@ async def request(ctx: Context) -> None:
         ctx.reply("report.telegram_only")
         return
     from bot.reports.chart import results_png
-    from bot.reports.data import round_report, soum_report
+    from bot.reports.data import CountsHidden, round_report, soum_report
     from bot.reports.minutes_pdf import minutes_pdf
     from bot.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
 
@@ -77,7 +80,11 @@ async def request(ctx: Context) -> None:
         if rnd.status in OPEN:
             ctx.reply("report.round_open")
             return
-        rep = await round_report(ctx.conn, rnd)
+        try:
+            rep = await round_report(ctx.conn, rnd, ctx.settings.min_voters_for_counts)
+        except CountsHidden:
+            ctx.reply("report.too_few", min=ctx.settings.min_voters_for_counts)
+            return
         stem = f"{rnd.bag_code}-{rnd.year}"
         paths = [folder / f"minutes-{stem}.pdf", folder / f"results-{stem}.png",
                  folder / f"round-{stem}.xlsx"]  # fmt: skip
@@ -87,13 +94,13 @@ async def request(ctx: Context) -> None:
         await ctx.audit("report.round", unit_code=bag_code, round_id=rnd.id)
     elif soum_code is not None:
         year = await planning_year(ctx.conn, ctx.settings, soum_code, ctx.now)
-        srep = await soum_report(ctx.conn, soum_code, year)
+        srep = await soum_report(ctx.conn, soum_code, year, ctx.settings.min_voters_for_counts)
         paths = [
             folder / f"soum-{soum_code}-{year}.xlsx",
             folder / f"scores-{soum_code}-{year}.xlsx",
         ]
         await asyncio.to_thread(save, soum_workbook(srep, lang), paths[0])
-        await asyncio.to_thread(save, score_sheet(srep.plan, lang), paths[1])
+        await asyncio.to_thread(save, score_sheet(srep.plan, lang, srep.min_voters), paths[1])
         await ctx.audit("report.soum", unit_code=soum_code, year=year)
     ctx.documents.extend(_doc(p) for p in paths)
     ctx.reply("report.sent", name=", ".join(p.name for p in paths))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.proposals import citizen_round
-from storage import ballots, proposals
+from storage import ballots, proposals, units
+from storage.rounds import Round
 
 
 async def vote(ctx: Context) -> None:
@@ -25,6 +26,8 @@ async def vote(ctx: Context) -> None:
         await ctx.audit(
             "refused.vote", unit_code=rnd.bag_code, round_id=rnd.id, reason=ctx.reply_parts[0].key
         )
+        return
+    if await voted_elsewhere(ctx, rnd):
         return
     numbers = list(dict.fromkeys(intent.numbers))
     if len(numbers) > rnd.max_choices:
@@ -49,6 +52,18 @@ async def vote(ctx: Context) -> None:
     )
     # The reply repeats the choice only to the voter, on the voter's own channel.
     ctx.reply("vote.changed" if already else "vote.ok", numbers=" ".join(map(str, numbers)))
+
+
+async def voted_elsewhere(ctx: Context, rnd: Round) -> bool:
+    """One ballot per person per planning year: someone who voted in another bag's round
+    of the same year (then moved bags) is told so, kindly; True when refused."""
+    other = await ballots.voted_in_year(ctx.conn, ctx.person.id, rnd.year, rnd.id)
+    if other is None:
+        return False
+    bag = await units.get(ctx.conn, other)
+    ctx.reply("vote.other_bag", year=rnd.year, bag=bag.name if bag else other)
+    await ctx.audit("refused.vote", unit_code=rnd.bag_code, round_id=rnd.id, reason="other_bag")
+    return True
 
 
 async def my(ctx: Context) -> None:

@@ -71,7 +71,7 @@ async def _meeting_fanout(
     zone = await bag_zone(conn, rnd.bag_code)
     if hold_until(now, m.starts_at, zone, settings.quiet_start, settings.quiet_end):
         return 0  # quiet hours: a later sweep sends it in the morning
-    common = await _meeting_lines(conn, rnd, m, zone)
+    common = await _meeting_lines(conn, rnd, m, zone, settings.min_voters_for_counts)
     staff = await officials(conn, rnd.bag_code)
     queued = 0
     # Who has voted and who said they will come, read once: the fan-out holds the write
@@ -139,14 +139,17 @@ def _how_to_vote(rnd: Round, zone: ZoneInfo) -> Text:
     return Text("remind.meeting_vote", {"until": deadline_text(rnd.vote_until, zone)})
 
 
-async def _meeting_lines(conn: Conn, rnd: Round, m: Meeting, zone: ZoneInfo) -> list[Text]:
+async def _meeting_lines(
+    conn: Conn, rnd: Round, m: Meeting, zone: ZoneInfo, min_voters: int
+) -> list[Text]:
     """What every citizen's reminder ends with: the top proposals once voting has closed,
     or how to propose while proposals are collected."""
     if rnd.status == "collecting":
         return [Text("remind.meeting_propose")]
     if rnd.status != "closed":
         return []
-    ranked = (await results(conn, rnd)).ranked[:TOP]
+    res = await results(conn, rnd, min_voters)
+    ranked = [] if res.counts_hidden else res.ranked[:TOP]  # too few voted: no top list
     if not ranked:
         return []
     return [

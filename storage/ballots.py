@@ -26,6 +26,13 @@ class BallotKey:
         msg = f"{round_id}:{person_id}".encode()
         return hmac.new(self.secret, msg, hashlib.sha256).hexdigest()
 
+    def fingerprint(self, *parts: str) -> str:
+        """A keyed digest of a sealed message's parts (handlers.secrecy), to recognise a
+        provider's retry of it. Without the key it tells nothing: the texts are short and
+        few ("1 3"), so an unkeyed hash could be reversed by trying them all."""
+        msg = "\x1f".join(("message", *parts)).encode()
+        return hmac.new(self.secret, msg, hashlib.sha256).hexdigest()[:32]
+
 
 async def cast(
     conn: Conn,
@@ -60,6 +67,20 @@ async def has_voted(conn: Conn, round_id: int, person_id: int) -> bool:
         (round_id, person_id),
     )
     return row is not None
+
+
+async def voted_in_year(conn: Conn, person_id: int, year: int, but_round: int) -> str | None:
+    """The bag where the person voted in another round of this planning year, if any.
+
+    One ballot per person per planning year, whichever bag they have moved to: read from
+    participation (who voted, which is not secret), never from the ballots."""
+    row = await fetchone(
+        conn,
+        "SELECT r.bag_code FROM participation x JOIN rounds r ON r.id = x.round_id "
+        "WHERE x.person_id = ? AND r.year = ? AND r.id != ? LIMIT 1",
+        (person_id, year, but_round),
+    )
+    return str(row["bag_code"]) if row else None
 
 
 async def choices_of(conn: Conn, key: BallotKey, round_id: int, person_id: int) -> list[int]:

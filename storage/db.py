@@ -90,6 +90,9 @@ class Database:
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # Ballot secrecy: a sealed message's old text is overwritten in the file, not left
+        # in free space for whoever copies it (handlers/secrecy.py).
+        await conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     async def close(self) -> None:

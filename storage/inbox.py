@@ -13,6 +13,13 @@ from bot.clock import from_db, to_db
 from bot.message import Channel, Inbound
 from storage.db import Conn, Row, fetchall, fetchone
 
+# What a sealed message's text becomes (handlers.secrecy): it says a message was here and
+# nothing of what it said.
+SEALED = "🔒"
+# Of a sealed message's extra, only what its reply still needs: the Telegram message a
+# pressed button was on (the reply edits it) and the press's id.
+KEPT_WHEN_SEALED = ("callback", "callback_message_id")
+
 
 @dataclass(frozen=True, slots=True)
 class InboxRow:
@@ -122,12 +129,35 @@ async def recent_from(conn: Conn, address: str, since: datetime, up_to_id: int) 
     return int(row["n"]) if row else 0
 
 
-async def seen_recently(conn: Conn, channel: str, address: str, text: str, since: datetime) -> bool:
-    """Has this sender sent this very text on this channel since then? (Android retries.)"""
+async def seen_recently(
+    conn: Conn,
+    channel: str,
+    address: str,
+    text: str,
+    since: datetime,
+    fingerprint: str | None = None,
+) -> bool:
+    """Has this sender sent this very text on this channel since then? (Android retries.)
+
+    A sealed message no longer has its text: its keyed ``fingerprint`` is compared."""
     row = await fetchone(
         conn,
-        "SELECT 1 FROM inbox WHERE address = ? AND channel = ? AND text = ? "
-        "AND received_at >= ? LIMIT 1",
-        (address, channel, text, to_db(since)),
+        "SELECT 1 FROM inbox WHERE address = ? AND channel = ? AND received_at >= ? "
+        "AND (text = ? OR (text = ? AND json_extract(extra, '$.fp') = ?)) LIMIT 1",
+        (address, channel, to_db(since), text, SEALED, fingerprint),
     )
     return row is not None
+
+
+async def seal(conn: Conn, inbox_id: int, extra: dict[str, str], fingerprint: str) -> None:
+    """Blank a message that carries a ballot (call in the transaction that handles it).
+
+    The row, its dedupe key (channel, external_id), its sender and its intent stay: the
+    message was received and handled once. Its text and raw update go; ``fingerprint`` (a
+    keyed digest of the text) still lets a provider's retry of it be recognised."""
+    kept: dict[str, str] = {k: extra[k] for k in KEPT_WHEN_SEALED if k in extra}
+    kept |= {"sealed": "1", "fp": fingerprint}
+    await conn.execute(
+        "UPDATE inbox SET text = ?, extra = ? WHERE id = ?",
+        (SEALED, json.dumps(kept), inbox_id),
+    )

@@ -116,8 +116,11 @@ def to_inbound(update: Update, now: datetime) -> Inbound | None:
     if user.is_bot:
         return None
     extra["tg_lang"] = user.language_code or ""
-    # The raw update, as Telegram sent it, for whoever must check what came in.
-    extra["raw"] = json.dumps(update.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    # The raw update, as Telegram sent it, for whoever must check what came in; but not
+    # the bot's own messages inside it (a quoted "Таны сонголт: 1 3", the ballot a button
+    # sits on): they would put a voter's choice beside their id (ballot secrecy).
+    raw = _without_quoted(update.to_dict())
+    extra["raw"] = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
     return Inbound(
         channel=Channel.TELEGRAM,
         external_id=external_id,
@@ -127,6 +130,26 @@ def to_inbound(update: Update, now: datetime) -> Inbound | None:
         telegram_id=user.id,
         extra=extra,
     )
+
+
+# Parts of an update that repeat another message: a reply's quote, a pinned message, the
+# message a pressed button is on. Only their ids are kept.
+QUOTED = ("reply_to_message", "external_reply", "quote", "pinned_message")
+
+
+def _without_quoted(raw: dict[str, Any]) -> dict[str, Any]:
+    for part in ("message", "edited_message"):
+        message = raw.get(part)
+        if isinstance(message, dict):
+            for key in QUOTED:
+                quoted = message.pop(key, None)
+                if isinstance(quoted, dict) and "message_id" in quoted:
+                    message[key] = {"message_id": quoted["message_id"]}
+    query = raw.get("callback_query")
+    if isinstance(query, dict) and isinstance(query.get("message"), dict):
+        shown = query["message"]
+        query["message"] = {k: shown[k] for k in ("message_id", "date", "chat") if k in shown}
+    return raw
 
 
 class TelegramChannel:

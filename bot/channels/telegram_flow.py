@@ -23,7 +23,7 @@ from bot.grammar.intents import Intent, Kind
 from bot.message import Button
 from bot.phone import try_normalise
 from bot.texts import render
-from handlers import governor
+from handlers import governor, voting
 from handlers.context import Context
 from handlers.proposals import citizen_round, short
 from storage import ballots, people, proposals, rounds, units
@@ -221,6 +221,8 @@ async def _ballot_round(ctx: Context, round_id: int | None) -> tuple[Round, list
         return None
     if rnd.status != "voting":
         ctx.reply("vote.not_open" if rnd.status == "collecting" else "vote.closed")
+        return None
+    if await voting.voted_elsewhere(ctx, rnd):  # one ballot a year: no ballot to tick
         return None
     shown = await proposals.of_round(ctx.conn, rnd.id, "accepted")
     if not shown:

@@ -102,7 +102,8 @@ def report() -> None:
 async def _round_report(conn: Conn, bag: str, year: int | None) -> Any:
     from bot.reports.data import find_round, round_report
 
-    return await round_report(conn, await find_round(conn, bag, year))
+    min_voters = _settings(None).min_voters_for_counts
+    return await round_report(conn, await find_round(conn, bag, year), min_voters)
 
 
 def _stem(rep: Any) -> str:
@@ -163,7 +164,8 @@ def pabulib(db: Path | None, bag: str, year: int | None, output: Path | None) ->
 
     async def work(conn: Conn) -> tuple[str, str]:
         rnd = await find_round(conn, bag, year)
-        return f"{rnd.bag_code}-{rnd.year}", await round_pb(conn, rnd)
+        min_voters = _settings(None).min_voters_for_counts
+        return f"{rnd.bag_code}-{rnd.year}", await round_pb(conn, rnd, min_voters)
 
     stem, text = _read(db, work)
     _write(output or Path(f"sanal-{stem}.pb"), text)
@@ -201,7 +203,8 @@ def soum_cmd(
     from bot.reports.xlsx import save, soum_workbook
 
     async def work(conn: Conn) -> Any:
-        return await soum_report(conn, soum_code, await _soum_year(conn, soum_code, year))
+        year_of = await _soum_year(conn, soum_code, year)
+        return await soum_report(conn, soum_code, year_of, _settings(db).min_voters_for_counts)
 
     rep = _read(db, work)
     path = output or Path(f"soum-{soum_code}-{rep.plan.year}.xlsx")
@@ -226,7 +229,7 @@ def scores(
 
     plan = _read(db, work)
     path = output or Path(f"scores-{soum_code}-{plan.year}.xlsx")
-    _write(path, save(score_sheet(plan, lang)))
+    _write(path, save(score_sheet(plan, lang, _settings(db).min_voters_for_counts)))
 
 
 @report.command(name="import-scores")
@@ -337,18 +340,20 @@ def participation_cmd(
 def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Path) -> None:
     """Every report of a soum or an aimag for a year, with a progress bar."""
     from bot.reports.chart import results_png
-    from bot.reports.data import ReportError, round_report, soum_report
+    from bot.reports.data import CountsHidden, ReportError, round_report, soum_report
     from bot.reports.minutes_pdf import minutes_pdf
     from bot.reports.pabulib import round_pb
     from bot.reports.participation import participation_csv, participation_xlsx
     from storage import rounds, soum, units
 
-    async def gather(conn: Conn) -> tuple[int, list[Any], list[Any], Any]:
+    async def gather(conn: Conn) -> tuple[int, tuple[list[Any], list[str]], list[Any], Any]:
         target = await units.get(conn, unit)
         if target is None or target.level == "bag":
             raise ReportError(f"no soum or aimag with code {unit}")
         y = year or await _newest_round_year(conn, unit)
         done = []
+        hidden: list[str] = []  # rounds with too few voters for counts: said, not written
+        min_voters = _settings(db).min_voters_for_counts
         ids = await fetchall(
             conn,
             "SELECT id FROM rounds WHERE year = ? AND bag_code LIKE ? || '%' ORDER BY bag_code",
@@ -358,18 +363,24 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
             for r in ids:
                 rnd = await rounds.get(conn, int(r["id"]))
                 if rnd is not None and rnd.status not in ("draft", "collecting", "voting"):
-                    done.append((await round_report(conn, rnd), await round_pb(conn, rnd)))
+                    try:
+                        rep = await round_report(conn, rnd, min_voters)
+                        done.append((rep, await round_pb(conn, rnd, min_voters)))
+                    except CountsHidden as exc:
+                        hidden.append(str(exc))
                 bar.update(1)
         soums = [target] if target.level == "soum" else await units.children(conn, unit)
         plans = [
-            await soum_report(conn, s.code, y)
+            await soum_report(conn, s.code, y, min_voters)
             for s in soums
             if await soum.latest_year(conn, s.code) is not None
         ]
         _, part = await _participation(conn, unit, y)
-        return y, done, plans, part
+        return y, (done, hidden), plans, part
 
-    y, done, plans, part = _read(db, gather)
+    y, (done, hidden), plans, part = _read(db, gather)
+    for line in hidden:
+        click.echo(f"not written: {line}")
     files: list[tuple[Path, Callable[[], bytes | str]]] = []
     for rep, pb in done:
         stem = _stem(rep)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from handlers.closing import CHANNEL_LABELS, results
+from handlers.closing import CHANNEL_LABELS, DEFAULT_MIN_VOTERS, results
 from handlers.soum_plan import PlanLine, SoumPlan, build
 from handlers.tally import Participation, Ranked
 from storage import ballots, meetings, people, proposals, roles, rounds, soum, units
@@ -33,6 +33,10 @@ class ReportError(ValueError):
 # Control characters an SMS or a Telegram message may carry: XML (XLSX) cannot hold them,
 # fonts have no glyph for them (the chart and the PDF); nobody meant them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class CountsHidden(ReportError):
+    """Too few voted: the counts would be their ballots (Settings.min_voters_for_counts)."""
 
 
 def public_text(text: str) -> str:
@@ -123,8 +127,9 @@ async def _official_name(conn: Conn, role: str, bag_code: str) -> str | None:
     return None
 
 
-async def round_report(conn: Conn, rnd: Round) -> RoundReport:
-    """The round's results for reports. Refused while the round is open (counts hidden)."""
+async def round_report(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> RoundReport:
+    """The round's results for reports. Refused while the round is open (counts hidden),
+    and when fewer than ``min_voters`` voted (:class:`CountsHidden`)."""
     if rnd.status in OPEN_STATUSES:
         raise ReportError(
             f"round {rnd.id} is still {rnd.status}: counts are hidden until it closes"
@@ -138,7 +143,13 @@ async def round_report(conn: Conn, rnd: Round) -> RoundReport:
         if soum_unit and soum_unit.parent_code
         else None
     )
-    res = await results(conn, rnd)
+    res = await results(conn, rnd, min_voters)
+    if res.counts_hidden:
+        raise CountsHidden(
+            f"{bag.name} ({bag.code}), {rnd.year}: only {res.participation.voted} voted, "
+            f"fewer than {min_voters}: counts are not shown, to keep ballots secret "
+            "(SANAL_MIN_VOTERS_FOR_COUNTS)"
+        )
     on_list = await _soum_numbers(conn, rnd)
     lines = [_line(r, on_list) for r in res.ranked]
     everything = await proposals.of_round(conn, rnd.id)
@@ -341,13 +352,23 @@ class SoumReport:
     members: list[MemberScores]
     chosen_rule: str | None
     chosen_at: datetime | None
+    # A bag round with fewer voters than this shows no votes, share or bag rank.
+    min_voters: int = DEFAULT_MIN_VOTERS
 
     @property
     def lines(self) -> list[PlanLine]:
         return self.plan.lines
 
 
-async def soum_report(conn: Conn, soum_code: str, year: int) -> SoumReport:
+def bag_counts_hidden(line: PlanLine, min_voters: int = DEFAULT_MIN_VOTERS) -> bool:
+    """Whether a soum list line's votes (and its rank in its bag, made of them) would give
+    its bag's few ballots away (handlers.closing.Results.counts_hidden)."""
+    return line.item.voters < min_voters
+
+
+async def soum_report(
+    conn: Conn, soum_code: str, year: int, min_voters: int = DEFAULT_MIN_VOTERS
+) -> SoumReport:
     unit = await units.get(conn, soum_code)
     if unit is None or unit.level != "soum":
         raise ReportError(f"no soum with code {soum_code}")
@@ -369,4 +390,5 @@ async def soum_report(conn: Conn, soum_code: str, year: int) -> SoumReport:
         members,
         run.chosen_rule if run else None,
         run.run_at if run else None,
+        min_voters,
     )

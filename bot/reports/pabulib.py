@@ -16,6 +16,7 @@ from fractions import Fraction
 
 from bot.reports.data import round_report
 from handlers.allocation import Project, money
+from handlers.closing import DEFAULT_MIN_VOTERS
 from storage import ballots, proposals
 from storage import soum as soum_store
 from storage.db import Conn
@@ -121,10 +122,11 @@ def _clean(value: object) -> str:
     return " ".join(text.replace(";", ",").split())
 
 
-async def round_pb(conn: Conn, rnd: Round) -> str:
+async def round_pb(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> str:
     """A closed round as open data. Ballots are sorted by their content and numbered, so
     nothing of a voter is left but what they chose together with everyone else."""
-    rep = await round_report(conn, rnd)  # refuses a round still open
+    # Refuses a round still open, and one with too few ballots to publish unlinked.
+    rep = await round_report(conn, rnd, min_voters)
     on_ballot = await proposals.of_round(conn, rnd.id, "accepted")
     number_of = {p.id: str(p.number) for p in on_ballot}
     raw = await ballots.anonymous_ballots(conn, rnd.id)

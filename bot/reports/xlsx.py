@@ -25,14 +25,23 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.reports.data import ParticipationRow, RoundReport, SoumReport, by_label, public_text
+from bot.reports.data import (
+    ParticipationRow,
+    RoundReport,
+    SoumReport,
+    bag_counts_hidden,
+    by_label,
+    public_text,
+)
 from bot.reports.labels import criterion, label, reason, rule, status
+from handlers.closing import DEFAULT_MIN_VOTERS
 from handlers.soum_plan import SoumPlan
 from storage.soum import Criterion
 
 Cell = str | int | float | None
 BOLD = Font(bold=True)
 META_SHEET = "sanal"
+HIDDEN = "—"  # a bag's votes when too few voted to show them (ballot secrecy)
 # A soum's score sheet is tens of kilobytes unpacked; a zip bomb is gigabytes.
 MAX_SHEET_BYTES = 50 * 1024 * 1024
 MAX_SHEET_ENTRIES = 500
@@ -257,12 +266,12 @@ def soum_workbook(rep: SoumReport, lang: str = "mn") -> Workbook:
                 line.rank,
                 line.item.number,
                 line.bag_name,
-                line.item.bag_rank,
+                HIDDEN if bag_counts_hidden(line, rep.min_voters) else line.item.bag_rank,
                 _text(line.item.text),
                 line.item.beneficiaries,
                 line.item.cost_mnt,
-                line.item.votes,
-                _pct(float(line.share)),
+                HIDDEN if bag_counts_hidden(line, rep.min_voters) else line.item.votes,
+                HIDDEN if bag_counts_hidden(line, rep.min_voters) else _pct(float(line.share)),
                 *(_score(line.combined.by_criterion.get(c.name)) for c in crits),
                 _score(line.combined.score),
                 line.combined.members,
@@ -352,7 +361,7 @@ def _members_sheet(wb: Workbook, rep: SoumReport, crits: Sequence[Criterion], la
 # --- the score sheet ----------------------------------------------------------------------
 
 
-def score_sheet(plan: SoumPlan, lang: str = "mn") -> Workbook:
+def score_sheet(plan: SoumPlan, lang: str = "mn", min_voters: int = DEFAULT_MIN_VOTERS) -> Workbook:
     """The soum list for a member to score offline, one column per member criterion."""
     wb = Workbook()
     ws = _sheet(wb, label("sheet.scores", lang), first=True)
@@ -375,7 +384,7 @@ def score_sheet(plan: SoumPlan, lang: str = "mn") -> Workbook:
                 _text(line.item.text),
                 line.item.beneficiaries,
                 line.item.cost_mnt,
-                line.item.votes,
+                HIDDEN if bag_counts_hidden(line, min_voters) else line.item.votes,
                 *(None for _ in scored),
             ]
             for line in sorted(plan.lines, key=lambda x: x.item.number)

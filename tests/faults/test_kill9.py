@@ -47,6 +47,7 @@ from bot.wiring import build
 from storage import people, proposals, roles, rounds
 from storage.ballots import BallotKey, choices_of
 from storage.db import fetchone
+from storage.inbox import SEALED
 from tests.channels.conftest import ACCOUNT, PUBLIC, TOKEN
 from tests.conftest import ZAG_BAG_1, ZAG_BAG_2, make_settings
 from tests.fakes.twilio_api import FakeTwilio
@@ -431,6 +432,9 @@ async def _check(
         extra = [(m.to, m.body[:50], m.created) for m in fake.messages if m.sid not in set(ids)]
         assert len(set(ids)) == len(ids) == len(fake.messages), extra
         at_fake = {m.sid: (f"tel:{m.to}", m.body) for m in fake.messages}
+        # A reply to a ballot is sealed once sent (ballot secrecy): its address is kept.
+        sealed = {r["provider_id"] for r in rows if r["text"] == SEALED}
+        at_fake |= {sid: (at_fake[sid][0], SEALED) for sid in sealed if sid in at_fake}
         assert {r["provider_id"]: (r["address"], r["text"]) for r in rows} == at_fake
     finally:
         await app.stop()
