@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,14 +36,14 @@ def _settings(db: Path | None) -> Settings:
 
 @click.command(name="backup")
 @db_option
-@click.argument("dest", type=click.Path(path_type=Path))
+@click.argument("dest", type=click.Path())
 @click.option(
     "--key-to",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write the ballot key here, not DEST.key (keep it apart from copies that travel).",
 )
-def backup_cmd(db: Path | None, dest: Path, key_to: Path | None) -> None:
+def backup_cmd(db: Path | None, dest: str, key_to: Path | None) -> None:
     """Copy the database to DEST (a new file, or a folder), checked, key beside it.
 
     Safe while `sanal serve` runs: the copy is one moment of the database."""
@@ -51,7 +52,9 @@ def backup_cmd(db: Path | None, dest: Path, key_to: Path | None) -> None:
     if not source.is_file():
         raise click.ClickException(f"no database at {source} (--db or SANAL_DB)")
     now = datetime.now(UTC)
-    target = free_name(dest, source.stem, now) if dest.is_dir() else dest
+    # A folder: one that exists, or a new one written with a slash at the end.
+    into_folder = dest.endswith(("/", os.sep)) or Path(dest).is_dir()
+    target = free_name(Path(dest), source.stem, now) if into_folder else Path(dest)
 
     async def go() -> Summary:
         # Opened first so that a missing or wrong key is refused, as by every command:

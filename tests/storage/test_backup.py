@@ -161,6 +161,11 @@ async def test_backup_refuses_to_overwrite_and_names_files_in_a_folder(
     [made] = folder.iterdir()  # the key went elsewhere, as asked
     assert made.name.startswith("sanal-") and made.suffix == ".db"
     assert (tmp_path / "k.key").exists()
+    # A folder that does not exist yet, written with a slash: made, the file inside.
+    code, out = await sanal_cli(tmp_path, "backup", "--db", db, "new/")
+    assert code == 0, out
+    [made] = (tmp_path / "new").glob("sanal-*.db")
+    assert exists(Path(f"{made}.key"))
     code, out = await sanal_cli(tmp_path, "backup", "--db", str(tmp_path / "none.db"), "x.db")
     assert code == 1 and "no database at" in out
 
