@@ -231,7 +231,7 @@ def official_list(db: Path | None) -> None:
     settings = _settings(db=db)
 
     async def go() -> list[str]:
-        async with open_database(settings) as database:
+        async with open_database(settings, needs_key=False) as database:
             out = []
             for r in await roles.all_roles(database.reader):
                 unit = await units.get(database.reader, r.unit_code)
@@ -329,7 +329,7 @@ def sms_cost_cmd(db: Path | None, bag_code: str | None, round_id: int | None) ->
     settings = _settings(db=db)
 
     async def go() -> list[outbox.SmsCost]:
-        async with open_database(settings) as database:
+        async with open_database(settings, needs_key=False) as database:
             return await outbox.sms_cost(database.reader, bag_code=bag_code, round_id=round_id)
 
     costs = _run(go)

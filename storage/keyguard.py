@@ -144,11 +144,11 @@ async def check(conn: Conn, source: KeySource, name: str) -> bytes | None:
     stored = await stored_fingerprint(conn)
     if key is None:
         if stored is not None or await has_ballots(conn):
+            has = f"was made with key {short(stored)}" if stored else "holds ballots"
             raise BallotKeyError(
-                f"ballot key missing: {name} holds ballots (key {short(stored or '?')}) but "
-                f"{source.describe()} is not there; put back the key saved with the "
-                "database or its backup (sanal restore puts back both); "
-                "a new key would count changed ballots twice"
+                f"ballot key missing: {name} {has} but {source.describe()} is not there; "
+                "put back the key saved with the database or its backup (sanal restore "
+                "puts back both); a new key would count changed ballots twice"
             )
         return None
     if stored is not None:

@@ -43,7 +43,7 @@ def _read(db: Path | None, work: Callable[[Conn], Awaitable[T]]) -> T:
         raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
 
     async def go() -> T:
-        async with open_database(settings) as database:
+        async with open_database(settings, needs_key=False) as database:  # reads counts
             return await work(database.reader)
 
     try:
@@ -256,7 +256,11 @@ def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
         raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
 
     async def go() -> int:
-        async with open_database(settings) as database, database.write() as conn:
+        # Scores, no ballots: like every report command, no key needed.
+        async with (
+            open_database(settings, needs_key=False) as database,
+            database.write() as conn,
+        ):
             person = await people.by_phone(conn, e164)
             acts_for = await soum_of(conn, person.id, person.bag_code) if person else None
             if person is None or acts_for != filled.soum_code:

@@ -167,26 +167,49 @@ async def test_ballots_without_a_fingerprint_are_checked_against_the_key(
     [
         ["serve"],
         ["migrate"],
-        ["official", "list"],
-        ["sms-cost"],
+        ["official", "add", "--phone", "99112233", "--role", "chair", "--unit", ZAG_BAG_1],
+        ["chat", "--phone", "99112233"],
         ["backup", "copy.db"],
-        ["report", "participation", ZAG_BAG_1],
     ],
 )
-async def test_every_command_refuses_with_one_line(
+async def test_every_command_that_changes_it_refuses_with_one_line(
     tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
     settings, _ = await _two_voters(tmp_path, clock)
     settings.ballot_key_file().unlink()
+    code, output, before = await _cli(tmp_path, settings, monkeypatch, command)
+    assert code == 1
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ballot key missing"), output
+    assert not settings.ballot_key_file().exists()
+    assert not (tmp_path / "copy.db").exists()
+    assert data(Path(settings.db)) == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["official", "list"], ["sms-cost"], ["report", "participation", ZAG_BAG_1]],
+)
+async def test_a_copy_without_its_key_still_serves_for_reports(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """Counts need no key: a copy sent to the aimag without it is read, never given one."""
+    settings, _ = await _two_voters(tmp_path, clock)
+    settings.ballot_key_file().unlink()
+    code, output, _ = await _cli(tmp_path, settings, monkeypatch, command)
+    assert code == 0, output
+    assert not settings.ballot_key_file().exists()
+
+
+async def _cli(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> tuple[int, str, bytes]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SANAL_BALLOT_KEY", raising=False)
     monkeypatch.setenv("SANAL_DB", str(settings.db))
     before = data(Path(settings.db))
     # In a thread: the command runs its own event loop, as from a shell.
-    result = await asyncio.to_thread(CliRunner().invoke, main, command, catch_exceptions=False)
-    assert result.exit_code == 1
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ballot key missing"), result.output
-    assert not settings.ballot_key_file().exists()
-    assert not (tmp_path / "copy.db").exists()
-    assert data(Path(settings.db)) == before
+    result = await asyncio.to_thread(
+        CliRunner().invoke, main, command, input="", catch_exceptions=False
+    )
+    return result.exit_code, result.output, before
