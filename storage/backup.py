@@ -211,6 +211,8 @@ def in_use(db: Path) -> bool:
         fd = os.open(shm, os.O_RDWR)
     except FileNotFoundError:
         return False
+    except OSError as exc:  # another user's file: we cannot tell, so we do not go on
+        raise BackupError(f"cannot tell whether {db} is in use: {shm}: {exc.strerror}") from None
     try:
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _SHM_DMS_BYTE)
