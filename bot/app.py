@@ -17,6 +17,7 @@ from bot.channels import simulator_gate
 from bot.channels.base import Transport
 from bot.channels.simulator import SimulatorTransport
 from bot.clock import Clock, SystemClock
+from bot.database import database
 from bot.intake import Intake
 from bot.router import Router
 from bot.sender import Sender
@@ -26,6 +27,13 @@ from storage.ballots import BallotKey
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+
+class _KeyNotRead(BallotKey):
+    """Before ``Sanal.open``: filing a ballot under no key must fail loudly."""
+
+    def voter_key(self, round_id: int, person_id: int) -> str:
+        raise RuntimeError("the ballot key is read when the database opens (Sanal.open)")
 
 
 class ChannelPlugin(Protocol):
@@ -51,10 +59,9 @@ class Sanal:
     simulator: simulator_gate.SimulatorGate = field(init=False)
 
     def __post_init__(self) -> None:
-        self.db = Database(self.settings.db)
-        self.router = Router(
-            self.db, self.settings, self.clock, BallotKey(self.settings.ballot_secret())
-        )
+        self.db = database(self.settings)
+        # The key is known once the database has checked it (open).
+        self.router = Router(self.db, self.settings, self.clock, _KeyNotRead(b""))
         self.simulator = self.router.simulator = simulator_gate.decide(self.settings)
         self.intake = Intake(self.db, self.router, self.wake_senders)
         transports: list[Transport] = [SimulatorTransport()]
@@ -69,6 +76,8 @@ class Sanal:
     async def open(self) -> None:
         """Open the database (migrating it) and load the national units on first start."""
         await self.db.open()
+        assert self.db.ballot_secret is not None  # a database with a key source has one
+        self.router.key = BallotKey(self.db.ballot_secret)
         async with self.db.write() as conn:
             if await units.count(conn) == 0:
                 counts = await units.upsert_units(

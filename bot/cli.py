@@ -1,4 +1,4 @@
-"""The `sanal` command: serve, migrate, units, officials, chat, report."""
+"""The `sanal` command: serve, migrate, units, officials, chat, report, backup, restore."""
 
 from __future__ import annotations
 
@@ -13,19 +13,25 @@ import click
 
 from bot import log_redact
 from bot.app import Sanal
+from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
+from bot.database import database as open_database
 from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
 from bot.reports.cli import report as report_group
 from bot.settings import Settings
 from storage import audit, outbox, people, roles, units
-from storage.db import Database, migrate
+from storage.backup import BackupError
+from storage.keyguard import BallotKeyError
 
 T = TypeVar("T")
 
 
 def _run(coro: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(coro())  # type: ignore[arg-type]
+    try:
+        return asyncio.run(coro())  # type: ignore[arg-type]
+    except (BallotKeyError, BackupError) as exc:  # a lost key, a failed backup: one line
+        raise click.ClickException(str(exc)) from None
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -128,8 +134,8 @@ def migrate_cmd(db: Path | None) -> None:
     settings = _settings(db=db)
 
     async def go() -> list[str]:
-        async with Database(settings.db, auto_migrate=False) as database:
-            return await migrate(database.writer)
+        async with open_database(settings) as database:  # migrates, after a backup
+            return database.migrated
 
     applied = _run(go)
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
@@ -154,7 +160,7 @@ def units_import(db: Path | None, csv_file: Path) -> None:
         raise click.ClickException(f"{csv_file}: {exc}; nothing imported") from None
 
     async def go() -> dict[str, int]:
-        async with Database(settings.db) as database, database.write() as conn:
+        async with open_database(settings) as database, database.write() as conn:
             counts = await units.upsert_units(conn, parsed)
             await audit.record(
                 conn,
@@ -253,7 +259,7 @@ def official_list(db: Path | None) -> None:
     settings = _settings(db=db)
 
     async def go() -> list[str]:
-        async with Database(settings.db) as database:
+        async with open_database(settings, needs_key=False) as database:
             out = []
             for r in await roles.all_roles(database.reader):
                 unit = await units.get(database.reader, r.unit_code)
@@ -278,7 +284,7 @@ def official_remove(db: Path | None, phone: str, role: str | None, unit_code: st
     e164 = _phone(phone)
 
     async def go() -> int:
-        async with Database(settings.db) as database, database.write() as conn:
+        async with open_database(settings) as database, database.write() as conn:
             person = await people.by_phone(conn, e164)
             if person is None:
                 raise click.ClickException(f"no person with phone {e164}")
@@ -362,7 +368,7 @@ def sms_cost_cmd(db: Path | None, bag_code: str | None, round_id: int | None) ->
     settings = _settings(db=db)
 
     async def go() -> list[outbox.SmsCost]:
-        async with Database(settings.db) as database:
+        async with open_database(settings, needs_key=False) as database:
             return await outbox.sms_cost(database.reader, bag_code=bag_code, round_id=round_id)
 
     costs = _run(go)
@@ -374,6 +380,9 @@ def sms_cost_cmd(db: Path | None, bag_code: str | None, round_id: int | None) ->
 
 # `sanal report ...`: the report commands live beside the reports (bot/reports/cli.py).
 main.add_command(report_group)
+# `sanal backup DEST`, `sanal restore SRC` (bot/backup_cli.py).
+main.add_command(backup_cmd)
+main.add_command(restore_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover

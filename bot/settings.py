@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     # Secret for ballot keys; when unset, a key file beside the database is created once.
     ballot_key: SecretStr | None = None
 
+    # Backups (storage/backup.py, scheduler/backups.py): one every this many hours while
+    # `serve` runs (0 = none), the newest `backup_keep` kept, in `backup_dir` (default:
+    # backups/ beside the database).
+    backup_dir: Path | None = None
+    backup_keep: int = Field(7, ge=1)
+    backup_interval_hours: float = Field(24.0, ge=0)
+
     # Language of replies to someone who has not chosen one: Cyrillic Mongolian for
     # Cyrillic writers; for Latin writers, this (mn_latn keeps SMS in cheap GSM-7).
     latin_writer_lang: Literal["mn_latn", "en"] = "mn_latn"
@@ -186,17 +193,22 @@ class Settings(BaseSettings):
     def reports_path(self) -> Path:
         return self.reports_dir or Path(self.db).parent / "reports"
 
+    def backup_path(self) -> Path:
+        return self.backup_dir or Path(self.db).parent / "backups"
+
+    def ballot_key_file(self) -> Path:
+        return Path(f"{self.db}.key")
+
     def ballot_secret(self) -> bytes:
-        """The ballot HMAC key: from the setting, else from ``<db>.key`` (created once)."""
+        """The ballot HMAC key: from the setting, else from ``<db>.key``.
+
+        Never made here: opening the database makes it, for a new database only, and
+        checks it against the database's fingerprint (storage/keyguard.py)."""
         if self.ballot_key is not None:
             return self.ballot_key.get_secret_value().encode()
-        key_file = Path(f"{self.db}.key")
+        key_file = self.ballot_key_file()
         if not key_file.exists():
-            import secrets
-
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+            raise FileNotFoundError(f"ballot key file {key_file} is missing")
         return key_file.read_text().strip().encode()
 
 

@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.channels.base import Transport
 from bot.clock import Clock
 from bot.settings import Settings
+from scheduler import backups
 from scheduler.sweeps import SweepReport, next_deadline, run_once
 
 if TYPE_CHECKING:
@@ -99,9 +100,12 @@ class SchedulerPlugin:
             report = await run_once(app.db, self.settings, now)
         except Exception:
             log.exception("sweep failed; the next one tries again")
+            await backups.run_due(app.db, self.settings, now)  # all the more needed
             return None
         self.last_report = report
         self.last_sweep_at = time.monotonic()
+        # After the sweep (deadlines first); a daily copy, in a thread (scheduler/backups.py).
+        await backups.run_due(app.db, self.settings, now)
         # Reminders and results are queued; retries of errored sends come due by their
         # own time: either way the senders look at the outbox now.
         app.wake_senders()

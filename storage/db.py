@@ -18,9 +18,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
+
+from storage.files import make_private, touch_private
+
+if TYPE_CHECKING:
+    from storage.keyguard import KeySource
 
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement with its parameters at DEBUG: a voter's number beside
@@ -35,6 +40,7 @@ BUSY_TIMEOUT_MS = 10_000
 # Another process may hold the write lock past the busy timeout (a long import, a second
 # `serve` by mistake); we wait again rather than let "database is locked" reach anyone.
 LOCKED_RETRIES = 5
+CHECKPOINT_WAIT_MS = 500
 
 
 class DatabaseUnusable(Exception):
@@ -46,30 +52,49 @@ class DatabaseUnusable(Exception):
 class Database:
     """The application's handle on its SQLite file."""
 
-    def __init__(self, path: str | Path, *, auto_migrate: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        auto_migrate: bool = True,
+        key: KeySource | None = None,
+        backup_dir: Path | None = None,
+    ) -> None:
         self.path = str(path)
         self.auto_migrate = auto_migrate
+        # The ballot key's source: with one, opening checks the key against the
+        # database's fingerprint (storage/keyguard.py) and refuses a missing or wrong key.
+        self.key = key
+        self.ballot_secret: bytes | None = None
+        # Where a migration first backs the database up (default: backups/ beside it).
+        self.backup_dir = backup_dir or Path(self.path).parent / "backups"
+        self.migrated: list[str] = []
         self._writer: Conn | None = None
         self._reader: Conn | None = None
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> Database:
         try:
-            return await self._open()
+            await self._open()
         except BaseException as exc:
             # An open connection's thread keeps the process alive: a failed start must close
-            # what it opened, or the command hangs after its error (a corrupt file did).
-            await self.close()
+            # what it opened, or the command hangs after its error (a corrupt file did). A
+            # refused open (wrong key) likewise. No checkpoint: the file may be damaged.
+            await self._close_connections()
             if isinstance(exc, (sqlite3.Error, OSError)):
                 raise DatabaseUnusable(_unusable(self.path, exc)) from exc
             raise
+        return self
 
-    async def _open(self) -> Database:
+    async def _open(self) -> None:
         if self.path != ":memory:":
             folder = Path(self.path).parent
             if folder.exists() and not folder.is_dir():
                 raise DatabaseUnusable(f"{self.path}: {folder} is not a folder")
             folder.mkdir(parents=True, exist_ok=True)
+            # Private before SQLite writes a byte; its -wal and -shm take the same mode.
+            if not touch_private(Path(self.path)):
+                make_private(Path(self.path))
         self._writer = await self._connect()
         await _quick_check(self._writer, self.path)
         await self._writer.execute("PRAGMA journal_mode=WAL")
@@ -80,10 +105,17 @@ class Database:
         # first write would fail much later. Take the write lock once, now.
         await _begin_immediate(self._writer)
         await self._writer.execute("ROLLBACK")
+        from storage import keyguard
+
+        if self.key is not None:  # before a migration touches a database it may not open
+            self.ballot_secret = await keyguard.check(self._writer, self.key, self.path)
         if self.auto_migrate:
-            await migrate(self._writer)
+            self.migrated = await migrate(
+                self._writer, backup_dir=self.backup_dir, key=self.ballot_secret
+            )
+        if self.key is not None:
+            self.ballot_secret = await keyguard.settle(self._writer, self.key, self.path)
         self._reader = await self._connect()
-        return self
 
     async def _connect(self) -> Conn:
         conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS)
@@ -96,6 +128,11 @@ class Database:
         return conn
 
     async def close(self) -> None:
+        if self._writer is not None and self.path != ":memory:":
+            await checkpoint(self._writer)
+        await self._close_connections()
+
+    async def _close_connections(self) -> None:
         for conn in (self._reader, self._writer):
             if conn is not None:
                 with contextlib.suppress(sqlite3.Error):  # closing a broken file still closes
@@ -199,6 +236,21 @@ async def _begin_immediate(conn: Conn) -> None:
             await asyncio.sleep(0.05 * (attempt + 1))
 
 
+async def checkpoint(conn: Conn) -> None:
+    """Move the WAL into the database file and empty it, so that the file alone holds
+    everything (a plain copy of ``sanal.db`` after a stop is then complete). SQLite does
+    this itself only when the last connection closes; another process (a second
+    ``serve``, ``sanal chat``) may keep the WAL open.
+
+    While it waits for another process's readers and writer it holds up new writers, so
+    it waits briefly; then it does what it can without them. It never fails a stop."""
+    try:
+        await conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error as exc:
+        log.warning("WAL checkpoint at close skipped: %s", exc)
+
+
 async def fetchall(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[Row]:
     return list(await conn.execute_fetchall(sql, params))
 
@@ -242,13 +294,22 @@ async def applied_versions(conn: Conn) -> set[int]:
     return {int(r["version"]) for r in rows}
 
 
-async def migrate(conn: Conn) -> list[str]:
-    """Apply the migrations not applied yet, each in its own transaction. Idempotent."""
+async def migrate(
+    conn: Conn, *, backup_dir: Path | None = None, key: bytes | None = None
+) -> list[str]:
+    """Apply the migrations not applied yet, each in its own transaction. Idempotent.
+
+    With ``backup_dir``, a database that has been migrated before is backed up there
+    first (with its ``key`` beside it), so that a failed or unwanted upgrade can be
+    undone with ``sanal restore``."""
     done = await applied_versions(conn)
     applied: list[str] = []
-    for version, name, sql in migration_files():
-        if version in done:
-            continue
+    pending = [m for m in migration_files() if m[0] not in done]
+    if pending and done and backup_dir is not None:
+        from storage.backup import before_migration
+
+        await before_migration(conn, backup_dir, pending[0][1], key)
+    for version, name, sql in pending:
         now = datetime.now(UTC).isoformat()
         script = (
             "BEGIN IMMEDIATE;\n"

@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.database import database as open_database
 from bot.settings import Settings
-from storage.db import Conn, Database, fetchall, fetchone
+from storage.db import Conn, fetchall, fetchone
+from storage.keyguard import BallotKeyError
 
 T = TypeVar("T")
 LANG = click.Choice(["mn", "en"])
@@ -41,12 +43,12 @@ def _read(db: Path | None, work: Callable[[Conn], Awaitable[T]]) -> T:
         raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
 
     async def go() -> T:
-        async with Database(settings.db) as database:
+        async with open_database(settings, needs_key=False) as database:  # reads counts
             return await work(database.reader)
 
     try:
         return asyncio.run(go())
-    except ReportError as exc:
+    except (ReportError, BallotKeyError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -257,7 +259,11 @@ def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
         raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
 
     async def go() -> int:
-        async with Database(settings.db) as database, database.write() as conn:
+        # Scores, no ballots: like every report command, no key needed.
+        async with (
+            open_database(settings, needs_key=False) as database,
+            database.write() as conn,
+        ):
             person = await people.by_phone(conn, e164)
             acts_for = await soum_of(conn, person.id, person.bag_code) if person else None
             if person is None or acts_for != filled.soum_code:
@@ -280,6 +286,8 @@ def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
         stored = asyncio.run(go())
     except ValueError as exc:  # a line not on the list, a score out of 1-5: rolled back
         raise click.ClickException(f"{sheet}: {exc}; nothing imported") from None
+    except BallotKeyError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{stored} scores of {len(filled.scores)} proposals stored for {e164}")
 
 

@@ -1,0 +1,102 @@
+"""`sanal backup DEST` and `sanal restore SRC`: the operator's side of storage/backup.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.database import database
+from bot.settings import Settings
+from storage.backup import BackupError, Summary, free_name, make, restore
+from storage.keyguard import BallotKeyError
+
+T = TypeVar("T")
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file (SANAL_DB, default ./sanal.db)",
+)
+
+
+def _settings(db: Path | None) -> Settings:
+    try:
+        values: dict[str, Any] = {"db": db} if db is not None else {}
+        return Settings(**values)
+    except Exception as exc:  # pydantic's message names the setting and the problem
+        raise click.ClickException(f"bad settings: {exc}") from None
+
+
+@click.command(name="backup")
+@db_option
+@click.argument("dest", type=click.Path())
+@click.option(
+    "--key-to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the ballot key here, not DEST.key (keep it apart from copies that travel).",
+)
+def backup_cmd(db: Path | None, dest: str, key_to: Path | None) -> None:
+    """Copy the database to DEST (a new file, or a folder), checked, key beside it.
+
+    Safe while `sanal serve` runs: the copy is one moment of the database."""
+    settings = _settings(db)
+    source = Path(settings.db)
+    if not source.is_file():
+        raise click.ClickException(f"no database at {source} (--db or SANAL_DB)")
+    now = datetime.now(UTC)
+    # A folder: one that exists, or a new one written with a slash at the end.
+    into_folder = dest.endswith(("/", os.sep)) or Path(dest).is_dir()
+    target = free_name(Path(dest), source.stem, now) if into_folder else Path(dest)
+
+    async def go() -> Summary:
+        # Opened first so that a missing or wrong key is refused, as by every command:
+        # a backup whose key does not open it would be worth nothing.
+        async with database(settings, auto_migrate=False) as opened:
+            key = opened.ballot_secret
+        return await asyncio.to_thread(make, source, target, key, key_to)
+
+    summary = _run(go())
+    key_file = key_to or Path(f"{target}.key")
+    click.echo(
+        f"backed up to {summary.path} ({summary.describe()}, integrity ok); key in {key_file}"
+    )
+
+
+@click.command(name="restore")
+@db_option
+@click.argument("src", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The backup's key file (default SRC.key, else the database's own key).",
+)
+def restore_cmd(db: Path | None, src: Path, key_file: Path | None) -> None:
+    """Put the backup SRC in the database's place (stop `sanal serve` first).
+
+    The database it replaces is moved aside, not deleted."""
+    settings = _settings(db)
+    env_key = settings.ballot_key.get_secret_value().encode() if settings.ballot_key else None
+    done = _run(
+        restore(src, Path(settings.db), datetime.now(UTC), key_file=key_file, env_key=env_key)
+    )
+    line = f"restored {src} to {settings.db} ({done.summary.describe()}, integrity ok)"
+    if done.replaced is not None:
+        line += f"; the database it replaced is {done.replaced}"
+    click.echo(line)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except (BallotKeyError, BackupError) as exc:
+        raise click.ClickException(str(exc)) from None

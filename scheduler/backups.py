@@ -1,0 +1,103 @@
+"""Scheduled backups: one every ``SANAL_BACKUP_INTERVAL_HOURS``, the newest few kept.
+
+Like the other sweeps, it is idempotent and the database holds its state: the time of the
+last scheduled backup, and a lease (``settings_kv``) taken with ``BEGIN IMMEDIATE`` before
+the copy is made. Of two ``serve`` processes on one file, the one that takes the lease
+makes the backup; the other sees it taken, or the backup done, and does nothing. A process
+killed while copying leaves the lease to run out, and the next sweep after it tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.clock import from_db, to_db
+from bot.settings import Settings
+from storage import backup
+from storage.db import Conn, Database, fetchone
+
+log = logging.getLogger(__name__)
+
+LAST_KEY = "backup.last_at"
+LEASE_KEY = backup.LEASE_KEY
+# Long enough for a copy of any bag-level database; a dead process's lease runs out.
+LEASE = timedelta(minutes=30)
+# After a failed backup (a full disk): wait this long before the next try, not 30 s.
+RETRY_AFTER = timedelta(minutes=10)
+
+
+async def _value(conn: Conn, key: str) -> datetime | None:
+    row = await fetchone(conn, "SELECT value FROM settings_kv WHERE key = ?", (key,))
+    return from_db(str(row["value"])) if row else None
+
+
+async def is_due(db: Database, settings: Settings, now: datetime) -> bool:
+    """Whether a scheduled backup is due now (a read; the claim decides who makes it)."""
+    if settings.backup_interval_hours <= 0:
+        return False
+    rows = await db.fetchall(
+        "SELECT key, value FROM settings_kv WHERE key IN (?, ?)", (LAST_KEY, LEASE_KEY)
+    )
+    values = {str(r["key"]): from_db(str(r["value"])) for r in rows}
+    return _due(values.get(LAST_KEY), values.get(LEASE_KEY), settings, now)
+
+
+def _due(last: datetime | None, lease: datetime | None, settings: Settings, now: datetime) -> bool:
+    every = timedelta(hours=settings.backup_interval_hours)
+    if last is not None and now < last + every:
+        return False
+    return lease is None or lease <= now
+
+
+async def claim(db: Database, settings: Settings, now: datetime) -> bool:
+    """Take the lease if a backup is due and nobody holds it; True if this process did."""
+    async with db.write() as conn:
+        if not _due(await _value(conn, LAST_KEY), await _value(conn, LEASE_KEY), settings, now):
+            return False
+        await _put(conn, LEASE_KEY, now + LEASE)
+        return True
+
+
+async def _put(conn: Conn, key: str, when: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO settings_kv (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, to_db(when)),
+    )
+
+
+async def run_due(db: Database, settings: Settings, now: datetime) -> backup.Summary | None:
+    """Make the scheduled backup if it is due and this process claims it; prune old ones.
+
+    Never raises: a failed backup is logged, and tried again after ``RETRY_AFTER``."""
+    if db.path == ":memory:" or not await is_due(db, settings, now):
+        return None
+    if not await claim(db, settings, now):
+        return None
+    source = Path(db.path)
+    folder = settings.backup_path()
+    try:
+        summary = await asyncio.to_thread(_make, source, folder, now, db.ballot_secret)
+    except Exception as exc:
+        log.error("scheduled backup failed, trying again in %s: %s", RETRY_AFTER, exc)
+        async with db.write() as conn:
+            await _put(conn, LEASE_KEY, now + RETRY_AFTER)
+        return None
+    async with db.write() as conn:
+        await _put(conn, LAST_KEY, now)
+        await conn.execute("DELETE FROM settings_kv WHERE key = ?", (LEASE_KEY,))
+    removed = await asyncio.to_thread(backup.prune, folder, source.stem, settings.backup_keep, now)
+    log.info(
+        "scheduled backup %s (%s)%s",
+        summary.path,
+        summary.describe(),
+        f"; removed {len(removed)} older" if removed else "",
+    )
+    return summary
+
+
+def _make(source: Path, folder: Path, now: datetime, key: bytes | None) -> backup.Summary:
+    return backup.make(source, backup.free_name(folder, source.stem, now), key)
