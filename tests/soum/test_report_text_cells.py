@@ -91,7 +91,9 @@ async def _round(app: Sanal, client: TestClient[Any, Any]) -> None:
     async with app.db.write() as conn:  # the member's scores: the members sheet has rows
         scores = {n: {"importance": 3, "fit": 4} for n in range(1, REJECTED)}
         year = START.year + 1
-        await import_scores(conn, ZAG, year, member_id, scores, app.clock.now(), actor="test")
+        await import_scores(
+            conn, ZAG, year, member_id, scores, app.clock.now(), actor="test", channel="cli"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +106,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
+    # `units import` writes: it needs the key the database was made with (storage/keyguard).
+    monkeypatch.setenv("SANAL_BALLOT_KEY", "test-ballot-key")
     copy = tmp_path / "sanal.db"
     shutil.copy(built, copy)
     yield copy
