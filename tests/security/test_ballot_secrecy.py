@@ -134,7 +134,7 @@ def copy_files(folder: Path, dest: Path) -> Path:
     """The database file as it lies on disk, with its WAL if one is left (not the key)."""
     dest.mkdir()
     for f in folder.glob("sanal.db*"):
-        if not f.name.endswith(".key"):
+        if f.is_file() and not f.name.endswith(".key"):  # not the senders' lock folder
             shutil.copy(f, dest / f.name)
     return dest / "sanal.db"
 
@@ -187,7 +187,7 @@ async def both(
     async with TestClient(TestServer(build_web_app(sanal))) as client:
         sms = SmsWorld(sanal, client, clock)
         sms.fake_twilio = fake_twilio  # type: ignore[attr-defined]
-        yield sms, TgWorld(sanal, fake_tg, client, clock)
+        yield sms, TgWorld(sanal, fake_tg, client, clock, fake_twilio)
     await sanal.stop()
 
 

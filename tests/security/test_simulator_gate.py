@@ -69,7 +69,12 @@ async def snapshot(sanal: Sanal, skip: tuple[str, ...] = ()) -> dict[str, list[t
         db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
     )
     return {
-        t: [tuple(r) for r in await fetchall(db, f"SELECT * FROM {t} ORDER BY 1")]
+        t: [
+            tuple(r)
+            for r in await fetchall(db, f"SELECT * FROM {t} ORDER BY 1")
+            # The scheduler's backup lease is the scheduler's work, not the simulator's.
+            if not (t == "settings_kv" and str(r[0]).startswith("backup."))
+        ]
         for t in sorted(r["name"] for r in tables)
         if t not in skip
     }

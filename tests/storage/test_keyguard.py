@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,16 +18,15 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from click.testing import CliRunner
 
 from bot.app import Sanal
-from bot.cli import main
 from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.web import build_web_app
 from storage import ballots
 from storage.keyguard import FINGERPRINT_KEY, BallotKeyError, fingerprint
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_settings
+from tests.faults.serve import PREFIXES, free_port
 from tests.scheduler.world import open_voting_round
 
 
@@ -204,12 +205,21 @@ async def test_a_copy_without_its_key_still_serves_for_reports(
 async def _cli(
     tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> tuple[int, str, bytes]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SANAL_BALLOT_KEY", raising=False)
-    monkeypatch.setenv("SANAL_DB", str(settings.db))
+    """The command as an operator runs it: its own process (serve takes signals, which
+    only a main thread may), with no key in the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    env.update(SANAL_DB=str(settings.db), SANAL_PORT=str(free_port()))
     before = data(Path(settings.db))
-    # In a thread: the command runs its own event loop, as from a shell.
-    result = await asyncio.to_thread(
-        CliRunner().invoke, main, command, input="", catch_exceptions=False
+    script = Path(sys.executable).with_name("sanal")
+    sanal = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [*sanal, *command],
+        cwd=tmp_path,
+        env=env,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    return result.exit_code, result.output, before
+    return done.returncode, done.stdout + done.stderr, before
