@@ -11,27 +11,12 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.cli_options import db_option, settings_for
 from bot.database import database
-from bot.settings import Settings
 from storage.backup import BackupError, Summary, free_name, make, restore
 from storage.keyguard import BallotKeyError
 
 T = TypeVar("T")
-
-db_option = click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="SQLite file (SANAL_DB, default ./sanal.db)",
-)
-
-
-def _settings(db: Path | None) -> Settings:
-    try:
-        values: dict[str, Any] = {"db": db} if db is not None else {}
-        return Settings(**values)
-    except Exception as exc:  # pydantic's message names the setting and the problem
-        raise click.ClickException(f"bad settings: {exc}") from None
 
 
 @click.command(name="backup")
@@ -47,7 +32,7 @@ def backup_cmd(db: Path | None, dest: str, key_to: Path | None) -> None:
     """Copy the database to DEST (a new file, or a folder), checked, key beside it.
 
     Safe while `sanal serve` runs: the copy is one moment of the database."""
-    settings = _settings(db)
+    settings = settings_for(db=db)
     source = Path(settings.db)
     if not source.is_file():
         raise click.ClickException(f"no database at {source} (--db or SANAL_DB)")
@@ -84,7 +69,7 @@ def restore_cmd(db: Path | None, src: Path, key_file: Path | None) -> None:
     """Put the backup SRC in the database's place (stop `sanal serve` first).
 
     The database it replaces is moved aside, not deleted."""
-    settings = _settings(db)
+    settings = settings_for(db=db)
     env_key = settings.ballot_key.get_secret_value().encode() if settings.ballot_key else None
     done = _run(
         restore(src, Path(settings.db), datetime.now(UTC), key_file=key_file, env_key=env_key)

@@ -15,6 +15,7 @@ from bot import log_redact
 from bot.app import Sanal
 from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
+from bot.cli_options import db_option, settings_for
 from bot.database import database as open_database
 from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
@@ -32,22 +33,6 @@ def _run(coro: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(coro())  # type: ignore[arg-type]
     except (BallotKeyError, BackupError) as exc:  # a lost key, a failed backup: one line
         raise click.ClickException(str(exc)) from None
-
-
-def _settings(**overrides: Any) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**values)
-    except Exception as exc:  # pydantic's message names the setting and the problem
-        raise click.ClickException(f"bad settings: {exc}") from None
-
-
-db_option = click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="SQLite file (SANAL_DB, default ./sanal.db)",
-)
 
 
 class _Group(click.Group):
@@ -88,7 +73,7 @@ def main(verbose: bool) -> None:
 @click.option("--demo", is_flag=True, help="Create a demo bag and round on an empty database.")
 def serve(db: Path | None, host: str | None, port: int | None, demo: bool) -> None:
     """Start the web server, the simulator, the channels and the senders."""
-    settings = _settings(db=db, host=host, port=port)
+    settings = settings_for(db=db, host=host, port=port)
     from bot.channels.base import ConfigError
     from bot.serve_loop import StartError
 
@@ -131,7 +116,7 @@ async def _serve(settings: Settings, demo: bool) -> int:
 @db_option
 def migrate_cmd(db: Path | None) -> None:
     """Apply database migrations (safe to run again)."""
-    settings = _settings(db=db)
+    settings = settings_for(db=db)
 
     async def go() -> list[str]:
         async with open_database(settings) as database:  # migrates, after a backup
@@ -151,7 +136,7 @@ def units_group() -> None:
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def units_import(db: Path | None, csv_file: Path) -> None:
     """Import units from a level,code,name,parent_code CSV (all or nothing)."""
-    settings = _settings(db=db)
+    settings = settings_for(db=db)
     try:
         parsed = units.parse_units_csv(csv_file.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -210,7 +195,7 @@ LEVEL_FOR_ROLE = {
 @click.option("--name", default=None)
 def official_add(db: Path | None, phone: str, role: str, unit_code: str, name: str | None) -> None:
     """Give a person (by phone) a role in a unit."""
-    settings = _settings(db=db)
+    settings = settings_for(db=db)
     e164 = _phone(phone)
 
     async def go() -> str:
@@ -256,7 +241,7 @@ def official_add(db: Path | None, phone: str, role: str, unit_code: str, name: s
 @db_option
 def official_list(db: Path | None) -> None:
     """List every official."""
-    settings = _settings(db=db)
+    settings = settings_for(db=db)
 
     async def go() -> list[str]:
         async with open_database(settings, needs_key=False) as database:
@@ -280,7 +265,7 @@ def official_list(db: Path | None) -> None:
 @click.option("--unit", "unit_code", default=None, help="Only in this unit")
 def official_remove(db: Path | None, phone: str, role: str | None, unit_code: str | None) -> None:
     """Take roles away from a person."""
-    settings = _settings(db=db)
+    settings = settings_for(db=db)
     e164 = _phone(phone)
 
     async def go() -> int:
@@ -320,7 +305,7 @@ def chat(db: Path | None, phone: str) -> None:
 
     Training only, like the simulator page: where real channels are configured or have
     written to the database it needs SANAL_SIMULATOR_TOKEN, and a number nobody uses."""
-    settings = _settings(db=db)
+    settings = settings_for(db=db)
     e164 = _phone(phone)
 
     async def go() -> None:
@@ -365,7 +350,7 @@ def _prompt() -> str | None:
 @click.option("--round", "round_id", type=int, default=None, help="Only this round (id).")
 def sms_cost_cmd(db: Path | None, bag_code: str | None, round_id: int | None) -> None:
     """What SMS cost: messages and segments sent, by provider."""
-    settings = _settings(db=db)
+    settings = settings_for(db=db)
 
     async def go() -> list[outbox.SmsCost]:
         async with open_database(settings, needs_key=False) as database:

@@ -106,6 +106,7 @@ class SchedulerPlugin:
         self.last_sweep_at = time.monotonic()
         # After the sweep (deadlines first); a daily copy, in a thread (scheduler/backups.py).
         await backups.run_due(app.db, self.settings, now)
+        await app.db.fold_wal()  # sealed ballot messages leave the -wal file (storage/db.py)
         # Reminders and results are queued; retries of errored sends come due by their
         # own time: either way the senders look at the outbox now.
         app.wake_senders()

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.cli_options import db_option, settings_for
 from bot.database import database as open_database
-from bot.settings import Settings
 from storage.db import Conn, fetchall, fetchone
 from storage.keyguard import BallotKeyError
 
@@ -26,19 +26,11 @@ T = TypeVar("T")
 LANG = click.Choice(["mn", "en"])
 
 
-def _settings(db: Path | None) -> Settings:
-    try:
-        values: dict[str, Any] = {"db": db} if db is not None else {}
-        return Settings(**values)
-    except Exception as exc:  # pydantic's message names the setting and the problem
-        raise click.ClickException(f"bad settings: {exc}") from None
-
-
 def _read(db: Path | None, work: Callable[[Conn], Awaitable[T]]) -> T:
     """Run ``work`` on a reader of an existing database; report errors as CLI errors."""
     from bot.reports.data import ReportError
 
-    settings = _settings(db)
+    settings = settings_for(db=db)
     if not Path(settings.db).exists():
         raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
 
@@ -70,12 +62,6 @@ def _bar(total: int, unit: str, desc: str) -> Iterator[Any]:
         yield bar
 
 
-db_option = click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="SQLite file (SANAL_DB, default ./sanal.db)",
-)
 lang_option = click.option("--lang", type=LANG, default="mn", show_default=True)
 year_option = click.option("--year", type=int, default=None, help="Planning year (default: newest)")
 
@@ -104,7 +90,7 @@ def report() -> None:
 async def _round_report(conn: Conn, bag: str, year: int | None) -> Any:
     from bot.reports.data import find_round, round_report
 
-    min_voters = _settings(None).min_voters_for_counts
+    min_voters = settings_for().min_voters_for_counts
     return await round_report(conn, await find_round(conn, bag, year), min_voters)
 
 
@@ -166,7 +152,7 @@ def pabulib(db: Path | None, bag: str, year: int | None, output: Path | None) ->
 
     async def work(conn: Conn) -> tuple[str, str]:
         rnd = await find_round(conn, bag, year)
-        min_voters = _settings(None).min_voters_for_counts
+        min_voters = settings_for().min_voters_for_counts
         return f"{rnd.bag_code}-{rnd.year}", await round_pb(conn, rnd, min_voters)
 
     stem, text = _read(db, work)
@@ -206,7 +192,9 @@ def soum_cmd(
 
     async def work(conn: Conn) -> Any:
         year_of = await _soum_year(conn, soum_code, year)
-        return await soum_report(conn, soum_code, year_of, _settings(db).min_voters_for_counts)
+        return await soum_report(
+            conn, soum_code, year_of, settings_for(db=db).min_voters_for_counts
+        )
 
     rep = _read(db, work)
     path = output or Path(f"soum-{soum_code}-{rep.plan.year}.xlsx")
@@ -231,7 +219,7 @@ def scores(
 
     plan = _read(db, work)
     path = output or Path(f"scores-{soum_code}-{plan.year}.xlsx")
-    _write(path, save(score_sheet(plan, lang, _settings(db).min_voters_for_counts)))
+    _write(path, save(score_sheet(plan, lang, settings_for(db=db).min_voters_for_counts)))
 
 
 @report.command(name="import-scores")
@@ -254,7 +242,7 @@ def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
         filled = read_score_sheet(sheet)
     except ScoreSheetError as exc:
         raise click.ClickException(f"{sheet}: {exc}; nothing imported") from None
-    settings = _settings(db)
+    settings = settings_for(db=db)
     if not Path(settings.db).exists():
         raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
 
@@ -361,7 +349,7 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
         y = year or await _newest_round_year(conn, unit)
         done = []
         hidden: list[str] = []  # rounds with too few voters for counts: said, not written
-        min_voters = _settings(db).min_voters_for_counts
+        min_voters = settings_for(db=db).min_voters_for_counts
         ids = await fetchall(
             conn,
             "SELECT id FROM rounds WHERE year = ? AND bag_code LIKE ? || '%' ORDER BY bag_code",
