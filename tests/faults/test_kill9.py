@@ -226,7 +226,9 @@ async def _burst(
         await asyncio.gather(*(client(http) for _ in range(CLIENTS)))
         # Points past the end (every answer came before them) are not reached: no kill.
         kill_task.cancel()
-        await asyncio.gather(kill_task, return_exceptions=True)
+        [outcome] = await asyncio.gather(kill_task, return_exceptions=True)
+        if not isinstance(outcome, asyncio.CancelledError | None):
+            raise outcome  # a restart that failed must say why, not look like a missed kill
         if not server.running:
             await server.start()
 
