@@ -38,9 +38,17 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 
 async def populate(
-    app: Sanal, citizens: int, n_proposals: int, ballots: int, seed: int = 7
+    app: Sanal,
+    citizens: int,
+    n_proposals: int,
+    ballots: int,
+    seed: int = 7,
+    channel: str = "twilio",
 ) -> tuple[int, list[list[int]]]:
     """A voting round with ``citizens`` registered, ``ballots`` of them voted (1-3 choices).
+
+    ``channel`` is where the citizens last wrote from: ``sim`` for a bench that drives
+    them through the simulator, which refuses people of a real channel.
 
     Written with executemany straight into the tables: this builds the scene, it is not
     what is measured. Returns the round id and the ballots as lists of proposal numbers.
@@ -50,8 +58,8 @@ async def populate(
     async with app.db.write() as conn:
         await conn.executemany(
             "INSERT INTO people (phone, bag_code, lang, status, created_at, channel) "
-            "VALUES (?, ?, 'mn', 'approved', ?, 'twilio')",
-            [(f"+9769{i:07d}", BAG, to_db(now)) for i in range(citizens)],
+            "VALUES (?, ?, 'mn', 'approved', ?, ?)",
+            [(f"+9769{i:07d}", BAG, to_db(now), channel) for i in range(citizens)],
         )
         rnd = await rounds.create(conn, bag_code=BAG, year=2028, now=now, status="voting")
         ids = []

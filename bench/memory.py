@@ -60,7 +60,7 @@ async def _serve_and_measure(folder: Path) -> int:
                     async with session.post(
                         f"{url}/api/sim/messages", json={"phone": phone, "text": text}
                     ) as resp:
-                        assert resp.status == 200
+                        assert resp.status == 200, (resp.status, await resp.text())
         status = await asyncio.to_thread(Path(f"/proc/{proc.pid}/status").read_text)
         return int(
             next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
@@ -77,7 +77,7 @@ async def main(citizens: int = CITIZENS) -> None:
             app = new_app(folder)
             await app.open()
             if n:
-                await populate(app, n, 30, n // 2)
+                await populate(app, n, 30, n // 2, channel="sim")
             await app.stop()
         t0 = time.perf_counter()
         full = await _serve_and_measure(Path(full_dir))
