@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
 from bot.app import Sanal
 from bot.cli import main
 from bot.clock import ManualClock
-from bot.web import build_web_app
-from bot.wiring import build
 from storage import audit
 from storage.db import Database
 from tests.channels.conftest import fake_twilio
@@ -27,7 +25,7 @@ from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.scheduler.world import open_voting_round
-from tests.telegram.conftest import TgWorld, fake_tg, telegram_plugin, tg_settings, with_twilio
+from tests.telegram.conftest import TgWorld, fake_tg, running_world, tg_settings, with_twilio
 
 __all__ = ["fake_tg", "fake_twilio"]  # fixtures, imported for pytest
 
@@ -83,14 +81,8 @@ async def world(
 ) -> AsyncIterator[TgWorld]:
     """Telegram and Twilio on, and a training token: all three channels in one server."""
     settings = tg_settings(tmp_path, fake_tg, **with_twilio(fake_twilio), simulator_token=TOKEN)
-    sanal = build(settings, clock)
-    telegram_plugin(sanal).background = False
-    await sanal.open()
-    for plugin in sanal.plugins:
-        await plugin.start(sanal)
-    async with TestClient(TestServer(build_web_app(sanal))) as client:
-        yield TgWorld(sanal, fake_tg, client, clock, fake_twilio)
-    await sanal.stop()
+    async with running_world(settings, clock, fake_tg, fake_twilio) as world:
+        yield world
 
 
 async def test_telegram_sms_and_simulator_actions_name_their_channel(world: TgWorld) -> None:

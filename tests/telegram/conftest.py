@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -203,11 +204,12 @@ def with_twilio(fake: FakeTwilio) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def world(
-    tmp_path: Path, clock: ManualClock, fake_tg: FakeTelegram, fake_twilio: FakeTwilio
+@asynccontextmanager
+async def running_world(
+    settings: Settings, clock: ManualClock, fake_tg: FakeTelegram, fake_twilio: FakeTwilio
 ) -> AsyncIterator[TgWorld]:
-    sanal = build(tg_settings(tmp_path, fake_tg, **with_twilio(fake_twilio)), clock)
+    """The app on these settings, its plugins started, Telegram polled by the test."""
+    sanal = build(settings, clock)
     telegram_plugin(sanal).background = False
     await sanal.open()
     for plugin in sanal.plugins:
@@ -215,3 +217,12 @@ async def world(
     async with TestClient(TestServer(build_web_app(sanal))) as client:
         yield TgWorld(sanal, fake_tg, client, clock, fake_twilio)
     await sanal.stop()
+
+
+@pytest.fixture
+async def world(
+    tmp_path: Path, clock: ManualClock, fake_tg: FakeTelegram, fake_twilio: FakeTwilio
+) -> AsyncIterator[TgWorld]:
+    settings = tg_settings(tmp_path, fake_tg, **with_twilio(fake_twilio))
+    async with running_world(settings, clock, fake_tg, fake_twilio) as world:
+        yield world
