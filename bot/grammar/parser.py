@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, time
 
+from bot.grammar.deadlines import deadlines
 from bot.grammar.intents import Intent, Kind
 from bot.grammar.keywords import (
     ALONE_ONLY,
@@ -332,18 +333,23 @@ def _dates(text: str) -> tuple[list[date], str]:
 
 
 def _open(rest: str, script: str) -> Intent:
-    dates, _ = _dates(rest)
+    found = deadlines(rest)
+    collect = found[0] if found else (None, None)
+    vote = found[1] if len(found) > 1 else (None, None)
     return Intent(
         Kind.OPEN,
-        collect_until=dates[0] if dates else None,
-        vote_until=dates[1] if len(dates) > 1 else None,
+        collect_until=collect[0],
+        collect_time=collect[1],
+        vote_until=vote[0],
+        vote_time=vote[1],
         script=script,
     )
 
 
 def _voting(rest: str, script: str) -> Intent:
-    dates, _ = _dates(rest)
-    return Intent(Kind.VOTING, vote_until=dates[0] if dates else None, script=script)
+    found = deadlines(rest)
+    day, at = found[0] if found else (None, None)
+    return Intent(Kind.VOTING, vote_until=day, vote_time=at, script=script)
 
 
 def _time(text: str) -> tuple[time | None, str]:
