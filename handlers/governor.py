@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from handlers import reports, soum
 from handlers.closing import Results, close_round, results, results_parts
 from handlers.context import Context, Text
+from handlers.deadlines import deadline_at, deadline_text
 from handlers.eligibility import flag_label
 from handlers.proposals import short
 from storage import ballots, outbox, proposals, rounds, units
@@ -44,12 +45,10 @@ async def open_round(ctx: Context, bag_code: str) -> None:
     year = ctx.now.astimezone(ZoneInfo(tz)).year + ctx.settings.planning_year_offset
     if rnd is not None and rnd.year >= year:
         year = rnd.year + 1
-    collect = (
-        end_of_day(ctx.intent.collect_until, tz, ctx.now) if ctx.intent.collect_until else None
-    )
-    vote = end_of_day(ctx.intent.vote_until, tz, ctx.now) if ctx.intent.vote_until else None
-    if (collect and collect <= ctx.now) or (collect and vote and vote <= collect):
-        ctx.reply("round.bad_dates")
+    intent = ctx.intent
+    collect = deadline_at(intent.collect_until, intent.collect_time, tz, ctx.now)
+    vote = deadline_at(intent.vote_until, intent.vote_time, tz, ctx.now)
+    if _refused(ctx, tz, collect, vote):
         return
     new = await rounds.create(
         ctx.conn,
@@ -63,14 +62,24 @@ async def open_round(ctx: Context, bag_code: str) -> None:
     )
     ctx.round_id = new.id
     await ctx.audit("round.open", unit_code=bag_code, round_id=new.id, year=year)
-    ctx.reply("round.opened", year=year, until=_local_date(collect, tz))
+    if collect is None:
+        ctx.reply("round.opened_no_date", year=year)
+    else:
+        ctx.reply("round.opened", year=year, until=deadline_text(collect, tz))
 
 
-def _local_date(when: datetime | None, tz: str) -> str:
-    if when is None:
-        return "-"
-    # A deadline at local midnight reads as the day before, which is what was typed.
-    return (when.astimezone(ZoneInfo(tz)) - timedelta(seconds=1)).strftime("%Y-%m-%d")
+def _refused(ctx: Context, tz: str, *deadlines: datetime | None) -> bool:
+    """Refuse, with one reply, a deadline already past or a vote deadline that comes no
+    later than the proposals deadline (collect first, then vote)."""
+    for when in deadlines:
+        if when is not None and when <= ctx.now:
+            ctx.reply("round.past_deadline", when=deadline_text(when, tz))
+            return True
+    collect, vote = (*deadlines, None, None)[:2]
+    if collect is not None and vote is not None and vote <= collect:
+        ctx.reply("round.vote_before_collect", collect=deadline_text(collect, tz))
+        return True
+    return False
 
 
 async def round_in(ctx: Context, bag_code: str, *statuses: str) -> Round | None:
@@ -238,17 +247,16 @@ async def voting(ctx: Context, bag_code: str) -> None:
         ctx.reply("voting.empty")
         return
     tz = await _bag_tz(ctx, bag_code)
-    if ctx.intent.vote_until:
-        until = end_of_day(ctx.intent.vote_until, tz, ctx.now)
-        if until <= ctx.now:
-            ctx.reply("round.bad_dates")
-            return
+    until = deadline_at(ctx.intent.vote_until, ctx.intent.vote_time, tz, ctx.now)
+    if _refused(ctx, tz, until):
+        return
+    if until is not None:
         await rounds.set_deadlines(ctx.conn, rnd.id, vote_until=until)
     await rounds.advance(ctx.conn, rnd.id, "collecting", ctx.now)
     fresh = await rounds.get(ctx.conn, rnd.id)
     assert fresh is not None
     await ctx.audit("round.voting", unit_code=bag_code, round_id=rnd.id, proposals=len(on_ballot))
-    ctx.reply("voting.ok", count=len(on_ballot), until=_local_date(fresh.vote_until, tz))
+    ctx.reply("voting.ok", count=len(on_ballot), until=deadline_text(fresh.vote_until, tz))
 
 
 async def close(ctx: Context, bag_code: str) -> None:

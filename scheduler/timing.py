@@ -59,5 +59,7 @@ def local_text(when: datetime, tz: ZoneInfo) -> str:
 
 
 def deadline_text(when: datetime, tz: ZoneInfo) -> str:
-    """A deadline, local: one typed as a date ends at midnight, which reads as 23:59."""
-    return local_text(when - timedelta(seconds=1), tz)
+    """A deadline, local: one typed as a date ends at midnight, which reads as 23:59; one
+    typed with a time (ХУРААЛТ 2027-04-01 18:00) reads as that time, not a minute before."""
+    at_midnight = when.astimezone(tz).time() == time(0, 0)
+    return local_text(when - timedelta(minutes=1) if at_midnight else when, tz)

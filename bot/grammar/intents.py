@@ -81,6 +81,9 @@ class Intent:
     phone: str | None = None
     collect_until: date | None = None
     vote_until: date | None = None
+    # A time typed with a deadline (НЭЭХ 2027-03-20 12:00); None: the end of that day.
+    collect_time: time | None = None
+    vote_time: time | None = None
     meeting_date: date | None = None
     meeting_time: time | None = None
     year: int | None = None  # a planning year typed with a soum word (ХЯЗГААР 2028 150 сая)

@@ -12,18 +12,15 @@ import re
 from collections.abc import Callable
 from datetime import date, time
 
+from bot.grammar.amounts import amounts
+from bot.grammar.deadlines import deadlines
 from bot.grammar.intents import Intent, Kind
 from bot.grammar.keywords import (
     ALONE_ONLY,
-    BENEFICIARY_UNITS,
-    BILLION_UNITS,
-    CURRENCY_WORDS,
     KEYWORDS,
     LANG_WORDS,
-    MILLION_UNITS,
     POLICY_WORDS,
     RULE_WORDS,
-    THOUSAND_UNITS,
 )
 from bot.translit import is_cyrillic, skeleton
 
@@ -85,17 +82,6 @@ _FUZZY = [(k, kind) for k, kind in _ONE.items() if len(k) >= FUZZY_MIN_LEN]
 _LANG = {skeleton(w): lang for w, lang in LANG_WORDS.items()}
 _POLICY = {skeleton(w): p for w, p in POLICY_WORDS.items()}
 _RULE = {skeleton(w): r for w, r in RULE_WORDS.items()}
-
-
-def _units(words: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(skeleton(w) for w in words) | frozenset(w for w in words if len(w) == 1)
-
-
-_BENEFICIARY = _units(BENEFICIARY_UNITS) | {skeleton(w) for w in ("urh", "orh", "khun", "hun")}
-_MILLION = _units(MILLION_UNITS)
-_THOUSAND = _units(THOUSAND_UNITS)
-_BILLION = _units(BILLION_UNITS)
-_CURRENCY = _units(CURRENCY_WORDS)
 
 
 def parse(text: str) -> Intent:
@@ -203,33 +189,8 @@ def _join(rest: str, script: str) -> Intent:
 
 
 def _amounts(text: str) -> tuple[int | None, int | None]:
-    """(beneficiaries, cost in MNT) written anywhere in a proposal."""
-    merged = _THOUSANDS.sub("", text[:MAX_SCAN])
-    tokens = re.findall(r"\d+(?:[.,]\d+)?|[^\W\d_]+|₮", merged)
-    beneficiaries: int | None = None
-    cost: int | None = None
-    for i, tok in enumerate(tokens):
-        if not tok[0].isdigit():
-            continue
-        value = float(tok.replace(",", "."))
-        unit = skeleton(tokens[i + 1]) if i + 1 < len(tokens) else ""
-        raw_unit = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
-        before = skeleton(tokens[i - 1]) if i > 0 else ""
-        if (
-            beneficiaries is None
-            and (unit in _BENEFICIARY or before in _BENEFICIARY)
-            and value.is_integer()
-        ):
-            beneficiaries = int(value)
-        elif cost is None and (unit in _MILLION or raw_unit in _MILLION):
-            cost = round(value * 1_000_000)
-        elif cost is None and (unit in _BILLION or raw_unit in _BILLION):
-            cost = round(value * 1_000_000_000)
-        elif cost is None and (unit in _THOUSAND or raw_unit in _THOUSAND):
-            cost = round(value * 1_000)
-        elif cost is None and (unit in _CURRENCY or raw_unit in _CURRENCY) and value >= 1000:
-            cost = round(value)
-    return beneficiaries, cost
+    """(beneficiaries, cost in MNT) written anywhere in a proposal (bot.grammar.amounts)."""
+    return amounts(text)
 
 
 def _propose(rest: str, script: str) -> Intent:
@@ -332,18 +293,23 @@ def _dates(text: str) -> tuple[list[date], str]:
 
 
 def _open(rest: str, script: str) -> Intent:
-    dates, _ = _dates(rest)
+    found = deadlines(rest)
+    collect = found[0] if found else (None, None)
+    vote = found[1] if len(found) > 1 else (None, None)
     return Intent(
         Kind.OPEN,
-        collect_until=dates[0] if dates else None,
-        vote_until=dates[1] if len(dates) > 1 else None,
+        collect_until=collect[0],
+        collect_time=collect[1],
+        vote_until=vote[0],
+        vote_time=vote[1],
         script=script,
     )
 
 
 def _voting(rest: str, script: str) -> Intent:
-    dates, _ = _dates(rest)
-    return Intent(Kind.VOTING, vote_until=dates[0] if dates else None, script=script)
+    found = deadlines(rest)
+    day, at = found[0] if found else (None, None)
+    return Intent(Kind.VOTING, vote_until=day, vote_time=at, script=script)
 
 
 def _time(text: str) -> tuple[time | None, str]:

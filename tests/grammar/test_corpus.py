@@ -15,6 +15,7 @@ import pytest
 
 from bot.grammar import Kind, parse
 from bot.grammar.intents import Intent
+from handlers.eligibility import flag_for
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
 LINES: list[dict[str, Any]] = [
@@ -46,8 +47,10 @@ def check(intent: Intent, expected: dict[str, Any]) -> None:
             assert intent.text == value
         elif key in ("collect_until", "vote_until", "meeting_date"):
             assert getattr(intent, key) == _date(value)
-        elif key == "meeting_time":
-            assert intent.meeting_time == time.fromisoformat(value)
+        elif key in ("meeting_time", "collect_time", "vote_time"):
+            assert getattr(intent, key) == time.fromisoformat(value), key
+        elif key == "flag":  # Budget Law 60.3: what the governor is warned of, or null
+            assert flag_for(intent.text) == value
         else:
             assert getattr(intent, key) == value, key
 
