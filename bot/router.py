@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import flood
 from bot.channels import simulator_gate
 from bot.clock import Clock
 from bot.delivery import compose, finish_text, queue_for_person
@@ -133,6 +134,10 @@ class Router:
             await self._seal(conn, inbox_id, msg)
         replied = False
         flooding = await self._flooding(conn, msg, inbox_id, now, person.id)
+        if flooding and await flood.first_of_flood(conn, msg, person.id, now):
+            # Told once (bot.flood), not silently dropped.
+            parts = [Text("flood.limited")]
+            replied = await self._queue_reply(conn, fresh, msg, inbox_id, parts)
         if not flooding:
             replied = await self._queue_reply(
                 conn,
@@ -240,16 +245,7 @@ class Router:
             return False
         if not await outbox.replied_since(conn, msg.address, minute_ago):
             return False
-        if recent == threshold + 1:  # audited as it starts, not per message
-            await audit.record(
-                conn,
-                now=now,
-                actor=msg.address,
-                actor_id=person_id,
-                action="refused.flood",
-                channel=msg.channel.value,
-            )
-        return True
+        return not await flood.exempt(conn, person_id)
 
     async def _queue_reply(
         self,

@@ -6,7 +6,17 @@ from collections.abc import Awaitable, Callable
 
 from bot.grammar.intents import Kind
 from bot.message import Channel
-from handlers import governor, khural, prefs, proposals, registration, reports, soum, voting
+from handlers import (
+    governor,
+    khural,
+    optout,
+    prefs,
+    proposals,
+    registration,
+    reports,
+    soum,
+    voting,
+)
 from handlers.context import Context
 
 CitizenHandler = Callable[[Context], Awaitable[None]]
@@ -20,10 +30,11 @@ CITIZEN: dict[Kind, CitizenHandler] = {
     Kind.VOTE: voting.vote,
     Kind.MY: voting.my,
     Kind.HELP: prefs.help_,
-    Kind.STOP: prefs.stop,
+    Kind.STOP: optout.stop,  # asks once when unsure
     Kind.START: prefs.start,
     Kind.LANG: prefs.lang,
     Kind.RSVP: khural.rsvp,
+    Kind.ANSWER: optout.answer,
     Kind.REPORT: reports.request,  # checks the official's role itself
 }
 

@@ -19,6 +19,7 @@ class Kind(StrEnum):
     START = "start"
     LANG = "lang"  # lang: "mn" | "mn_latn" | "en"
     RSVP = "rsvp"  # "I will come" to the khural meeting
+    ANSWER = "answer"  # text = "yes" | "no": a reply to the question Sanal asked last
     # Governor (bag) and operator
     OPEN = "open"  # collect_until, vote_until (dates, optional)
     PENDING = "pending"

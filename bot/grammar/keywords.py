@@ -19,7 +19,8 @@ KEYWORDS: dict[Kind, tuple[str, ...]] = {
     Kind.HELP: ("тусламж", "туслаач", "заавар", "help", "info", "menu", "?"),
     Kind.STOP: ("зогс", "зогсоох", "stop", "stopall", "stop all", "unsubscribe", "cancel",
                 "end", "quit", "optout", "revoke"),
-    Kind.START: ("эхлэх", "эхлүүлэх", "start", "unstop", "yes"),
+    # Not "yes": a bare yes answers the question asked last (bot.grammar.optout).
+    Kind.START: ("эхлэх", "эхлүүлэх", "start", "unstop"),
     Kind.LANG: ("хэл", "lang", "language"),
     Kind.RSVP: ("ирнэ", "очно", "ирэх", "очих", "coming", "attend", "rsvp"),
     Kind.OPEN: ("нээх", "шат нээх", "open", "neekh"),

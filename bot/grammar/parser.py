@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, time
 
+from bot.grammar import optout
 from bot.grammar.amounts import amounts
 from bot.grammar.deadlines import deadlines
 from bot.grammar.intents import Intent, Kind
@@ -78,7 +79,10 @@ def _build_tables() -> tuple[dict[str, Kind], dict[str, Kind]]:
 
 
 _ONE, _TWO = _build_tables()
-_FUZZY = [(k, kind) for k, kind in _ONE.items() if len(k) >= FUZZY_MIN_LEN]
+# STOP and START are never guessed from a near word: "зогсоол" (parking) is not "зогсоох".
+_FUZZY = [
+    (k, kind) for k, kind in _ONE.items() if len(k) >= FUZZY_MIN_LEN and kind not in ALONE_ONLY
+]
 _LANG = {skeleton(w): lang for w, lang in LANG_WORDS.items()}
 _POLICY = {skeleton(w): p for w, p in POLICY_WORDS.items()}
 _RULE = {skeleton(w): r for w, r in RULE_WORDS.items()}
@@ -104,6 +108,9 @@ def _parse(text: str) -> Intent:
     if head.lower().startswith("/start"):
         return Intent(Kind.HELP, script=script, extra={"telegram_start": "1"})
 
+    opt = optout.read(body, script)  # before the keywords: "ZOGS!" must never be missed
+    if opt is not None:
+        return opt
     words = list(_WORD.finditer(body))
     kind, used = _keyword(words)
     if kind is None:

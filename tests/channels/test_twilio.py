@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from bot.channels.twilio_sms import TwilioConfigError
 from bot.cli import main
 from bot.sms_segments import count_segments, is_gsm7
+from bot.texts import render
 from bot.wiring import build
 from storage import people
 from tests.channels.conftest import PUBLIC, TOKEN, SmsWorld
@@ -266,7 +267,9 @@ async def test_a_flooding_sender_gets_at_most_one_reply_a_minute(
     for i in range(threshold + 15):
         await world.text("+97699887766", f"auto reply {i}")  # another bot, answering us
     await world.handle()
-    assert len(fake_twilio.creates()) == threshold
+    sent = fake_twilio.creates()
+    assert len(sent) == threshold + 1  # the replies, then one "too many messages" notice
+    assert sent[-1]["Body"] == render("flood.limited", "mn_latn")
     assert await world.inbox_count() == threshold + 15  # stored all the same
 
 

@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from bot.app import Sanal
 from bot.clock import ManualClock
 from bot.sms_segments import count_segments, is_gsm7
+from bot.texts import render
 from storage import ballots, people, proposals, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 
@@ -66,7 +67,7 @@ async def test_stop_and_start(sanal: Sanal, client: TestClient[Any, Any]) -> Non
     herder = Phone(client, "99112233")
     assert "ЭХЛЭХ" in await herder.say("ЗОГС")
     assert (await _person(sanal, "+97699112233")).opted_out
-    assert "Ойлгосонгүй" in await herder.say("зогс гүүрийн төсөл")  # not an opt-out
+    assert "ТИЙМ" in await herder.say("зогс гүүрийн төсөл")  # unsure: asked, not done
     assert "эхэллээ" in await herder.say("ЭХЛЭХ")
     assert not (await _person(sanal, "+97699112233")).opted_out
     await herder.say("stop")
@@ -99,9 +100,10 @@ async def test_flooding_sender_gets_one_reply_a_minute(
     replies = [await bot.say(f"hello {i}") for i in range(30)]
     threshold = sanal.settings.flood_threshold
     # Up to the threshold every message is answered; after it, one reply a minute, and
-    # the one reply of this minute was already given.
+    # the one reply of this minute was already given: the sender is told so, once.
     assert all(replies[:threshold])
-    assert replies[threshold:] == [""] * (30 - threshold)
+    assert replies[threshold] == render("flood.limited", "mn_latn")
+    assert replies[threshold + 1 :] == [""] * (30 - threshold - 1)
     clock.advance(timedelta(seconds=61))
     assert await bot.say("hello again")
 
