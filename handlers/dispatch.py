@@ -6,7 +6,17 @@ from collections.abc import Awaitable, Callable
 
 from bot.grammar.intents import Kind
 from bot.message import Channel
-from handlers import governor, khural, prefs, proposals, registration, reports, soum, voting
+from handlers import (
+    governor,
+    khural,
+    prefs,
+    proposals,
+    registration,
+    reports,
+    results_word,
+    soum,
+    voting,
+)
 from handlers.context import Context
 
 CitizenHandler = Callable[[Context], Awaitable[None]]
@@ -25,6 +35,8 @@ CITIZEN: dict[Kind, CitizenHandler] = {
     Kind.LANG: prefs.lang,
     Kind.RSVP: khural.rsvp,
     Kind.REPORT: reports.request,  # checks the official's role itself
+    # Anyone of the bag after the close, the governor any time (counts only after it).
+    Kind.RESULTS: results_word.show,
 }
 
 GOVERNOR: dict[Kind, GovernorHandler] = {
@@ -37,7 +49,6 @@ GOVERNOR: dict[Kind, GovernorHandler] = {
     Kind.VOTING: governor.voting,
     Kind.MEETING: khural.schedule,
     Kind.CLOSE: governor.close,
-    Kind.RESULTS: governor.show_results,
     Kind.CONFIRM: governor.confirm,
     Kind.ADMIT: registration.admit,
     Kind.POLICY: registration.policy,
