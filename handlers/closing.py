@@ -10,7 +10,7 @@ from bot.delivery import queue_for_person, route_for
 from bot.message import Channel
 from bot.settings import Settings
 from handlers.context import Text
-from handlers.paging import paginate, words_short
+from handlers.paging import fitted_pages, words_short
 from handlers.tally import Participation, Ranked, percent, rank
 from storage import audit, ballots, people, proposals, roles, rounds, units
 from storage.db import Conn
@@ -82,7 +82,7 @@ def results_head(res: Results, bag_name: str) -> list[Text]:
     ]
 
 
-def results_rows(res: Results) -> list[Text]:
+def results_rows(res: Results, limit: int = 32) -> list[Text]:
     """One line per proposal in rank order (or, when too few voted, the line saying why)."""
     if res.counts_hidden:
         return [res.too_few()]
@@ -92,7 +92,7 @@ def results_rows(res: Results) -> list[Text]:
             {
                 "rank": r.rank,
                 "n": r.proposal.number,
-                "text": words_short(r.proposal.text, ROW_TEXT),
+                "text": words_short(r.proposal.text, limit),
                 "votes": r.votes,
                 "share": percent(r.share),
             },
@@ -113,12 +113,13 @@ def results_pages(
     """The results as pages of whole rows for a reader (ДҮН, ДҮН 2, ...): every rank on
     exactly one page, each page within ``max_segments`` (None: one page, Telegram)."""
     head = results_head(res, bag_name)
-    return paginate(
+    return fitted_pages(
         lambda _page, _pages: head,
-        results_rows(res),
+        lambda limit: results_rows(res, limit),
         lambda nxt: Text("results.more", {"next": nxt}),
         lang,
         max_segments,
+        first_limit=ROW_TEXT,
     )
 
 
@@ -128,22 +129,31 @@ def citizen_notice(res: Results, bag_name: str, lang: str, max_segments: int | N
     header = Text("results.citizen_header", {"bag": bag_name, "voted": res.participation.voted})
     if res.counts_hidden:
         return [header, res.too_few()]
-    rows = [
-        Text(
-            "results.citizen_item",
-            {
-                "rank": r.rank,
-                "n": r.proposal.number,
-                "text": words_short(r.proposal.text, CITIZEN_ROW_TEXT),
-                "votes": r.votes,
-            },
-        )
-        for r in res.ranked[:TOP_FOR_CITIZENS]
-    ]
+
+    def rows(limit: int) -> list[Text]:
+        return [
+            Text(
+                "results.citizen_item",
+                {
+                    "rank": r.rank,
+                    "n": r.proposal.number,
+                    "text": words_short(r.proposal.text, limit),
+                    "votes": r.votes,
+                },
+            )
+            for r in res.ranked[:TOP_FOR_CITIZENS]
+        ]
+
     hint = Text("results.citizen_more")
     # Only the first page goes out: the hint says how to read the rest.
-    pages = paginate(
-        lambda _p, _n: [header], rows, lambda _n: hint, lang, max_segments, tail=[hint]
+    pages = fitted_pages(
+        lambda _p, _n: [header],
+        rows,
+        lambda _n: hint,
+        lang,
+        max_segments,
+        first_limit=CITIZEN_ROW_TEXT,
+        tail=[hint],
     )
     return pages[0]
 

@@ -29,6 +29,8 @@ def words_short(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
+    if text[limit - 1] == " ":  # the cut falls between two words: keep the last one
+        return cut.rstrip(" ,;:.-") + "…"
     space = cut.rfind(" ")
     if space <= 0:
         first = text.split(" ", 1)[0]
@@ -86,6 +88,36 @@ def paginate(
         page.extend(tail if i == pages else [more(i + 1)])
         out.append(page)
     return out
+
+
+# Text lengths tried in turn when a page of one row does not fit (SANAL_MAX_SEGMENTS=1).
+ROW_LIMITS = (40, 32, 24, 16, 10)
+
+
+def fitted_pages(
+    head: HeadFor,
+    make_rows: Callable[[int], Sequence[Text]],
+    more: Callable[[int], Text],
+    lang: str,
+    max_segments: int | None,
+    *,
+    first_limit: int,
+    tail: Sequence[Text] = (),
+    max_rows: int | None = None,
+) -> list[list[Text]]:
+    """:func:`paginate` with rows built by ``make_rows(text_limit)``: the longest texts (up
+    to ``first_limit``) with which every page fits, so no row is left to the delivery cap."""
+    limits = [first_limit, *(x for x in ROW_LIMITS if x < first_limit)]
+    pages: list[list[Text]] = []
+    for limit in limits:
+        pages = paginate(
+            head, make_rows(limit), more, lang, max_segments, tail=tail, max_rows=max_rows
+        )
+        if max_segments is None or all(
+            count_segments(compose(page, lang)).segments <= max_segments for page in pages
+        ):
+            break
+    return pages
 
 
 def budget(is_sms: bool, max_segments: int) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.context import Context, Text
 from handlers.eligibility import flag_for, flag_label
-from handlers.paging import budget, paginate, words_short
+from handlers.paging import budget, fitted_pages, words_short
 from storage import proposals, roles, rounds
 from storage.rounds import Round
 
@@ -83,16 +83,16 @@ async def reply_list(ctx: Context, rnd: Round, page: int) -> None:
         return
     # Pages of whole rows within this reader's SMS budget (handlers/paging.py): a text is
     # cut at a word, never inside a number, and ЖАГСААЛТ 2 starts where page 1 ended.
-    rows = [
-        Text("list.item", {"n": p.number, "text": words_short(p.text, ROW_TEXT)}) for p in shown
-    ]
     tail = [Text("list.vote_hint", {"k": rnd.max_choices})] if rnd.status == "voting" else []
-    pages = paginate(
+    pages = fitted_pages(
         lambda n, total: [Text("list.header", {"page": n, "pages": total})],
-        rows,
+        lambda limit: [
+            Text("list.item", {"n": p.number, "text": words_short(p.text, limit)}) for p in shown
+        ],
         lambda nxt: Text("list.more", {"next": nxt}),
         ctx.person.lang,
         budget(ctx.inbound.channel.is_sms, ctx.settings.max_segments),
+        first_limit=ROW_TEXT,
         tail=tail,
         max_rows=ctx.settings.list_page_size,
     )
