@@ -14,6 +14,7 @@ from handlers import (
     proposals,
     registration,
     reports,
+    results_word,
     soum,
     voting,
 )
@@ -36,6 +37,8 @@ CITIZEN: dict[Kind, CitizenHandler] = {
     Kind.RSVP: khural.rsvp,
     Kind.ANSWER: optout.answer,
     Kind.REPORT: reports.request,  # checks the official's role itself
+    # Anyone of the bag after the close, the governor any time (counts only after it).
+    Kind.RESULTS: results_word.show,
 }
 
 GOVERNOR: dict[Kind, GovernorHandler] = {
@@ -48,7 +51,6 @@ GOVERNOR: dict[Kind, GovernorHandler] = {
     Kind.VOTING: governor.voting,
     Kind.MEETING: khural.schedule,
     Kind.CLOSE: governor.close,
-    Kind.RESULTS: governor.show_results,
     Kind.CONFIRM: governor.confirm,
     Kind.ADMIT: registration.admit,
     Kind.POLICY: registration.policy,

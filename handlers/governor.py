@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from handlers import reports, soum
-from handlers.closing import Results, close_round, results, results_parts
+from handlers import reports, results_word, soum
+from handlers.closing import close_round
 from handlers.context import Context, Text
 from handlers.deadlines import deadline_at, deadline_text
 from handlers.eligibility import flag_label
 from handlers.proposals import short
-from storage import ballots, outbox, proposals, rounds, units
+from storage import outbox, proposals, rounds, units
 from storage.proposals import Proposal
 from storage.rounds import Round
 
@@ -276,36 +276,8 @@ async def close(ctx: Context, bag_code: str) -> None:
     if res is None:  # closed by the scheduler a moment ago
         ctx.reply("round.wrong_state", status=Text("report.state.closed"))
         return
-    await _reply_results(ctx, res, bag_code, page=1)
+    await results_word.reply_page(ctx, res, bag_code, page=1)
     await reports.attach_chart(ctx, rnd.id)  # Telegram: the results chart as a document
-
-
-async def show_results(ctx: Context, bag_code: str) -> None:
-    rnd = await round_in(ctx, bag_code)
-    if rnd is None:
-        return
-    if rnd.status in ("collecting", "voting", "draft"):
-        # While a round is open nobody sees counts: only how many ballots there are.
-        ctx.reply("results.open", ballots=await ballots.count_ballots(ctx.conn, rnd.id))
-        return
-    page = ctx.intent.numbers[0] if ctx.intent.numbers else 1
-    res = await results(ctx.conn, rnd, ctx.settings.min_voters_for_counts)
-    await _reply_results(ctx, res, bag_code, page=page)
-
-
-async def _reply_results(ctx: Context, res: Results, bag_code: str, page: int) -> None:
-    bag = await units.get(ctx.conn, bag_code)
-    parts = results_parts(res, bag.name if bag else bag_code)
-    size = ctx.settings.list_page_size
-    head, items = parts[:2], parts[2:]
-    pages = max(1, -(-len(items) // size))
-    page = min(max(page, 1), pages)
-    ctx.reply(head[0].key, **head[0].params)
-    ctx.add(head[1].key, **head[1].params)
-    for item in items[(page - 1) * size : page * size]:
-        ctx.add(item.key, **item.params)
-    if page < pages:
-        ctx.add("results.more", next=page + 1)
 
 
 async def confirm(ctx: Context, bag_code: str) -> None:

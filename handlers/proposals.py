@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.context import Context
+from handlers.context import Context, Text
 from handlers.eligibility import flag_for, flag_label
+from handlers.paging import budget, fitted_pages, words_short
 from storage import proposals, roles, rounds
 from storage.rounds import Round
 
@@ -59,11 +60,13 @@ async def propose(ctx: Context) -> None:
         )
 
 
-TEXT_LIMITS = (40, 30, 22, 16, 10)
+# Characters of a proposal's text in a list row (cut at a word: handlers/paging.py).
+ROW_TEXT = 40
 
 
 def short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """A proposal's text for a notice or a list line, cut at a word (never in a number)."""
+    return words_short(text, limit)
 
 
 async def list_(ctx: Context) -> None:
@@ -75,22 +78,25 @@ async def list_(ctx: Context) -> None:
 
 async def reply_list(ctx: Context, rnd: Round, page: int) -> None:
     shown = await proposals.of_round(ctx.conn, rnd.id, "accepted")
-    size = ctx.settings.list_page_size
-    pages = max(1, -(-len(shown) // size))
     if not shown:
         ctx.reply("list.empty")
         return
-    page = min(max(page, 1), pages)
-    # Shorten the proposals' texts until the page fits the SMS budget; the page stays the
-    # same size so that "LIST 2" always means the same proposals.
-    for limit in TEXT_LIMITS:
-        ctx.restart_reply()
-        ctx.reply("list.header", page=page, pages=pages)
-        for p in shown[(page - 1) * size : page * size]:
-            ctx.add("list.item", n=p.number, text=short(p.text, limit))
-        if page < pages:
-            ctx.add("list.more", next=page + 1)
-        elif rnd.status == "voting":
-            ctx.add("list.vote_hint", k=rnd.max_choices)
-        if ctx.fits():
-            return
+    # Pages of whole rows within this reader's SMS budget (handlers/paging.py): a text is
+    # cut at a word, never inside a number, and ЖАГСААЛТ 2 starts where page 1 ended.
+    tail = [Text("list.vote_hint", {"k": rnd.max_choices})] if rnd.status == "voting" else []
+    pages = fitted_pages(
+        lambda n, total: [Text("list.header", {"page": n, "pages": total})],
+        lambda limit: [
+            Text("list.item", {"n": p.number, "text": words_short(p.text, limit)}) for p in shown
+        ],
+        lambda nxt: Text("list.more", {"next": nxt}),
+        ctx.person.lang,
+        budget(ctx.inbound.channel.is_sms, ctx.settings.max_segments),
+        first_limit=ROW_TEXT,
+        tail=tail,
+        max_rows=ctx.settings.list_page_size,
+    )
+    chosen = pages[min(max(page, 1), len(pages)) - 1]
+    ctx.reply(chosen[0].key, **chosen[0].params)
+    for part in chosen[1:]:
+        ctx.add(part.key, **part.params)

@@ -40,6 +40,9 @@ class Round:
     vote_until: datetime | None
     closed_at: datetime | None
     attendance: int | None
+    # Approved citizens of the bag when voting closed (None before the close): turnout is
+    # frozen there, so every report of the round gives the same figure (migration 0010).
+    registered_at_close: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -63,6 +66,7 @@ def _round(r: Row) -> Round:
         _dt(r["vote_until"]),
         _dt(r["closed_at"]),
         r["attendance"],
+        r["registered_at_close"],
     )
 
 
@@ -147,6 +151,13 @@ async def set_deadlines(
         await conn.execute(
             "UPDATE rounds SET vote_until = ? WHERE id = ?", (to_db(vote_until), round_id)
         )
+
+
+async def freeze_registered(conn: Conn, round_id: int, registered: int) -> None:
+    """Keep the bag's registered count at the close, for turnout from then on."""
+    await conn.execute(
+        "UPDATE rounds SET registered_at_close = ? WHERE id = ?", (registered, round_id)
+    )
 
 
 async def set_attendance(conn: Conn, round_id: int, attendance: int) -> None:

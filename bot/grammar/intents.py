@@ -58,7 +58,6 @@ GOVERNOR_KINDS = frozenset(
         Kind.VOTING,
         Kind.MEETING,
         Kind.CLOSE,
-        Kind.RESULTS,
         Kind.CONFIRM,
         Kind.ADMIT,
         Kind.POLICY,

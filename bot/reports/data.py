@@ -246,8 +246,9 @@ async def participation(
 ) -> list[ParticipationRow]:
     """One row per bag under the unit (a soum or an aimag), then one per soum, then the total.
 
-    ``registered`` is today's count of approved citizens of the bag (people are not kept
-    per year). ``progress`` is a callable told the number of bags done (a progress bar).
+    ``registered`` is the bag's approved citizens when its round closed, today's count
+    before that (people are not kept per year). ``progress`` is a callable told the
+    number of bags done (a progress bar).
     """
     unit = await units.get(conn, unit_code)
     if unit is None:
@@ -290,8 +291,12 @@ async def count_bags(conn: Conn, unit_code: str) -> int:
 async def _bag_row(conn: Conn, bag: Unit, year: int) -> ParticipationRow:
     registered = await people.count_registered(conn, bag.code)
     row = await fetchone(
-        conn, "SELECT id, status FROM rounds WHERE bag_code = ? AND year = ?", (bag.code, year)
+        conn,
+        "SELECT id, status, registered_at_close FROM rounds WHERE bag_code = ? AND year = ?",
+        (bag.code, year),
     )
+    if row is not None and row["registered_at_close"] is not None:
+        registered = int(row["registered_at_close"])  # frozen at the close (issue 12)
     if row is None:
         return ParticipationRow(bag.code, bag.name, "bag", year, "-", registered, 0, 0, 0, {})
     round_id = int(row["id"])

@@ -76,6 +76,11 @@ async def test_two_ballots_are_not_shown_as_counts_anywhere(
         told = [m["text"] for m in await Phone(client, phone).inbox() if "Цөөн хүн" in m["text"]]
         assert len(told) == 1, phone
         assert "Малын худаг" not in told[0] and "Гудамж" not in told[0]
+    # The chair and the voters may read ДҮН after the close (issue 12): no counts either.
+    for phone in (Phone(client, CHAIR), a, b):
+        theirs = await phone.say("ДҮН")
+        assert "Цөөн хүн санал өгсөн (2" in theirs, theirs
+        assert "Малын худаг" not in theirs and "Гудамж" not in theirs
 
     # Reports: refused with one line saying why, not written.
     rnd = await current(sanal, ZAG_BAG_1)
