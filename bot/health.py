@@ -52,8 +52,25 @@ class _FileCheck:
 _file_checks: weakref.WeakKeyDictionary[Database, _FileCheck] = weakref.WeakKeyDictionary()
 
 
+_in_flight: weakref.WeakKeyDictionary[Database, asyncio.Task[dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def report(sanal: Sanal) -> dict[str, Any]:
-    """``{"ok": bool, "problems": [...], ...figures}`` for /healthz."""
+    """``{"ok": bool, "problems": [...], ...figures}`` for /healthz.
+
+    Callers at the same moment share one check: /healthz is reachable by anyone the proxy
+    lets through, and each check takes the writer's turn once, so a flood of health
+    requests must not become a flood of writes in front of the webhooks."""
+    task = _in_flight.get(sanal.db)
+    if task is None or task.done():
+        task = asyncio.ensure_future(_report(sanal))
+        _in_flight[sanal.db] = task
+    return await asyncio.shield(task)
+
+
+async def _report(sanal: Sanal) -> dict[str, Any]:
     problems: list[str] = []
     figures: dict[str, Any] = {}
     problems += await _writable(sanal)

@@ -179,3 +179,22 @@ def test_the_health_write_leaves_one_row(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "sanal.db")
     assert conn.execute("SELECT count(*) FROM health").fetchone() == (1,)
     conn.close()
+
+
+async def test_health_requests_at_once_share_one_write(sanal: Sanal) -> None:
+    """A flood of /healthz (anyone the proxy lets through) is not a flood of writes."""
+    from bot.health import report
+
+    writes = 0
+    original = sanal.db.write
+
+    def counting_write() -> Any:
+        nonlocal writes
+        writes += 1
+        return original()
+
+    sanal.db.write = counting_write  # type: ignore[method-assign]
+    answers = await asyncio.gather(*(report(sanal) for _ in range(50)))
+    assert writes == 1 and all(a["ok"] for a in answers)
+    await report(sanal)  # a later request checks afresh
+    assert writes == 2
