@@ -20,6 +20,14 @@ class Kind(StrEnum):
     LANG = "lang"  # lang: "mn" | "mn_latn" | "en"
     RSVP = "rsvp"  # "I will come" to the khural meeting
     ANSWER = "answer"  # text = "yes" | "no": a reply to the question Sanal asked last
+    # A question about the round, answered from it; text = one of QUESTION_TOPICS.
+    QUESTION = "question"
+    # Greetings, thanks and wishes with no command in them; text = one of GREETINGS.
+    GREETING = "greeting"
+    # No command word, but it reads like a project (what, how many, how much): while
+    # proposals are collected Sanal asks once whether to store it; text = the description,
+    # beneficiaries and cost_mnt as for PROPOSE.
+    DESCRIBED = "described"
     # Governor (bag) and operator
     OPEN = "open"  # collect_until, vote_until (dates, optional)
     PENDING = "pending"
@@ -44,6 +52,23 @@ class Kind(StrEnum):
     # Nothing understood; `error` says why in a catalog key.
     UNKNOWN = "unknown"
 
+
+QUESTION_TOPICS = frozenset(
+    {
+        "meeting_when",  # Хурал хэзээ болох вэ?
+        "meeting_where",  # хурал хаана
+        "collect_until",  # санал хэзээ хүртэл авах вэ (proposals)
+        "vote_until",  # санал хураалт хэзээ дуусах вэ
+        "deadline",  # хэзээ дуусах вэ: whichever deadline is next in the round
+        "results",  # дүн гарсан уу
+        "how_propose",  # яаж санал гаргах вэ
+        "how_vote",  # яаж санал өгөх вэ
+        "how_join",  # яаж бүртгүүлэх вэ
+        "what",  # ОНХС гэж юу вэ / энэ юу вэ
+        "general",  # any other question: the help of the person's phase
+    }
+)
+GREETINGS = frozenset({"hello", "thanks", "wish", "bye"})
 
 SOUM_KINDS = frozenset({Kind.SCORE, Kind.CEILING, Kind.WEIGHTS, Kind.ALLOCATE})
 
