@@ -305,7 +305,7 @@ def read_phrase(body: str, script: str) -> Intent | None:
             return None
         return read(rest, script)
     # No join word: only a place written as one.
-    if any(ch.isdigit() for ch in body) and not re.search(r"[^\W\d_]", body):
+    if any(ch.isdecimal() for ch in body) and not re.search(r"[^\W\d_]", body):
         return None  # digits alone are a ballot or nothing (votes, bare_code)
     where = place(" ".join(words[start:end]))
     if where.soum is None or where.bag is None or not where.tail_ok:

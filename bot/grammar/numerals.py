@@ -165,13 +165,13 @@ def parts(text: str) -> list[Part]:
         if (
             tok.text in "#№"
             and i + 1 < len(tokens)
-            and tokens[i + 1].text.isdigit()
+            and tokens[i + 1].text.isdecimal()
             and not text[tok.end : tokens[i + 1].start].strip()
         ):
             number, i = _digits(text, tokens, i + 1, marked=True)
             out.append(number)
             continue
-        if tok.text.isdigit():
+        if tok.text.isdecimal():
             number, i = _digits(text, tokens, i, marked=False)
             out.append(number)
             continue
