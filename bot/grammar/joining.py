@@ -303,6 +303,11 @@ def read_phrase(body: str, script: str) -> Intent | None:
             return Intent(Kind.JOIN, error="join_usage", script=script)
         if len(words[start : end - 1]) > MAX_PLACE_WORDS:
             return None
+        # "Заг сумын 1-р багт бүртгүүлье", "644653 negdeh": a place before the verb, by code,
+        # number or the words сум / баг. ("Бид бүгдээрээ нэгдье": let us all unite.)
+        where = place(rest)
+        if bag_code(rest, strict=False) is None and not (where.numbered or where.marked):
+            return None
         return read(rest, script)
     # No join word: only a place written as one.
     if any(ch.isdecimal() for ch in body) and not re.search(r"[^\W\d_]", body):
