@@ -63,12 +63,14 @@ def phrase_intent(body: str, script: str, kind: Kind | None) -> Intent | None:
     if kind is None:
         return _without_keyword(body, script)
     ballot = votes.read(body)
-    # "санал өгнө 3 5", "Миний сонголт 2 7", "санал 3 5": a ballot; a proposal with amounts
-    # ("САНАЛ 2 худаг 40 өрх") is not one (bot.grammar.votes). After any other first word
-    # only a vote verb and nothing but ballot words: "Зөв, 3-р саналыг дэмжье" is a vote,
-    # "ТАТГАЛЗ 2-р саналыг дэмжих боломжгүй" a governor's reason.
+    # "Миний сонголт 2 7", "сонгоё хоёр, тав": a ballot. After "санал" only with a vote verb
+    # ("санал өгнө 3 5"): "САНАЛ 2 худаг 40 өрх" and even "САНАЛ 3 5" stay proposals. After
+    # any other first word a vote verb and nothing but ballot words: "Зөв, 3-р саналыг
+    # дэмжье" is a vote, "ТАТГАЛЗ 2-р саналыг дэмжих боломжгүй" a governor's reason.
     if ballot is not None and (
-        kind in (Kind.PROPOSE, Kind.MY, Kind.VOTE) or (ballot.every_word_known and not ballot.bare)
+        kind in (Kind.MY, Kind.VOTE)
+        or (kind is Kind.PROPOSE and not ballot.bare)
+        or (ballot.every_word_known and not ballot.bare)
     ):
         return Intent(Kind.VOTE, numbers=ballot.numbers, script=script)
     if kind is Kind.MEETING:
