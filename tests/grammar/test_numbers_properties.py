@@ -89,6 +89,9 @@ def test_long_messages_stay_cheap() -> None:
         "би ирнэ " * 250,
     ]
     for text in messages:
-        started = time.perf_counter()
-        parse(text)
-        assert time.perf_counter() - started < 1.0, text[:30]
+        took = []
+        for _ in range(3):  # the best of three: other work on the machine is not ours
+            started = time.perf_counter()
+            parse(text)
+            took.append(time.perf_counter() - started)
+        assert min(took) < 0.5, text[:30]  # about 10 ms each today
