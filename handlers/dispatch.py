@@ -7,11 +7,16 @@ from collections.abc import Awaitable, Callable
 from bot.grammar.intents import Kind
 from bot.message import Channel
 from handlers import (
+    answers,
+    described,
+    fallback,
     governor,
+    greetings,
     khural,
     optout,
     prefs,
     proposals,
+    questions,
     registration,
     reports,
     results_word,
@@ -35,7 +40,11 @@ CITIZEN: dict[Kind, CitizenHandler] = {
     Kind.START: prefs.start,
     Kind.LANG: prefs.lang,
     Kind.RSVP: khural.rsvp,
-    Kind.ANSWER: optout.answer,
+    Kind.ANSWER: answers.answer,  # to the question asked last: opt out, or store a proposal
+    Kind.QUESTION: questions.question,
+    Kind.GREETING: greetings.greeting,
+    Kind.DESCRIBED: described.described,
+    Kind.UNKNOWN: fallback.not_understood,
     Kind.REPORT: reports.request,  # checks the official's role itself
     # Anyone of the bag after the close, the governor any time (counts only after it).
     Kind.RESULTS: results_word.show,
@@ -96,8 +105,4 @@ async def _dispatch(ctx: Context) -> None:
             return
         await GOVERNOR[kind](ctx, bag_code)
         return
-    handler = CITIZEN.get(kind)
-    if handler is None:
-        ctx.reply("unknown.empty" if ctx.intent.error == "empty" else "unknown.text")
-        return
-    await handler(ctx)
+    await CITIZEN.get(kind, fallback.not_understood)(ctx)

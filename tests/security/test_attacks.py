@@ -232,7 +232,7 @@ async def test_a_citizen_using_governor_and_soum_words_is_refused(
     before = await bags.snapshot()
     for attacker in (ATTACKER, NOBODY, BAG_2[0]):
         for word in GOVERNOR_WORDS:
-            assert "зөвхөн багийн Засаг даргад" in await bags.say(attacker, word), word
+            assert "зөвхөн багийн Засаг дарга хэрэглэнэ" in await bags.say(attacker, word), word
         for word in SOUM_WORDS:
             assert "ажлын хэсгийн гишүүнд" in await bags.say(attacker, word), word
     assert await bags.snapshot() == before
