@@ -24,8 +24,8 @@ from handlers.paging import words_short
 from storage import inbox
 
 # Characters of the description repeated in the question: with the question around it,
-# one Cyrillic SMS segment (tests/handlers/test_answers.py checks the longest).
-QUOTED = 24
+# one Cyrillic SMS segment (tests/handlers/test_described.py checks a long one).
+QUOTED = 30
 
 
 async def described(ctx: Context) -> None:

@@ -27,8 +27,9 @@ OVER = "over"  # voting closed: closed, confirmed by the khural, submitted to th
 
 @dataclass(frozen=True, slots=True)
 class Phase:
-    stage: str
+    stage: str  # the person's: NEW, PENDING, or the round's stage
     round: Round | None
+    round_stage: str  # the bag round's: NO_ROUND, COLLECTING, VOTING, OVER (NEW: no bag)
     bag_code: str | None
     governs: bool  # a governor (or operator) of the bag: their help is the governor's
 
@@ -38,17 +39,18 @@ async def of(ctx: Context) -> Phase:
     person = ctx.person
     bag_code = person.bag_code or governed
     if bag_code is None:
-        return Phase(NEW, None, None, False)
-    if person.status == "pending" and governed is None:
-        return Phase(PENDING, None, bag_code, False)
+        return Phase(NEW, None, NEW, None, False)
     rnd = await rounds.current(ctx.conn, bag_code)
     if rnd is None or rnd.status == "draft":
-        stage = NO_ROUND
+        round_stage = NO_ROUND
     elif rnd.status in (COLLECTING, VOTING):
-        stage = rnd.status
+        round_stage = rnd.status
     else:
-        stage = OVER
-    return Phase(stage, rnd, bag_code, governed is not None)
+        round_stage = OVER
+    # The bag's round is public (its meeting, its deadlines); acting in it waits for the
+    # governor's approval.
+    stage = PENDING if person.status == "pending" and governed is None else round_stage
+    return Phase(stage, rnd, round_stage, bag_code, governed is not None)
 
 
 def help_text(phase: Phase) -> Text:

@@ -80,12 +80,12 @@ async def _meeting(ctx: Context, where: Phase) -> None:
 
 async def _deadline(ctx: Context, where: Phase, topic: str) -> Text:
     rnd = where.round
-    if rnd is None or where.stage == NO_ROUND:
+    if rnd is None or where.round_stage == NO_ROUND:
         return Text("question.no_round")
-    if where.stage == OVER:
+    if where.round_stage == OVER:
         return Text("question.round_over")
     tz = (await _zone(ctx, where)).key
-    if where.stage == COLLECTING:
+    if where.round_stage == COLLECTING:
         if topic == "vote_until":
             if rnd.vote_until is None:
                 return Text("question.vote_not_yet")
@@ -93,7 +93,7 @@ async def _deadline(ctx: Context, where: Phase, topic: str) -> Text:
         if rnd.collect_until is None:
             return Text("question.collect_open")
         return Text("question.collect_until", {"until": deadline_text(rnd.collect_until, tz)})
-    assert where.stage == VOTING
+    assert where.round_stage == VOTING
     if topic == "collect_until":
         if rnd.vote_until is None:
             return Text("question.collect_over")
