@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.clock import deadline_text
 from handlers import reports, results_word, soum
 from handlers.closing import close_round
 from handlers.context import Context, Text
-from handlers.deadlines import deadline_at, deadline_text
+from handlers.deadlines import deadline_at
 from handlers.eligibility import flag_label
 from handlers.proposals import short
 from storage import outbox, proposals, rounds, units
