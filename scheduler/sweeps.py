@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import day_text, deadline_text, from_db, to_db
 from bot.delivery import queue_for_person
 from bot.settings import Settings
+from handlers import voting_notice
 from handlers.closing import close_round
 from handlers.context import Text
 from handlers.khural import bag_zone, officials
@@ -159,6 +160,11 @@ async def _start_voting(conn: Conn, settings: Settings, rnd: Round, now: datetim
     waiting = await proposals.of_round(conn, rnd.id, "pending")
     if waiting:
         lines.append(("sched.voting_pending", {"count": len(waiting)}))
+    # The citizens are told too (in the morning, if this is night); the governor and the
+    # chair hear how many and at what SMS cost, as after ХУРААЛТ.
+    reach = await voting_notice.tell_citizens(conn, settings, rnd, now)
+    sms = await voting_notice.sms_on(conn, settings, rnd.bag_code)
+    lines += voting_notice.reach_lines(reach, sms, settings)
     await _tell_officials(conn, settings, rnd, now, "voting", lines)
     return True
 

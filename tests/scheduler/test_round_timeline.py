@@ -67,9 +67,17 @@ async def test_a_round_runs_on_its_own(
     held = await sent_to(sanal, GOVERNOR, status="queued")
     assert len(held) == 1 and "санал хураалт эхэллээ, 2 санал" in held[0].text
     assert "Шалгаагүй 1 санал" in held[0].text  # proposal 3 still waits for review
+    # The six citizens are told too, in the morning; the governor reads at what cost.
+    assert "Иргэдэд мэдэгдэл: Telegram 0, SMS 6 (120 ₮)" in held[0].text
+    for p in people:
+        [opened] = await sent_to(sanal, p, status="queued", voting_notice=True)
+        assert opened.text.startswith("Санал өгч болно 2027-04-01 23:59 хүртэл: СОНГО 1 3")
     await sweep(sanal, clock, local(UB, "2027-03-21 08:00"))
     assert [s.text for s in await sent_to(sanal, GOVERNOR)] == [held[0].text]
     assert len(await sent_to(sanal, CHAIR)) == 1
+    for p in people:
+        [opened] = await sent_to(sanal, p, voting_notice=True)
+        assert count_segments(opened.text).segments == 1
 
     for p in phones[:4]:
         assert "Баярлалаа" in await p.say("СОНГО 1")
