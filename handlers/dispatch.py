@@ -22,6 +22,7 @@ from handlers import (
     results_word,
     soum,
     voting,
+    voting_notice,
 )
 from handlers.context import Context
 
@@ -64,6 +65,7 @@ GOVERNOR: dict[Kind, GovernorHandler] = {
     Kind.ADMIT: registration.admit,
     Kind.POLICY: registration.policy,
     Kind.COST: governor.sms_cost,
+    Kind.NOTICE: voting_notice.sms_word,
 }
 
 # Soum working-group words, refused to anyone who is not a member or operator of a soum.
