@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from bot.clock import deadline_text, local_text
 from bot.grammar.intents import QUESTION_TOPICS
 from handlers import phase
 from handlers.context import Context, Text
-from handlers.deadlines import FORMAT, deadline_text
 from handlers.phase import COLLECTING, NEW, NO_ROUND, OVER, PENDING, VOTING, Phase
 from storage import meetings, units
 
@@ -63,7 +63,7 @@ async def _meeting(ctx: Context, where: Phase) -> None:
         ctx.reply("question.round_over" if done else "question.meeting_none")
         return
     # Printed as the governor typed it (ХУРАЛ 2027-04-10 14:00), in the bag's time.
-    when = meeting.starts_at.astimezone(await _zone(ctx, where)).strftime(FORMAT)
+    when = local_text(meeting.starts_at, await _zone(ctx, where))
     if meeting.starts_at <= ctx.now:
         ctx.reply("question.meeting_held", when=when, place=meeting.place)
         return
