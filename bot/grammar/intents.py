@@ -48,6 +48,9 @@ class Kind(StrEnum):
     WEIGHTS = "weights"  # numbers = a weight per criterion, in order
     ALLOCATE = "allocate"  # text = "" (show both rules) | "greedy" | "mes" (the rule chosen)
     COST = "cost"  # governor: what SMS the bag's round cost
+    # Governor: whether the notice that voting has opened goes by SMS too; text = "on" |
+    # "off" | "" (say how it is set and what it costs).
+    NOTICE = "notice"
     REPORT = "report"  # officials: the round's or soum's report (a document in Telegram)
     # Nothing understood; `error` says why in a catalog key.
     UNKNOWN = "unknown"
@@ -87,6 +90,7 @@ GOVERNOR_KINDS = frozenset(
         Kind.ADMIT,
         Kind.POLICY,
         Kind.COST,
+        Kind.NOTICE,
     }
 )
 

@@ -46,6 +46,9 @@ KEYWORDS: dict[Kind, tuple[str, ...]] = {
     Kind.ALLOCATE: ("хуваарилах", "хуваарилалт", "allocate", "allocation"),
     Kind.REPORT: ("тайлан", "report"),
     Kind.COST: ("зардал", "sms зардал", "cost", "sms cost"),
+    # Two words only: "мэдэгдэл" alone is a word citizens write ("мэдэгдэл ирсэнгүй").
+    Kind.NOTICE: ("мэдэгдэл sms", "мэдэгдэл смс", "sms мэдэгдэл", "notice sms", "sms notice",
+                  "notices sms", "sms notices"),
 }  # fmt: skip
 
 # One-word language switches: the word alone changes the language.
@@ -60,6 +63,15 @@ POLICY_WORDS: dict[str, str] = {
     "нээлттэй": "open", "open": "open", "чөлөөтэй": "open",
     "зөвшөөрөл": "approval", "зөвшөөрөлтэй": "approval", "approval": "approval",
     "approve": "approval",
+}  # fmt: skip
+
+# МЭДЭГДЭЛ SMS ТИЙМ / ҮГҮЙ: the voting notice by SMS too, or by Telegram only. Not "no",
+# "хэрэггүй" or "stop": with "sms" those are a citizen's opt-out (bot.grammar.optout).
+NOTICE_WORDS: dict[str, str] = {
+    "тийм": "on", "тиймээ": "on", "асаах": "on", "асаа": "on", "илгээ": "on", "on": "on",
+    "yes": "on",
+    "үгүй": "off", "ugvi": "off", "ugyi": "off", "унтраах": "off", "унтраа": "off",
+    "off": "off",
 }  # fmt: skip
 
 # The rule a soum chooses: fund in rank order (greedy), or the Method of Equal Shares.

@@ -20,6 +20,7 @@ from bot.grammar.keywords import (
     ALONE_ONLY,
     KEYWORDS,
     LANG_WORDS,
+    NOTICE_WORDS,
     POLICY_WORDS,
     RULE_WORDS,
 )
@@ -67,6 +68,7 @@ _FUZZY = [
 _LANG = {skeleton(w): lang for w, lang in LANG_WORDS.items()}
 _POLICY = {skeleton(w): p for w, p in POLICY_WORDS.items()}
 _RULE = {skeleton(w): r for w, r in RULE_WORDS.items()}
+_NOTICE = {skeleton(w): v for w, v in NOTICE_WORDS.items()}
 
 
 def parse(text: str) -> Intent:
@@ -357,6 +359,16 @@ def _allocate(rest: str, script: str) -> Intent:
     return Intent(Kind.ALLOCATE, text=rule, script=script)
 
 
+def _notice(rest: str, script: str) -> Intent:
+    """МЭДЭГДЭЛ SMS [ТИЙМ|ҮГҮЙ]. Anything else after the two words is a sentence about
+    notices ("мэдэгдэл sms ирсэнгүй"), not the governor's word."""
+    words = _WORD.findall(rest)
+    value = _NOTICE.get(skeleton(words[0])) if len(words) == 1 else ""
+    if value is None or len(words) > 1:
+        return Intent(Kind.UNKNOWN, error="unknown", script=script)
+    return Intent(Kind.NOTICE, text=value, script=script)
+
+
 _ARGUMENTS: dict[Kind, Reader] = {
     Kind.JOIN: joining.read,
     Kind.PROPOSE: _propose,
@@ -387,4 +399,5 @@ _ARGUMENTS: dict[Kind, Reader] = {
     Kind.ALLOCATE: _allocate,
     Kind.REPORT: _plain(Kind.REPORT),
     Kind.COST: _plain(Kind.COST),
+    Kind.NOTICE: _notice,
 }
