@@ -35,9 +35,7 @@ def _date(text: str) -> date:
 def check(intent: Intent, expected: dict[str, Any]) -> None:
     assert intent.kind == Kind(expected["kind"])
     for key, value in expected.items():
-        # effect: what the router does (test_optout); family and script: for the report of
-        # the understood rate by kind of message.
-        if key in ("text", "kind", "effect", "family", "script"):
+        if key in ("text", "kind", "effect"):  # effect: what the router does (test_optout)
             continue
         if key in ("family", "script"):  # for the understood-rate report, not the intent
             continue
