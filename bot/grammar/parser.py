@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, time
 
-from bot.grammar import optout
+from bot.grammar import optout, understand
 from bot.grammar.amounts import amounts
 from bot.grammar.deadlines import deadlines
 from bot.grammar.intents import Intent, Kind
@@ -96,7 +96,7 @@ def parse(text: str) -> Intent:
         return Intent(Kind.UNKNOWN, error="unknown")
 
 
-def _parse(text: str) -> Intent:
+def _parse(text: str, plain: bool = False) -> Intent:
     head = text[:MAX_SCAN].strip()
     script = "cyrl" if is_cyrillic(head) else "latn"
     body = re.sub(r"^[/#!]+", "", head)
@@ -108,9 +108,15 @@ def _parse(text: str) -> Intent:
     if head.lower().startswith("/start"):
         return Intent(Kind.HELP, script=script, extra={"telegram_start": "1"})
 
-    opt = optout.read(body, script)  # before the keywords: "ZOGS!" must never be missed
+    # Before the keywords: "ZOGS!" must never be missed. A long command cut out of a message
+    # (plain) was already read whole: an opt-out or a yes/no answer is short.
+    opt = optout.read(body, script) if not plain or len(body) <= 160 else None
     if opt is not None:
         return opt
+    if not plain:  # politeness, questions, greetings, projects without the word
+        understood = understand.read(body, script, _bare_command)
+        if understood is not None:
+            return understood
     words = list(_WORD.finditer(body))
     kind, used = _keyword(words)
     if kind is None:
@@ -120,6 +126,11 @@ def _parse(text: str) -> Intent:
     if kind == Kind.PROPOSE and len(text) > MAX_SCAN:
         rest = (rest + full_rest[len(head) :])[: MAX_PROPOSAL * 2]
     return _ARGUMENTS[kind](rest, script)
+
+
+def _bare_command(text: str) -> Intent:
+    """The command in ``text`` read as if sent alone (bot.grammar.understand cut it out)."""
+    return _parse(text, plain=True)
 
 
 def _keyword(words: list[re.Match[str]]) -> tuple[Kind | None, int]:

@@ -1,0 +1,174 @@
+"""Reading a message as a person writes it: the command inside politeness, a question, a
+greeting, or a project described without the command word.
+
+Called by the parser (bot.grammar.parser) before it looks for a command word, with a way to
+read a bare command. It returns None when there is nothing for it to do (a bare command
+with no question and no project in it), so plain commands cost one look at their words.
+
+The order of the decisions, and why:
+
+1. Greetings, thanks, "би", a name and "please" around the command are cut off
+   (bot.grammar.wrapping); nothing left is a GREETING (hello, thanks, wish, bye).
+2. A question (bot.grammar.questions) is a QUESTION, answered, never stored: unless what
+   was asked carries a command's arguments, which then win. "СОНГО 1 3 уу?" is a vote
+   (the numbers are a ballot, and a voter can change it until the close: a ballot read as
+   a question would be lost, while a hesitant vote costs nothing); "НЭГДЭХ 644651 болох
+   уу" joins; "ХУРАЛ 2027-04-10 14:00 төвд" schedules. Without arguments the command
+   word is only the topic: "Хурал хэзээ болох вэ?", "дүн гарсан уу", "Санал яаж гаргах
+   вэ?" (not the proposal "яаж гаргах вэ?"). "болох уу" after a project ("Санал: худаг
+   гаргаж болох уу") is a polite way to ask for it, not a question of the round.
+3. "санал өгөх гэсэн юм. Манай багт худаг гаргамаар байна": a vote word, no numbers, a
+   description: a VOTE with error vote_usage and the description as text (while
+   proposals are collected the handler makes it a proposal).
+4. No command (or a governor's word used as an ordinary word, "Шинэ худаг гаргах, 40
+   өрх") but a project: DESCRIBED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.grammar import described, greetings, questions, tokens, wrapping
+from bot.grammar.amounts import amounts
+from bot.grammar.intents import GOVERNOR_KINDS, SOUM_KINDS, Intent, Kind
+from bot.grammar.tokens import Phrases, Word
+
+Command = Callable[[str], Intent]
+
+MAX_TEXT = 500
+_TRIM = " \t\n:;,.-–—"
+# Polite ways to ask for something: "… болох уу", "… хийж өгөх үү", "… өгөөч".
+_POLITE = Phrases(
+    "болох|boloh|bolokh|bolox уу|uu|үү|vv",
+    "болох|boloh|bolokh болов|bolov уу|uu",
+    "болохгүй|bolohgui|bolokhgui юу|yu|уу|uu",
+    "болохуу|bolohuu|bolokhuu",
+    "өгөх|ogoh|ugukh|uguh|ugux үү|uu|vv",
+    "өгөхгүй|ogohgui|uguhgui|ugukhgui юу|yu|уу|uu",
+    "өгнө|ogno|ugnu үү|uu|vv",
+)
+# Arguments a command must carry to win over a question.
+_WITH_VALUES = frozenset(
+    {
+        Kind.ACCEPT, Kind.REJECT, Kind.MERGE, Kind.FLAG, Kind.CONFIRM, Kind.ADMIT,
+        Kind.POLICY, Kind.LANG, Kind.ALLOCATE, Kind.CEILING, Kind.SCORE, Kind.WEIGHTS,
+    }
+)  # fmt: skip
+_ALWAYS = frozenset({Kind.HELP, Kind.LIST, Kind.MY, Kind.STOP, Kind.START, Kind.ANSWER})
+# A governor's or soum's word at the head that may be an ordinary word of a project.
+_OFFICIAL = GOVERNOR_KINDS | SOUM_KINDS
+
+
+def read(body: str, script: str, command: Command) -> Intent | None:
+    """What ``body`` means when it is more than a bare command; None to read it as one."""
+    ws = tokens.words(body)
+    if not ws:
+        return None
+    wrapped = wrapping.unwrap(ws)
+    if wrapped.start >= wrapped.end:
+        if wrapped.kinds or wrapped.introduced:
+            kind = greetings.strongest(wrapped.kinds)
+            return Intent(Kind.GREETING, text=kind, script=script)
+        return None
+    if wrapped.start > 0 or wrapped.end < len(ws):
+        core = wrapping.cut(body, ws, wrapped)
+        core_ws = tokens.words(core)
+    else:
+        core, core_ws = body, ws
+    asking = questions.asks(core_ws)
+    if core is body and not asking and not described.signals(core_ws):
+        return None
+    if asking:
+        intent = _question(core, core_ws, command)
+    else:
+        intent = _statement(command(core), core, core_ws, wrapped)
+    return intent if intent.script == script else replace(intent, script=script)
+
+
+def _question(core: str, ws: list[Word], command: Command) -> Intent:
+    by_word = questions.asks_by_word(ws)
+    polite = tokens.match_before(ws, len(ws), _POLITE)
+    if polite:
+        plain = _trim(core[: ws[-polite].start])
+        plain_ws = tokens.words(plain)
+        intent = command(plain)
+        if _strong(intent, by_word):
+            return intent
+        if (
+            _official_or_unknown(intent)
+            and described.reads_like_project(plain_ws, plain)
+            and not questions.asks(plain_ws)
+        ):
+            return _described(plain)
+    # Without the particle or mark that asks ("СОНГО 1 3 уу?", "1 3?"): what the command
+    # carries does not change with it, so one reading is enough.
+    particle = questions.particle_at_end(ws)
+    bare = _trim(core[: ws[-particle].start] if particle else core.rstrip(" ?？"))
+    intent = command(bare if bare else core)
+    if _strong(intent, by_word):
+        return intent
+    return Intent(Kind.QUESTION, text=questions.topic(ws))
+
+
+def _strong(intent: Intent, asked_by_word: bool) -> bool:
+    """Does the command carry what it needs, so that it wins over a question?"""
+    kind = intent.kind
+    if kind in _ALWAYS:
+        return True
+    if kind is Kind.VOTE or kind is Kind.RESULTS:
+        return bool(intent.numbers)
+    if kind is Kind.JOIN:
+        return intent.bag_code is not None
+    if kind is Kind.MEETING:
+        return intent.error is None and not questions.asks(tokens.words(intent.text))
+    if kind in (Kind.OPEN, Kind.VOTING):
+        values = (intent.collect_until, intent.vote_until, intent.collect_time, intent.vote_time)
+        return any(v is not None for v in values)
+    if kind is Kind.PROPOSE:
+        if intent.error is not None:
+            return False
+        text_ws = tokens.words(intent.text)
+        if not described.reads_like_project(text_ws, intent.text):
+            return False
+        # A project with a question word is still a project when it says how many or how
+        # much ("Яагаад манайд худаг байхгүй вэ? Худаг гаргая, 40 өрх").
+        return not asked_by_word or intent.beneficiaries is not None or intent.cost_mnt is not None
+    if kind in _WITH_VALUES:
+        values_of = (intent.numbers, intent.phone, intent.lang, intent.text, intent.cost_mnt)
+        return intent.error is None and any(bool(v) for v in values_of)
+    return False
+
+
+def _official_or_unknown(intent: Intent) -> bool:
+    if intent.kind is Kind.UNKNOWN:
+        return intent.error == "unknown"
+    return intent.kind in _OFFICIAL and not _strong(intent, False)
+
+
+def _statement(intent: Intent, core: str, ws: list[Word], wrapped: wrapping.Wrapped) -> Intent:
+    if intent.kind is Kind.VOTE and not intent.numbers and intent.error == "vote_usage":
+        start = described.vote_description(ws)
+        if start is None:
+            return intent
+        text = _trim(core[ws[start].start :])[:MAX_TEXT]
+        beneficiaries, cost = amounts(text)
+        return replace(intent, text=text, beneficiaries=beneficiaries, cost_mnt=cost)
+    if _official_or_unknown(intent) and described.reads_like_project(ws, core):
+        return _described(core)
+    greeted = wrapped.kinds or wrapped.introduced
+    # "Сайн байна уу Дорж ах": a greeting with a few words more is still one.
+    short = len(ws) <= 3 and not any(w.is_number for w in ws)
+    if intent.kind is Kind.UNKNOWN and greeted and short:
+        return Intent(Kind.GREETING, text=greetings.strongest(wrapped.kinds))
+    return intent
+
+
+def _described(text: str) -> Intent:
+    text = _trim(text)[:MAX_TEXT]
+    beneficiaries, cost = amounts(text)
+    return Intent(Kind.DESCRIBED, text=text, beneficiaries=beneficiaries, cost_mnt=cost)
+
+
+def _trim(text: str) -> str:
+    return " ".join(text.split()).strip(_TRIM)
