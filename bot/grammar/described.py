@@ -16,6 +16,13 @@ Cyrillic ones; short stems are listed with their case forms, since "гүүр" (b
 from __future__ import annotations
 
 from bot.grammar.amounts import amounts
+from bot.grammar.keywords import (
+    BENEFICIARY_UNITS,
+    BILLION_UNITS,
+    CURRENCY_WORDS,
+    MILLION_UNITS,
+    THOUSAND_UNITS,
+)
 from bot.grammar.tokens import Word, key
 
 # Things the fund pays for, as the start of a word's skeleton (any case ending follows).
@@ -91,13 +98,16 @@ def reads_like_project(ws: list[Word], text: str) -> bool:
     if sum(1 for w in ws if not w.is_number) < 2:
         return False
     things = [k for k in range(len(ws)) if _thing(ws, k)]
-    if not things:
-        return False
     doing = [k for k, w in enumerate(ws) if _doing(w)]
+    if not things and not doing:
+        return False
     # Two different words: "засвар" alone is a thing and a doing, not yet a project.
-    if doing and (len(things) > 1 or any(d != things[0] for d in doing)):
+    if things and doing and (len(things) > 1 or any(d != things[0] for d in doing)):
         return True
     beneficiaries, cost = amounts(text)
+    if not things:
+        # "Ойн зурвас байгуулах, 40 өрх": no thing we know, but what to do and for whom.
+        return bool(doing) and (beneficiaries is not None or cost is not None)
     return beneficiaries is not None or cost is not None
 
 
@@ -118,6 +128,38 @@ def _opening(w: Word) -> bool:
     return w.key.startswith(_VOTE_WORDS) or w.key in _FILLER
 
 
+# The unit after a number of a project ("45 сая", "80 өрх", "80 орчим айл"): that number is
+# an amount, not a proposal's number on the ballot.
+_UNITS = frozenset(
+    key(w)
+    for w in (
+        *BENEFICIARY_UNITS,
+        *MILLION_UNITS,
+        *THOUSAND_UNITS,
+        *BILLION_UNITS,
+        *CURRENCY_WORDS,
+        "sai",
+        "saya",
+        "urh",
+        "orh",
+        "ail",
+        "хүүхэд",
+        "huuhed",
+        "айлд",
+    )
+    if len(w) > 1
+)
+_ABOUT = frozenset(key(w) for w in ("орчим", "гаруй", "шахам", "orchim", "garui"))
+
+
+def amount_number(ws: list[Word], k: int) -> bool:
+    """Is the number at word ``k`` an amount ("45 сая", "6 сая 500 мянга", "1.5 сая")?"""
+    j = k + 1
+    while j < len(ws) and j - k <= 2 and (ws[j].is_number or ws[j].key in _ABOUT):
+        j += 1
+    return j < len(ws) and (ws[j].key in _UNITS or ws[j].raw == "₮")
+
+
 def vote_description(ws: list[Word]) -> int | None:
     """Where the description after the vote words starts (a word index), or None if what
     follows them does not read like a project."""
@@ -132,8 +174,22 @@ def vote_description(ws: list[Word]) -> int | None:
         while start < len(ws) and _opening(ws[start]):
             start += 1
     rest = ws[start:]
-    if not rest or any(w.is_number for w in rest):
+    if not rest or any(w.is_number and not amount_number(rest, k) for k, w in enumerate(rest)):
         return None
     if any(_thing(rest, k) or _doing(w) for k, w in enumerate(rest)):
         return start
     return None
+
+
+# "Санал гаргах гэж байна", "Санал гаргамаар байна": the wish to propose, no project yet.
+_PROPOSING = ("garg", "orol", "ilge", "iavol", "bij", "og", "hos")
+_ASKING_FILLER = _FILLER | frozenset(
+    key(w) for w in ("болох", "болно", "уу", "үү", "юу", "вэ", "бэ", "хэрэгтэй", "байх", "юмаа")
+)
+
+
+def only_the_wish_to_propose(ws: list[Word]) -> bool:
+    """Nothing but "(I) want to propose" in what follows САНАЛ."""
+    return bool(ws) and all(
+        w.key in _ASKING_FILLER or (w.key.startswith(_PROPOSING) and not _thing([w], 0)) for w in ws
+    )

@@ -55,7 +55,7 @@ ADDRESSEES = Phrases(
     "эгч|egch ээ|ee",
     "ээ|ee",
     "аа|aa",
-    "there|all|everyone|team",
+    "there|=all|everyone|team",
     "bot|бот",
 )
 THANKS = Phrases(
@@ -75,8 +75,8 @@ BYE = Phrases(
     "дараа|daraa уулзъя|uulzii|uulzia|uulziya|uulzya|уулзая",
     f"{_SAIN} яваарай|yavaarai|yvaarai|yawaarai",
     "сайхан|saihan амраарай|amraarai",
-    "bye|goodbye|byebye|bb",
-    "bye bye",
+    "=bye|goodbye|byebye|=bb",
+    "=bye =bye",
     "see you",
 )
 WISH = Phrases(

@@ -158,9 +158,15 @@ def _joining(ws: list[Word]) -> bool:
 
 
 def _deadline(w: Word) -> bool:
-    return w.key.startswith(("dosah", "dosn", "dosg", "hortel", "hagd", "hogac", "ecsi")) or (
-        w.low in ("until", "deadline", "end", "ends", "close", "closes")
-    )
+    """Words of a period: it ends (дуусах, хүртэл, хаагдах, хугацаа) or starts (эхлэх)."""
+    return w.key.startswith(
+        ("dosah", "dosn", "dosg", "hortel", "hagd", "hogac", "ecsi", "ehel", "ehle")
+    ) or (w.low in ("until", "deadline", "end", "ends", "close", "closes", "start", "started"))
+
+
+# "Хэдэн хүн санал өгсөн бэ": how many took part, which ДҮН tells (only the turnout while
+# the round is open).
+_PEOPLE = frozenset({"hon", "or", "orh", "ail", "irgen", "people", "households"})
 
 
 def topic(ws: list[Word]) -> str:
@@ -174,7 +180,10 @@ def topic(ws: list[Word]) -> str:
     how = bool(low & HOW)
     if low & WHAT and keys & _WHAT_OF and not (when or where or how):
         return "what"  # "ОНХС гэж юу вэ", "Энэ юу вэ", "what is this"
-    if any(_results(w) for w in ws):
+    counted = any(
+        w.low in _HEDEN and k + 1 < len(ws) and ws[k + 1].key in _PEOPLE for k, w in enumerate(ws)
+    )
+    if counted or any(_results(w) for w in ws):
         return "results"
     if any(_meeting(w) for w in ws):
         return "meeting_where" if where and not when else "meeting_when"

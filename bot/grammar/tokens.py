@@ -79,9 +79,17 @@ def phrase(text: str) -> Phrase:
     """A phrase to match, word by word: "сайн|sain|sn байна|bna" -> ({sain, sn}, {baina, bna}).
 
     Each alternative is folded to its skeleton, so a Cyrillic spelling also covers the Latin
-    ways of typing it.
+    ways of typing it; one written "=bye" is matched as typed (the skeleton of "bye" is that
+    of "бэ", a question particle).
     """
-    return tuple(frozenset(key(alt) for alt in slot.split("|")) for slot in text.split())
+    return tuple(
+        frozenset(alt if alt.startswith("=") else key(alt) for alt in slot.split("|"))
+        for slot in text.split()
+    )
+
+
+def _in(w: Word, slot: frozenset[str]) -> bool:
+    return w.key in slot or "=" + w.low in slot
 
 
 class Phrases:
@@ -102,10 +110,11 @@ def match_at(ws: list[Word], i: int, phrases: Phrases, stop: int | None = None) 
     stop = len(ws) if stop is None else stop
     if i >= stop:
         return 0
-    for p in phrases.by_first.get(ws[i].key, ()):  # longest first
-        n = len(p)
-        if i + n <= stop and all(ws[i + k].key in p[k] for k in range(1, n)):
-            return n
+    for first in (ws[i].key, "=" + ws[i].low):
+        for p in phrases.by_first.get(first, ()):  # longest first
+            n = len(p)
+            if i + n <= stop and all(_in(ws[i + k], p[k]) for k in range(1, n)):
+                return n
     return 0
 
 
@@ -113,8 +122,9 @@ def match_before(ws: list[Word], j: int, phrases: Phrases, start: int = 0) -> in
     """How many words of the longest phrase that ends just before word ``j`` (0 if none)."""
     if j - 1 < start:
         return 0
-    for p in phrases.by_last.get(ws[j - 1].key, ()):
-        n = len(p)
-        if j - n >= start and all(ws[j - n + k].key in p[k] for k in range(n - 1)):
-            return n
+    for last in (ws[j - 1].key, "=" + ws[j - 1].low):
+        for p in phrases.by_last.get(last, ()):
+            n = len(p)
+            if j - n >= start and all(_in(ws[j - n + k], p[k]) for k in range(n - 1)):
+                return n
     return 0

@@ -76,24 +76,30 @@ def read(body: str, script: str, command: Command) -> Intent | None:
         core_ws = tokens.words(core)
     else:
         core, core_ws = body, ws
+    wanted = wrapping.wanted(core_ws)
+    if wanted:  # "Би бүртгүүлмээр байна": read as "бүртгүүл"
+        word, n = wanted
+        rest = core[core_ws[n].start :] if n < len(core_ws) else ""
+        core = f"{word} {rest}".strip()
+        core_ws = tokens.words(core)
     asking = questions.asks(core_ws)
     if core is body and not asking and not described.signals(core_ws):
         return None
     if asking:
-        intent = _question(core, core_ws, command)
+        intent = _question(core, core_ws, command, wrapped)
     else:
         intent = _statement(command(core), core, core_ws, wrapped)
     return intent if intent.script == script else replace(intent, script=script)
 
 
-def _question(core: str, ws: list[Word], command: Command) -> Intent:
+def _question(core: str, ws: list[Word], command: Command, wrapped: wrapping.Wrapped) -> Intent:
     by_word = questions.asks_by_word(ws)
     polite = tokens.match_before(ws, len(ws), _POLITE)
     if polite:
         plain = _trim(core[: ws[-polite].start])
         plain_ws = tokens.words(plain)
         intent = command(plain)
-        if _strong(intent, by_word):
+        if _strong(intent, plain_ws, by_word):
             return intent
         if (
             _official_or_unknown(intent)
@@ -106,16 +112,19 @@ def _question(core: str, ws: list[Word], command: Command) -> Intent:
     particle = questions.particle_at_end(ws)
     bare = _trim(core[: ws[-particle].start] if particle else core.rstrip(" ?？"))
     intent = command(bare if bare else core)
-    if _strong(intent, by_word):
+    if _strong(intent, ws, by_word):
         return intent
     return Intent(Kind.QUESTION, text=questions.topic(ws))
 
 
-def _strong(intent: Intent, asked_by_word: bool) -> bool:
+def _strong(intent: Intent, ws: list[Word], asked_by_word: bool) -> bool:
     """Does the command carry what it needs, so that it wins over a question?"""
     kind = intent.kind
     if kind in _ALWAYS:
         return True
+    if kind is Kind.PENDING:
+        # "ШИНЭ санал байна уу": asks for just what the word shows (new proposals).
+        return len(ws) > 1 and (ws[1].key.startswith("sanal") or ws[1].low.startswith("propos"))
     if kind is Kind.VOTE or kind is Kind.RESULTS:
         return bool(intent.numbers)
     if kind is Kind.JOIN:
@@ -143,25 +152,49 @@ def _strong(intent: Intent, asked_by_word: bool) -> bool:
 def _official_or_unknown(intent: Intent) -> bool:
     if intent.kind is Kind.UNKNOWN:
         return intent.error == "unknown"
-    return intent.kind in _OFFICIAL and not _strong(intent, False)
+    return intent.kind in _OFFICIAL and not _strong(intent, [], False)
 
 
 def _statement(intent: Intent, core: str, ws: list[Word], wrapped: wrapping.Wrapped) -> Intent:
-    if intent.kind is Kind.VOTE and not intent.numbers and intent.error == "vote_usage":
+    # "санал өгөх гэсэн юм. Худаг гаргамаар байна", "… Сургуулийн засвар 45 сая": the only
+    # numbers, if any, are the project's amounts, not proposals on the ballot.
+    if intent.kind is Kind.VOTE and (intent.error == "vote_usage" or _amounts_only(ws)):
         start = described.vote_description(ws)
         if start is None:
             return intent
         text = _trim(core[ws[start].start :])[:MAX_TEXT]
         beneficiaries, cost = amounts(text)
-        return replace(intent, text=text, beneficiaries=beneficiaries, cost_mnt=cost)
+        return replace(
+            intent,
+            numbers=(),
+            error="vote_usage",
+            text=text,
+            beneficiaries=beneficiaries,
+            cost_mnt=cost,
+            extra={},
+        )
+    if intent.kind is Kind.PROPOSE and intent.error is None:
+        n = wrapping.keyword_len(ws, 0) or 1
+        if described.only_the_wish_to_propose(ws[n:]):  # "Санал гаргах гэж байна"
+            return Intent(Kind.PROPOSE, error="propose_usage")
+        return intent
     if _official_or_unknown(intent) and described.reads_like_project(ws, core):
         return _described(core)
+    # "Зөв байна, баярлалаа": an official's word with thanks, and no arguments, is thanks.
+    more = len(ws) > (wrapping.keyword_len(ws, 0) or 1)  # words that are not its arguments
+    if intent.kind in _OFFICIAL and wrapped.kinds and more and not _strong(intent, ws, False):
+        return Intent(Kind.GREETING, text=greetings.strongest(wrapped.kinds))
     greeted = wrapped.kinds or wrapped.introduced
     # "Сайн байна уу Дорж ах": a greeting with a few words more is still one.
     short = len(ws) <= 3 and not any(w.is_number for w in ws)
     if intent.kind is Kind.UNKNOWN and greeted and short:
         return Intent(Kind.GREETING, text=greetings.strongest(wrapped.kinds))
     return intent
+
+
+def _amounts_only(ws: list[Word]) -> bool:
+    numbers = [k for k, w in enumerate(ws) if w.is_number]
+    return bool(numbers) and all(described.amount_number(ws, k) for k in numbers)
 
 
 def _described(text: str) -> Intent:

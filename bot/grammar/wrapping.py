@@ -39,13 +39,43 @@ _ONE, _TWO = _keyword_keys()
 
 def keyword_at(ws: list[Word], i: int) -> bool:
     """A command word (exactly, no typo) starts at word ``i``."""
+    return keyword_len(ws, i) > 0
+
+
+def keyword_len(ws: list[Word], i: int) -> int:
+    """How many words of a command word (exactly, no typo) start at word ``i`` (0 if none)."""
     if i >= len(ws):
-        return False
-    if ws[i].key in _ONE:
-        return True
-    return i + 1 < len(ws) and (ws[i].key, ws[i + 1].key) in _TWO
+        return 0
+    if i + 1 < len(ws) and (ws[i].key, ws[i + 1].key) in _TWO:
+        return 2
+    return 1 if ws[i].key in _ONE else 0
 
 
+# "бүртгүүлмээр байна" (I would like to register), "сонгомоор байна 2": the command verb
+# with "-маар" (would like to). Its stem, or the stem with -х, is the command word.
+_WANT_ENDS = ("маар", "мээр", "моор", "мөөр", "maar", "meer", "moor", "muur", "mvvr")
+_INFINITIVE = ("", "х", "эх", "ах", "ох", "өх")
+
+
+def wanted(ws: list[Word]) -> tuple[str, int] | None:
+    """The command word hidden in a "-маар байна" at the start, and how many words it
+    stands for ("бүртгүүлмээр байна" -> ("бүртгүүл", 2)); None if there is none."""
+    if not ws or len(ws[0].low) < 7 or not ws[0].low.endswith(_WANT_ENDS):
+        return None
+    stem = ws[0].low[:-4]
+    for end in _INFINITIVE:
+        if key(stem + end) in _ONE:
+            return stem + end, 2 if len(ws) > 1 and ws[1].key in _BAINA else 1
+    return None
+
+
+# The fund's name before a command: "ОНХС-ийн санал өгөх гэсэн юм".
+_FUND = Phrases(
+    "онхс|onhs|onxs",
+    "онхс|onhs|onxs ийн|iin|in",
+    "орон|oron нутгийн|nutgiin хөгжлийн|hugjliin сангийн|sangiin",
+    "энэ|ene жилийн|jiliin",
+)
 _PRONOUNS = frozenset(key(w) for w in ("би", "бид", "bi", "bid", "бидэнд"))
 _AFTER_PRONOUN = frozenset(key(w) for w in ("бол", "бас", "ч", "хувьд"))
 # "Миний нэр Бат", "Намайг Бат гэдэг", "My name is Bat": an introduction follows.
@@ -176,6 +206,10 @@ def unwrap(ws: list[Word]) -> Wrapped:
             while i < end and ws[i].key in _AFTER_PRONOUN:
                 i += 1
             after_pronoun = True
+            continue
+        n = match_at(ws, i, _FUND, end)
+        if n and keyword_at(ws, i + n):
+            i += n
             continue
         if ws[i].raw in ("I", "i") and i + 1 < end and not ws[i + 1].is_number:
             i += 1  # English "I vote for 2"
