@@ -39,6 +39,7 @@ HELLO = Phrases(
     "сәлем|salem|selem|сәлеметсіз|salemetsiz|selemetsiz",
     "сәлеметсіз|salemetsiz|selemetsiz бе|be",
     "good morning|afternoon|evening|day",
+    "how are =you|=u",
     "greetings",
 )
 # Who the greeting is for, after it: "Сайн байна уу, Засаг дарга аа", "hi there".

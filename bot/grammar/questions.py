@@ -51,8 +51,13 @@ WHEN = frozenset(
 WHERE = frozenset({"хаана", "хаанаас", "haana", "khaana", "xaana", "haanaas", "where"})
 HOW = frozenset({"яаж", "яах", "хэрхэн", "yaaj", "yaj", "iaaj", "yaah", "herhen", "kherkhen",
                  "xerxen", "how"})  # fmt: skip
-WHAT = frozenset({"юу", "ямар", "yu", "yuu", "yamar", "what", "whats"})
-_WHAT_OF = frozenset({"gej", "gedeg", "gedg", "gesen", "ene", "onhs", "onhc", "this", "is"})
+WHAT = frozenset(
+    {"юу", "ямар", "хэний", "yu", "yuu", "yamar", "heniy", "henii", "what", "whats", "whose"}
+)
+# "ОНХС гэж юу вэ", "Энэ юу вэ", "Энэ хэний дугаар вэ" (whose number is this).
+_WHAT_OF = frozenset(
+    {"gej", "gedeg", "gedg", "gesen", "ene", "onhs", "onhc", "this", "is", "dogar", "number"}
+)
 _HOURS = frozenset({"цагт", "цаг", "tsagt", "tsag", "cagt", "цагаас"})
 _HEDEN = frozenset({"хэдэн", "хэд", "heden", "hed", "kheden", "khed", "xeden"})
 
@@ -188,12 +193,14 @@ def topic(ws: list[Word]) -> str:
     if any(_meeting(w) for w in ws):
         return "meeting_where" if where and not when else "meeting_when"
     voting, collecting = _voting(ws), _collecting(ws)
-    if when or any(_deadline(w) for w in ws):
+    # "Хэд хүртэл сонгож болох вэ": up to how many, not until when.
+    deadline = any(_deadline(w) and not (k and ws[k - 1].low in _HEDEN) for k, w in enumerate(ws))
+    if when or deadline:
         if voting:
             return "vote_until"
         if collecting:
             return "collect_until"
-        if any(_deadline(w) for w in ws):
+        if deadline:
             return "deadline"
         if when and any(w.key.startswith("sanal") for w in ws):
             return "deadline"

@@ -26,6 +26,7 @@ The order of the decisions, and why:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -78,9 +79,9 @@ def read(body: str, script: str, command: Command) -> Intent | None:
         core, core_ws = body, ws
     wanted = wrapping.wanted(core_ws)
     if wanted:  # "Би бүртгүүлмээр байна": read as "бүртгүүл"
-        word, n = wanted
-        rest = core[core_ws[n].start :] if n < len(core_ws) else ""
-        core = f"{word} {rest}".strip()
+        word, at, n = wanted
+        rest = core[core_ws[at + n].start :] if at + n < len(core_ws) else ""
+        core = f"{core[: core_ws[at].start]}{word} {rest}".strip()
         core_ws = tokens.words(core)
     asking = questions.asks(core_ws)
     if core is body and not asking and not described.signals(core_ws):
@@ -141,12 +142,24 @@ def _strong(intent: Intent, ws: list[Word], asked_by_word: bool) -> bool:
         if not described.reads_like_project(text_ws, intent.text):
             return False
         # A project with a question word is still a project when it says how many or how
-        # much ("Яагаад манайд худаг байхгүй вэ? Худаг гаргая, 40 өрх").
-        return not asked_by_word or intent.beneficiaries is not None or intent.cost_mnt is not None
+        # much ("Яагаад манайд худаг байхгүй вэ? Худаг гаргая, 40 өрх"), or when a sentence
+        # without a question says what to build ("Хүүхдүүд хаана тоглох вэ? Тоглоомын
+        # талбай хэрэгтэй"); not "Санал: худаг хэзээ гаргах вэ?".
+        if not asked_by_word or intent.beneficiaries is not None or intent.cost_mnt is not None:
+            return True
+        return any(_project_sentence(s) for s in _SENTENCE.split(intent.text))
     if kind in _WITH_VALUES:
         values_of = (intent.numbers, intent.phone, intent.lang, intent.text, intent.cost_mnt)
         return intent.error is None and any(bool(v) for v in values_of)
     return False
+
+
+_SENTENCE = re.compile(r"[.!?？\n]+")
+
+
+def _project_sentence(sentence: str) -> bool:
+    ws = tokens.words(sentence)
+    return not questions.asks(ws) and described.reads_like_project(ws, sentence)
 
 
 def _official_or_unknown(intent: Intent) -> bool:

@@ -57,15 +57,19 @@ _WANT_ENDS = ("маар", "мээр", "моор", "мөөр", "maar", "meer", "m
 _INFINITIVE = ("", "х", "эх", "ах", "ох", "өх")
 
 
-def wanted(ws: list[Word]) -> tuple[str, int] | None:
-    """The command word hidden in a "-маар байна" at the start, and how many words it
-    stands for ("бүртгүүлмээр байна" -> ("бүртгүүл", 2)); None if there is none."""
-    if not ws or len(ws[0].low) < 7 or not ws[0].low.endswith(_WANT_ENDS):
-        return None
-    stem = ws[0].low[:-4]
-    for end in _INFINITIVE:
-        if key(stem + end) in _ONE:
-            return stem + end, 2 if len(ws) > 1 and ws[1].key in _BAINA else 1
+def wanted(ws: list[Word]) -> tuple[str, int, int] | None:
+    """The command word hidden in a "-маар байна" at the start: (the word, the first word
+    it replaces, how many). "бүртгүүлмээр байна" -> ("бүртгүүл", 0, 2); "санал өгмөөр
+    байна" -> ("өгөх", 1, 2) (САНАЛ ӨГӨХ). None if there is none."""
+    for i in (0, 1):
+        if i >= len(ws) or len(ws[i].low) < 6 or not ws[i].low.endswith(_WANT_ENDS):
+            continue
+        stem = ws[i].low[:-4]
+        for end in _INFINITIVE:
+            k = key(stem + end)
+            if (k in _ONE and i == 0) or (i == 1 and (ws[0].key, k) in _TWO):
+                n = 2 if i + 1 < len(ws) and ws[i + 1].key in _BAINA else 1
+                return stem + end, i, n
     return None
 
 
