@@ -49,19 +49,19 @@ ADDRESSEES = Phrases(
     "танд|tand",
     "бүгдээрээ|bugdeeree|бүгдэд|bugded",
     "засаг|zasag дарга|darga",
-    "засаг|zasag дарга|darga аа|aa",
-    "дарга|darga аа|aa",
+    "засаг|zasag дарга|darga =аа|=aa",
+    "дарга|darga =аа|=aa",
     "дарга|darga",
-    "ах|ah аа|aa",
-    "эгч|egch ээ|ee",
-    "ээ|ee",
-    "аа|aa",
+    "ах|ah =аа|=aa",
+    "эгч|egch =ээ|=ee",
+    "=ээ|=ee",
+    "=аа|=aa",
     "there|=all|everyone|team",
     "bot|бот",
 )
 THANKS = Phrases(
     "баярлалаа|bayarlalaa|bayrlalaa|barlaa|bayarlala|bayrlala|bayarllaa|баярлаа|bayarlaa"
-    "|bayrlaa|барлаа|brlaa|bla|баярлала|bayarlalaaa",
+    "|bayrlaa|барлаа|brlaa|баярлала|bayarlalaaa",
     "их|ih|ikh|маш|mash баярлалаа|bayarlalaa|bayrlalaa|barlaa|bayarlaa",
     "маш|mash их|ih|ikh баярлалаа|bayarlalaa|bayrlalaa|barlaa|bayarlaa",
     "гялайлаа|gyalailaa|gyalaila",
@@ -87,7 +87,6 @@ WISH = Phrases(
     "амжилт|amjilt хүсье|husie|hvsie|husye|хүсэе",
     "ажилд|ajild чинь|chin|tan амжилт|amjilt",
     "ажилд|ajild чинь|chin|tan амжилт|amjilt хүсье|husie|hvsie|husye",
-    "амжилт|amjilt",
     "happy new year",
     "happy holidays|holiday|tsagaan|tsagaansar",
     "happy tsagaan sar",
@@ -117,6 +116,11 @@ _HOLIDAY = frozenset(
 _THANKS_STEMS = ("baiarl", "bairl")  # "баярлалаа" typed every way: "bayarlalaa", "bayrlalaa"
 
 
+def _thanks_word(w: Word) -> bool:
+    """ "баярлалаа" as it is typed, not "баярлана" (will be glad) or "баярлаарай"."""
+    return w.key.startswith(_THANKS_STEMS) and w.key.endswith("la")
+
+
 def _mend(ws: list[Word], i: int, stop: int) -> tuple[int, str] | None:
     j = i
     holiday = False
@@ -141,7 +145,7 @@ def at(ws: list[Word], i: int, stop: int | None = None) -> tuple[int, str] | Non
         n = match_at(ws, i, phrases, stop)
         if n > best[0]:
             best = (n, kind)
-    if best[0] == 0 and ws[i].key.startswith(_THANKS_STEMS):
+    if best[0] == 0 and _thanks_word(ws[i]):
         best = (1, "thanks")
     if best[0] and best[1] == "hello":  # "Сайн байна уу, Засаг дарга аа": the addressee too
         best = (best[0] + match_at(ws, i + best[0], ADDRESSEES, stop), "hello")
@@ -155,7 +159,7 @@ def before(ws: list[Word], j: int, start: int = 0) -> tuple[int, str] | None:
         n = match_before(ws, j, phrases, start)
         if n > best[0]:
             best = (n, kind)
-    if best[0] == 0 and j - 1 >= start and ws[j - 1].key.startswith(_THANKS_STEMS):
+    if best[0] == 0 and j - 1 >= start and _thanks_word(ws[j - 1]):
         best = (1, "thanks")
     if best[0] == 0:
         # "…, Шинэ жилийн мэнд хүргэе": find where the wish starts (a few words back).

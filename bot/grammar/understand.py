@@ -59,6 +59,12 @@ _WITH_VALUES = frozenset(
 _ALWAYS = frozenset({Kind.HELP, Kind.LIST, Kind.MY, Kind.STOP, Kind.START, Kind.ANSWER})
 # A governor's or soum's word at the head that may be an ordinary word of a project.
 _OFFICIAL = GOVERNOR_KINDS | SOUM_KINDS
+# Officials' words that take nothing after them: what follows is ordinary words.
+_NO_VALUES = frozenset({Kind.PENDING, Kind.CLOSE, Kind.COST})
+# Words after an official's word that make it an ordinary one ("Зөв байна": right).
+_ORDINARY = frozenset(
+    tokens.key(w) for w in ("байна", "бна", "bn", "baina", "юм", "шүү", "даа", "дээ", "шд")
+)
 
 
 def read(body: str, script: str, command: Command) -> Intent | None:
@@ -87,13 +93,13 @@ def read(body: str, script: str, command: Command) -> Intent | None:
     if core is body and not asking and not described.signals(core_ws):
         return None
     if asking:
-        intent = _question(core, core_ws, command, wrapped)
+        intent = _question(core, core_ws, command)
     else:
         intent = _statement(command(core), core, core_ws, wrapped)
     return intent if intent.script == script else replace(intent, script=script)
 
 
-def _question(core: str, ws: list[Word], command: Command, wrapped: wrapping.Wrapped) -> Intent:
+def _question(core: str, ws: list[Word], command: Command) -> Intent:
     by_word = questions.asks_by_word(ws)
     polite = tokens.match_before(ws, len(ws), _POLITE)
     if polite:
@@ -102,11 +108,7 @@ def _question(core: str, ws: list[Word], command: Command, wrapped: wrapping.Wra
         intent = command(plain)
         if _strong(intent, plain_ws, by_word):
             return intent
-        if (
-            _official_or_unknown(intent)
-            and described.reads_like_project(plain_ws, plain)
-            and not questions.asks(plain_ws)
-        ):
+        if _reads_as_described(intent, plain_ws, plain) and not questions.asks(plain_ws):
             return _described(plain)
     # Without the particle or mark that asks ("СОНГО 1 3 уу?", "1 3?"): what the command
     # carries does not change with it, so one reading is enough.
@@ -191,11 +193,14 @@ def _statement(intent: Intent, core: str, ws: list[Word], wrapped: wrapping.Wrap
         if described.only_the_wish_to_propose(ws[n:]):  # "Санал гаргах гэж байна"
             return Intent(Kind.PROPOSE, error="propose_usage")
         return intent
-    if _official_or_unknown(intent) and described.reads_like_project(ws, core):
+    if _reads_as_described(intent, ws, core):
         return _described(core)
-    # "Зөв байна, баярлалаа": an official's word with thanks, and no arguments, is thanks.
-    more = len(ws) > (wrapping.keyword_len(ws, 0) or 1)  # words that are not its arguments
-    if intent.kind in _OFFICIAL and wrapped.kinds and more and not _strong(intent, ws, False):
+    # "Зөв байна, баярлалаа" (that's right, thanks): an official's word made an ordinary
+    # one by "байна", with thanks, is thanks. Not "close voting, thanks", not "НЭГТГЭХ 2,
+    # баярлалаа": those are commands (or their usage) with thanks.
+    rest = ws[(wrapping.keyword_len(ws, 0) or 1) :]
+    ordinary = bool(rest) and all(w.key in _ORDINARY for w in rest)
+    if intent.kind in _OFFICIAL and wrapped.kinds and ordinary:
         return Intent(Kind.GREETING, text=greetings.strongest(wrapped.kinds))
     greeted = wrapped.kinds or wrapped.introduced
     # "Сайн байна уу Дорж ах": a greeting with a few words more is still one.
@@ -208,6 +213,17 @@ def _statement(intent: Intent, core: str, ws: list[Word], wrapped: wrapping.Wrap
 def _amounts_only(ws: list[Word]) -> bool:
     numbers = [k for k, w in enumerate(ws) if w.is_number]
     return bool(numbers) and all(described.amount_number(ws, k) for k in numbers)
+
+
+def _reads_as_described(intent: Intent, ws: list[Word], core: str) -> bool:
+    """No command (or an official's word as an ordinary one), and a project."""
+    if not _official_or_unknown(intent) or not described.reads_like_project(ws, core):
+        return False
+    if intent.kind in _NO_VALUES or intent.kind is Kind.UNKNOWN:
+        return True
+    # An official's word that takes values ("ХУРАЛ сургуулийн танхимд") stays its usage,
+    # unless the project says how many or how much ("Хурлын танхимын засвар, 45 сая").
+    return any(v is not None for v in amounts(core))
 
 
 def _described(text: str) -> Intent:

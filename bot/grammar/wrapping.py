@@ -105,9 +105,9 @@ _MAX_INTRO = 8
 # Words at the end that change nothing: "please", "шүү", "гэсэн юм" (I meant to).
 _TAIL = Phrases(
     "please|pls|plz|pliz|plis|плиз|гуйя|гуйе|guiya|guie",
-    "шүү|shuu|шд|ээ|аа|даа|дээ",
+    "шүү|shuu|=шд|=ээ|=аа|=даа|=дээ|=ee|=aa",
     "гэсэн|gesen юм|yum|юмаа|yumaa",
-    "гэсэн|gesen юм|yum аа|aa|шүү|shuu",
+    "гэсэн|gesen юм|yum =аа|=aa|шүү|shuu",
     "гэж|gej байна|baina|bna|bn",
 )
 
@@ -118,10 +118,6 @@ class Wrapped:
     end: int  # one past its last word
     kinds: list[str] = field(default_factory=list)  # greetings found (hello, thanks...)
     introduced: bool = False  # a name or "I am a herder of …"
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.kinds) or self.introduced or self.start > 0
 
 
 def _clause(ws: list[Word], i: int, end: int) -> tuple[int, str]:
