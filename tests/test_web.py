@@ -8,6 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
+from bot.web import refusal_body
 from tests.conftest import Phone
 
 
@@ -86,7 +87,4 @@ async def test_conversation_reads_back_in_order(client: TestClient[Any, Any]) ->
     assert directions[0][1] == "ТУСЛАМ" and directions[2][1] == "НЭГДЭХ"
     resp = await client.get("/api/sim/messages", params={"phone": "nope"})
     assert resp.status == 400
-    assert await resp.json() == {
-        "error": "Утасны дугаар буруу байна: nope",
-        "code": "phone_invalid",
-    }
+    assert await resp.json() == refusal_body("phone_invalid", "mn", phone="nope")
