@@ -180,7 +180,7 @@ async def reject(ctx: Context, bag_code: str) -> None:
             round_id=rnd.id,
             n=p.number,
             text=short(p.text),
-            reason=reason,
+            reason=reason if ctx.intent.text.strip() else Text("reject.no_reason"),
         )
     ctx.reply("reject.ok", n=p.number)
 

@@ -98,6 +98,7 @@ SAMPLES: dict[str, Any] = {
     "unscored": 2,
     "rule": Text("alloc.rule.greedy"),
     "chosen": 2,
+    "max": 5000,
 }
 # Where one variable name means another thing in one text.
 SAMPLES_FOR: dict[str, dict[str, Any]] = {
