@@ -286,6 +286,40 @@ def test_one_term_for_each_thing_and_nothing_raw(key: str) -> None:
         )
 
 
+# Abbreviations in texts that are names, not words to type.
+NOT_COMMANDS = frozenset({"ОНХС", "ИНХ", "ИТХ", "ТББ"})
+COMMAND = re.compile(r"\b[А-ЯӨҮЁ]{2,}(?: [А-ЯӨҮЁ]{2,})*(?: [0-9][0-9:-]*)*")
+
+
+def _commands() -> dict[str, str]:
+    """Every word a Mongolian reply tells people to type, with its arguments, and its key."""
+    found: dict[str, str] = {}
+    for key, template in MN.items():
+        if _sms_budget(key) is None and not key.startswith("telegram."):
+            continue
+        for command in COMMAND.findall(_without_variables(template)):
+            if command.split()[0] not in NOT_COMMANDS:
+                found.setdefault(command, key)
+    return found
+
+
+def test_every_word_a_reply_says_to_type_is_understood_in_both_scripts() -> None:
+    """A reply that says "ХУРААЛТ" (Latin: "HURAALT") must get the same answer for either."""
+    from bot.grammar import Kind, parse
+    from bot.translit import to_latin
+
+    commands = _commands()
+    assert len(commands) > 30
+    for command, key in commands.items():
+        cyrillic, latin = parse(command), parse(to_latin(command))
+        assert cyrillic.kind != Kind.UNKNOWN, f"mn:{key}: {command!r} is not understood"
+        assert (latin.kind, latin.numbers, latin.lang) == (
+            cyrillic.kind,
+            cyrillic.numbers,
+            cyrillic.lang,
+        ), f"mn_latn:{key}: {to_latin(command)!r} is not read as {command!r}"
+
+
 def test_the_exceptions_are_real() -> None:
     """Every exception names a text that exists (a stale one would hide nothing)."""
     for key in LONG:
