@@ -22,6 +22,8 @@ Rules:
 5. No English words in Mongolian texts, except a few names (ALLOWED_LATIN); Telegram
    commands (/help) only in Telegram texts.
 6. One term for each thing (TERMS), no database words, no CLI commands (`sanal ...`).
+7. Every word a reply tells people to type (НЭГДЭХ 644651, ХУРААЛТ) parses, and its Latin
+   form in the Latin reply (NEGDEH 644651, HURAALT) parses to the same.
 """
 
 from __future__ import annotations
