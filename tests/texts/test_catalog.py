@@ -110,6 +110,8 @@ SAMPLES_FOR: dict[str, dict[str, Any]] = {
     "soum.weight_item": {"name": Text("soum.criterion.importance")},
     "soum.criterion.other": {"name": "Усны хүртээмж"},
     "join.bag_choice": {"name": "3-р баг, Могой /Рэнчинжугнай/"},
+    "results.too_few": {"voted": 2},  # fewer than the minimum, or it is not said
+    "score.ok": {"given": "4 5 4 4"},  # one score per criterion
 }
 
 # Texts never sent by SMS, by key prefix, and why.
