@@ -8,8 +8,13 @@ Two jobs:
   ч, ch, ж, zh -> j; ц, ts -> c; ы, й, ь, y, ii -> i; е/ye -> e; repeated letters collapse
   (long vowels are often typed single). Collisions this creates are harmless for our small
   keyword set and are checked by the grammar tests.
-* :func:`to_latin` writes Cyrillic as MNS 5217 Latin using only GSM-7 characters (ö, ü are
-  in GSM-7), so a Mongolian reply costs 160 characters a segment instead of 70.
+* :func:`to_latin` writes Cyrillic the way herders type Mongolian in Latin letters, using
+  only GSM-7 characters, so a Mongolian reply costs 160 characters a segment instead of 70:
+  х is h (NEGDEH, EHLEH, HEL), ө and о are o, ү and у are u (ZOV, DUN), ц is ts, ч ch,
+  ж j, ы and ий ii; е is e after a consonant and ye at the start or after a vowel, so
+  loanwords read as people write them ("messej", not "myessyej"). Not MNS 5217 (kh, ö,
+  ü): that is what a standard writes, not what a herder types or reads back, and a reply
+  tells people which words to type.
 """
 
 from __future__ import annotations
@@ -93,23 +98,36 @@ _PUNCT = {
 _GSM = frozenset(GSM7_BASIC) | frozenset(GSM7_EXTENDED)
 
 
-def _latin_char(ch: str, upper_word: bool) -> str:
+# What herders type (DOMAIN.md, "How herders write"), for replies. skeleton() reads with
+# the map above (MNS letters, which it folds to the same keys anyway).
+_TYPED = {**_CYR_TO_LAT, "х": "h", "ө": "o", "ү": "u", "ы": "ii"}
+_CYR_VOWELS = frozenset("аэиоуөүыеёюяәұі")
+
+
+def _latin_char(ch: str, prev: str, upper_word: bool) -> str:
     low = ch.lower()
-    if low in _CYR_TO_LAT:
-        out = _CYR_TO_LAT[low]
-        if ch != low:  # an upper-case Cyrillic letter
-            return out.upper() if upper_word else out[:1].upper() + out[1:]
-        return out
-    return ch
+    if low not in _TYPED:
+        return ch
+    out = _TYPED[low]
+    # е is "ye" where it is said so (at the start, after a vowel: "ерөнхий", "бие"), "e"
+    # after a consonant, as in the loanwords people write: мессеж -> messej, телефон.
+    if low == "е" and prev.lower() not in _CYR_VOWELS and prev.isalpha():
+        out = "e"
+    if ch != low:  # an upper-case Cyrillic letter
+        return out.upper() if upper_word else out[:1].upper() + out[1:]
+    return out
 
 
 def to_latin(text: str) -> str:
-    """Cyrillic Mongolian as MNS 5217 Latin, in GSM-7 characters only."""
+    """Cyrillic Mongolian as herders type it in Latin, in GSM-7 characters only."""
     out: list[str] = []
     for word in re.split(r"(\s+)", text):
         letters = [c for c in word if c.isalpha()]
         upper_word = len(letters) > 1 and all(c.isupper() for c in letters)
-        out.extend(_latin_char(ch, upper_word) for ch in word)
+        prev = ""
+        for ch in word:
+            out.append(_latin_char(ch, prev, upper_word))
+            prev = ch
     return gsm_safe("".join(out))
 
 

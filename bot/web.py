@@ -2,6 +2,8 @@
 
 The simulator's routes exist only when its gate is on (bot/channels/simulator_gate.py):
 on a server with real channels and no training token they are not mounted at all (404).
+Their refusals answer ``{"error": <text in the page's language>, "code": <stable code>}``:
+the page is Mongolian first, so a trainee never reads "not a phone number" in English.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bot.channels import simulator, simulator_gate
 from bot.channels.json_body import read_or_refuse
 from bot.channels.refusals import RefusalLog
 from bot.phone import PhoneError, normalise
+from bot.texts import render
 from storage import outbox
 from storage import simulator as sim_store
 
@@ -25,7 +28,8 @@ MAX_TEXT = 5_000  # a simulated SMS longer than this is refused, not truncated s
 SIM_BODY = 128 * 1024  # MAX_TEXT characters even if each is escaped (12 bytes an emoji)
 SANAL: web.AppKey[Sanal] = web.AppKey("sanal", Sanal)
 SIM_REFUSALS: web.AppKey[RefusalLog] = web.AppKey("sim_refusals", RefusalLog)
-NUMBER_IN_USE = "this number is in use: the simulator takes only numbers nobody uses"
+NUMBER_IN_USE = "number_in_use"  # one answer for every reason a number is refused
+SIM_LANGS = ("mn", "en")
 
 
 def build_web_app(sanal: Sanal) -> web.Application:
@@ -56,6 +60,8 @@ async def _no_tracebacks(request: web.Request, handler: Any) -> web.StreamRespon
         raise
     except Exception:
         log.exception("error on %s %s", request.method, request.path)
+        if request.path.startswith("/api/sim/"):  # the page shows it: in its language
+            return _sim_refusal(request, "internal", 500)
         return web.json_response({"error": "internal error"}, status=500)
 
 
@@ -80,8 +86,36 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if body["ok"] else 503)
 
 
-def _bad(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=400)
+def sim_lang(request: web.Request) -> str:
+    """The language of the simulator's answers: ``?lang=`` (the page sends its own), else
+    the browser's Accept-Language, else Mongolian."""
+    asked = request.query.get("lang", "").lower()
+    if asked in SIM_LANGS:
+        return asked
+    for part in request.headers.get("Accept-Language", "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in SIM_LANGS:
+            return tag
+    return "mn"
+
+
+def refusal_body(code: str, lang: str, **params: object) -> dict[str, str]:
+    """The JSON of a simulator refusal: the catalog text (simulator.error.<code>) and the code."""
+    return {"error": render(f"simulator.error.{code}", lang, **params), "code": code}
+
+
+def _sim_refusal(request: web.Request, code: str, status: int, **params: object) -> web.Response:
+    return web.json_response(refusal_body(code, sim_lang(request), **params), status=status)
+
+
+def _bad(request: web.Request, code: str, **params: object) -> web.Response:
+    return _sim_refusal(request, code, 400, **params)
+
+
+def _phone_refusal(request: web.Request, exc: PhoneError) -> web.Response:
+    if exc.code == "empty":
+        return _bad(request, "phone_empty")
+    return _bad(request, "phone_invalid", phone=exc.raw.strip()[:40])
 
 
 async def _no_token(request: web.Request) -> web.Response | None:
@@ -91,7 +125,7 @@ async def _no_token(request: web.Request) -> web.Response | None:
     if sanal.simulator.admits(simulator_gate.presented_token(request.headers)):
         return None
     await request.app[SIM_REFUSALS].refused(sanal.db, sanal.clock.now(), "token", request.remote)
-    return web.json_response({"error": "the simulator needs its training token"}, status=401)
+    return _sim_refusal(request, "token", 401)
 
 
 async def _not_this_number(request: web.Request, phone: str) -> web.Response | None:
@@ -103,26 +137,31 @@ async def _not_this_number(request: web.Request, phone: str) -> web.Response | N
     await request.app[SIM_REFUSALS].refused(sanal.db, sanal.clock.now(), why, request.remote)
     # One answer for every reason (the audit log keeps which): the page must not tell a
     # token holder who is an official or which numbers have texted Sanal.
-    return web.json_response({"error": NUMBER_IN_USE}, status=403)
+    return _sim_refusal(request, NUMBER_IN_USE, 403)
 
 
 async def sim_post(request: web.Request) -> web.Response:
     sanal = request.app[SANAL]
     if (refused := await _no_token(request)) is not None:
         return refused
-    body = await read_or_refuse(request, sanal.db, sanal.clock.now(), channel="sim", limit=SIM_BODY)
+    try:
+        body = await read_or_refuse(
+            request, sanal.db, sanal.clock.now(), channel="sim", limit=SIM_BODY
+        )
+    except web.HTTPException as refused_body:  # audited already; answered in the page's words
+        return _sim_refusal(request, "bad_body", refused_body.status)
     phone, text = body.get("phone"), body.get("text")
     if not isinstance(phone, str) or not isinstance(text, str):
-        return _bad("phone and text must be strings")
+        return _bad(request, "fields")
     if len(text) > MAX_TEXT:
-        return _bad(f"text longer than {MAX_TEXT} characters")
+        return _bad(request, "too_long", max=MAX_TEXT)
     message_id = body.get("id")
     if message_id is not None and not isinstance(message_id, str):
-        return _bad("id must be a string")
+        return _bad(request, "id")
     try:
         msg = simulator.inbound(phone, text, sanal.clock.now(), message_id)
     except PhoneError as exc:
-        return _bad(str(exc))
+        return _phone_refusal(request, exc)
     if (refused := await _not_this_number(request, msg.phone or "")) is not None:
         return refused
     inbox_id = await sanal.intake.receive_and_wait(msg)
@@ -147,7 +186,7 @@ async def sim_get(request: web.Request) -> web.Response:
     try:
         phone = normalise(raw)
     except PhoneError as exc:
-        return _bad(str(exc))
+        return _phone_refusal(request, exc)
     if (refused := await _not_this_number(request, phone)) is not None:
         return refused
     rows = await sim_store.conversation(sanal.db.reader, phone)

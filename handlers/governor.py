@@ -41,7 +41,8 @@ async def open_round(ctx: Context, bag_code: str) -> None:
     tz = await _bag_tz(ctx, bag_code)
     rnd = await rounds.current(ctx.conn, bag_code)
     if rnd is not None and rnd.status in ("draft", "collecting", "voting"):
-        ctx.reply("round.already_open", status=rnd.status)
+        # The state as words people read ("санал авч байна"), never the database's "collecting".
+        ctx.reply("round.already_open", status=Text(f"report.state.{rnd.status}"))
         return
     year = ctx.now.astimezone(ZoneInfo(tz)).year + ctx.settings.planning_year_offset
     if rnd is not None and rnd.year >= year:
@@ -180,7 +181,7 @@ async def reject(ctx: Context, bag_code: str) -> None:
             round_id=rnd.id,
             n=p.number,
             text=short(p.text),
-            reason=reason,
+            reason=reason if ctx.intent.text.strip() else Text("reject.no_reason"),
         )
     ctx.reply("reject.ok", n=p.number)
 

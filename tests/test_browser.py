@@ -68,7 +68,8 @@ async def test_a_herder_joins_and_proposes_on_the_page(
             await page.fill("#text", "hi")
             await page.click("button[type=submit]")
             await page.wait_for_function("document.getElementById('error').textContent.length > 0")
-            assert "not a valid number" in await page.inner_text("#error")
+            # In the page's language (issue 12: no English error on a Mongolian page).
+            assert "Утасны дугаар буруу байна: 12" in await page.inner_text("#error")
         finally:
             await browser.close()
 
@@ -89,7 +90,7 @@ async def test_the_page_asks_for_the_training_token_beside_real_channels(
                 page = await browser.new_page()
                 await page.goto(url)
                 await page.wait_for_selector("#token", state="visible")
-                assert "token" in await page.inner_text("#error")
+                assert "Сургалтын түлхүүр" in await page.inner_text("#error")
                 await page.fill("#token", TRAINING)
                 await page.click("#usetoken")
                 await page.fill("#phone", "8800 1122")
@@ -102,7 +103,7 @@ async def test_the_page_asks_for_the_training_token_beside_real_channels(
                 await page.fill("#text", "ХААХ")
                 await page.click("button[type=submit]")
                 await page.wait_for_function(
-                    "document.getElementById('error').textContent.includes('nobody uses')"
+                    "document.getElementById('error').textContent.includes('хэрэглээгүй дугаар')"
                 )
             finally:
                 await browser.close()

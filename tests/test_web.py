@@ -8,6 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
+from bot.web import refusal_body
 from tests.conftest import Phone
 
 
@@ -32,26 +33,36 @@ async def test_the_page_is_served(client: TestClient[Any, Any]) -> None:
     assert resp.status == 200 and "Санал" in await resp.text()
 
 
-@pytest.mark.parametrize(
-    ("body", "error"),
-    [
-        ("not json", "body must be JSON"),
-        ("[1, 2]", "JSON object"),
-        ('{"phone": 99112233, "text": "hi"}', "must be strings"),
-        ('{"phone": "99112233"}', "must be strings"),
-        ('{"phone": "123", "text": "hi"}', "not a valid number"),
-        ('{"phone": "99112233", "text": "' + "a" * 5001 + '"}', "longer than"),
-        ('{"phone": "99112233", "text": "hi", "id": 5}', "id must be a string"),
-    ],
-)
+BAD_REQUESTS = [
+    ("not json", "bad_body", "Хүсэлтийг уншиж чадсангүй", "could not be read"),
+    ("[1, 2]", "bad_body", "Хүсэлтийг уншиж чадсангүй", "JSON object"),
+    ('{"phone": 99112233, "text": "hi"}', "fields", "Утасны дугаар", "must be strings"),
+    ('{"phone": "99112233"}', "fields", "Утасны дугаар", "must be strings"),
+    ('{"phone": "123", "text": "hi"}', "phone_invalid", "буруу байна: 123", "Not a phone number"),
+    ('{"phone": "", "text": "hi"}', "phone_empty", "дугаараа бичнэ үү", "Write a phone"),
+    ('{"phone": "99112233", "text": "' + "a" * 5001 + '"}', "too_long", "5000", "5000"),
+    ('{"phone": "99112233", "text": "hi", "id": 5}', "id", "дугаар буруу", "id must be"),
+]
+
+
+@pytest.mark.parametrize(("body", "code", "mongolian", "english"), BAD_REQUESTS)
 async def test_bad_simulator_requests_are_refused_and_store_nothing(
-    sanal: Sanal, client: TestClient[Any, Any], body: str, error: str
+    sanal: Sanal, client: TestClient[Any, Any], body: str, code: str, mongolian: str, english: str
 ) -> None:
-    resp = await client.post(
-        "/api/sim/messages", data=body, headers={"Content-Type": "application/json"}
-    )
+    """The page is Mongolian: its refusals are too (issue 12: "not a phone number" in
+    English on a Mongolian page); ?lang=en (or the browser's language) gives English."""
+    headers = {"Content-Type": "application/json"}
+    resp = await client.post("/api/sim/messages", data=body, headers=headers)
     assert resp.status == 400
-    assert error in (await resp.json())["error"]
+    answer = await resp.json()
+    assert answer["code"] == code and mongolian in answer["error"], answer
+    assert not any(ch.isascii() and ch.isalpha() for ch in answer["error"]), answer
+    for query, accept in (("?lang=en", ""), ("", "en-GB,en;q=0.9")):
+        resp = await client.post(
+            "/api/sim/messages" + query, data=body, headers={**headers, "Accept-Language": accept}
+        )
+        answer = await resp.json()
+        assert answer["code"] == code and english in answer["error"], answer
     assert await sanal.db.fetchall("SELECT * FROM inbox") == []
 
 
@@ -76,3 +87,4 @@ async def test_conversation_reads_back_in_order(client: TestClient[Any, Any]) ->
     assert directions[0][1] == "ТУСЛАМ" and directions[2][1] == "НЭГДЭХ"
     resp = await client.get("/api/sim/messages", params={"phone": "nope"})
     assert resp.status == 400
+    assert await resp.json() == refusal_body("phone_invalid", "mn", phone="nope")

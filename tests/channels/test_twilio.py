@@ -358,7 +358,7 @@ async def test_a_governor_and_the_project_see_what_a_round_cost(
     await world.text(gov, "ЗАРДАЛ")
     await world.handle()
     reply = fake_twilio.creates()[-1]["Body"]
-    assert f"{len(of_round)} мессеж, {segments} хэсэг" in reply, reply
+    assert f"{len(of_round)} мессеж ({segments} хэсэг)" in reply, reply
     args = ["sms-cost", "--db", str(world.sanal.settings.db), "--bag", ZAG_BAG_1]
     result = await asyncio.to_thread(CliRunner().invoke, main, args)
     assert result.exit_code == 0, result.output

@@ -214,13 +214,13 @@ async def test_the_close_notices_are_whole_rows_within_one_budget(
     voter = (await Phone(client, CYRILLIC[1]).inbox())[-1]["text"]
     fits(voter, sanal)
     lines = voter.splitlines()
-    assert lines[-1] == "Бүх дүнг харах: ДҮН", voter
+    assert lines[-1] == "Бүх дүнг авах бол ДҮН гэж бичнэ үү", voter
     for line in lines[1:-1]:
         m = re.match(r"^(\d+)\. (.+) \((\d+)\)$", line)
         assert m, line
     latin_voter = (await Phone(client, LATIN[0]).inbox())[-1]["text"]
     fits(latin_voter, sanal)
-    assert latin_voter.splitlines()[-1] == "Buh dung harah: DUN", latin_voter
+    assert latin_voter.splitlines()[-1] == "Buh dung avah bol DUN gej bichne uu", latin_voter
 
 
 async def test_turnout_is_frozen_at_the_close(sanal: Sanal, client: TestClient[Any, Any]) -> None:

@@ -35,7 +35,7 @@ from tests.scheduler.world import local
 
 OPENED = "Санал хураалт эхэллээ: 2 санал, 2027-04-01 18:00 хүртэл"
 NOTICE_MN = "Санал өгч болно 2027-04-01 18:00 хүртэл: СОНГО 1 3. Саналууд: ЖАГСААЛТ"
-NOTICE_LATN = "Sanal ögch bolno 2027-04-01 18:00 khürtel: SONGO 1 3. Sanaluud: JAGSAALT"
+NOTICE_LATN = "Sanal ogch bolno 2027-04-01 18:00 hurtel: SONGO 1 3. Sanaluud: JAGSAALT"
 NOTICE_EN = "Voting is open until 2027-04-01 18:00: VOTE 1 3. LIST shows the proposals"
 
 

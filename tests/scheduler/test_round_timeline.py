@@ -54,7 +54,7 @@ async def test_a_round_runs_on_its_own(
     assert report.opened == (draft.id,)
     assert (await _status(sanal, draft.id)) == "collecting"
     told = await sent_to(sanal, GOVERNOR_2)
-    assert len(told) == 1 and "санал авч эхэллээ, 2027-04-10 23:59 хүртэл" in told[0].text
+    assert len(told) == 1 and "2027-04-10 23:59 хүртэл санал авна" in told[0].text
 
     # "Collect until" 2027-03-20 means the end of that day, local: voting starts at
     # midnight. The governor's notice waits out the quiet hours.
@@ -65,8 +65,8 @@ async def test_a_round_runs_on_its_own(
     assert (await _status(sanal, first.id)) == "voting"
     assert await sent_to(sanal, GOVERNOR) == []
     held = await sent_to(sanal, GOVERNOR, status="queued")
-    assert len(held) == 1 and "санал хураалт эхэллээ, 2 санал" in held[0].text
-    assert "Шалгаагүй 1 санал" in held[0].text  # proposal 3 still waits for review
+    assert len(held) == 1 and "Санал хураалт эхэллээ: 2 санал" in held[0].text
+    assert "Хянаагүй 1 санал" in held[0].text  # proposal 3 still waits for review
     # The six citizens are told too, in the morning; the governor reads at what cost.
     assert "Иргэдэд мэдэгдэл: Telegram 0, SMS 6 (120 ₮)" in held[0].text
     for p in people:

@@ -57,7 +57,7 @@ async def test_citizens_are_told_once_in_the_morning(
     texts = {p: [s.text for s in await sent_to(sanal, p, voting_notice=True)] for p in numbers}
     assert texts == {
         numbers[0]: [NOTICE],
-        numbers[1]: ["Sanal ögch bolno 2027-04-15 23:59 khürtel: SONGO 1 3. Sanaluud: JAGSAALT"],
+        numbers[1]: ["Sanal ogch bolno 2027-04-15 23:59 hurtel: SONGO 1 3. Sanaluud: JAGSAALT"],
         numbers[2]: [NOTICE],
         numbers[3]: [],  # said STOP
     }

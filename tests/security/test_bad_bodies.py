@@ -271,7 +271,7 @@ async def test_simulator_bad_bodies(sanal: Sanal, client: TestClient[Any, Any], 
     )
     text = await resp.text()
     _no_traceback(resp.status, text)
-    assert "body must be JSON" in json.loads(text)["error"]
+    assert json.loads(text)["code"] == "bad_body"  # in the page's words (bot/web.py)
     await _refused_once(sanal, "webhook:sim")
 
 

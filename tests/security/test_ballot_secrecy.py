@@ -29,6 +29,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sanal
 from bot.clock import ManualClock
+from bot.texts import LANGS, render
 from bot.web import build_web_app
 from bot.wiring import build
 from storage import inbox, people
@@ -49,10 +50,26 @@ ANDROID_VOTER = "+97699110003"
 TG_VOTERS = {7123456781: "+97699110004", 7123456782: "+97699110005"}
 BOTH = 7123456782  # votes in Telegram, then changes the ballot by SMS (Twilio)
 
+
 # What gives a ballot away, as text: the confirmations and МИНИЙ's answer (every
 # language), the Telegram ballot's ticks and button data, and the votes as typed here
 # (chosen unlike the catalogs' examples, "СОНГО 1 3", which any help text may hold).
-CONFIRMATIONS = ("Таны сонголт", "Сонголт шинэчлэгдлээ", "Tany songolt", "Your choice")
+def _confirmation_words() -> tuple[str, ...]:
+    """The fixed words of the vote confirmations and МИНИЙ's answer in every language, read
+    from the catalogs, so that a reworded confirmation is still looked for."""
+    words = set()
+    for key in ("vote.ok", "vote.changed", "my.ballot"):
+        for lang in LANGS:
+            pieces = render(key, lang, numbers="\x00").split("\x00")
+            words.add(max((p.strip(" :!.") for p in pieces), key=len))
+    return tuple(sorted(words))
+
+
+# And the wordings of earlier versions: a database they wrote must hold none either.
+CONFIRMATIONS = (
+    *_confirmation_words(),
+    *("Таны сонголт", "Сонголт шинэчлэгдлээ", "Tany songolt", "Your choice"),
+)
 BALLOT_MARKS = (*CONFIRMATIONS, "✅", "tg:v:", "tg:s:")
 TYPED_VOTES = ("СОНГО 2 4", "sonGo 3", "/vote 2 3", "VOTE 1 4", "СОНГО 4 2")
 BARE_VOTES = ("1 4", "4 3")  # compared whole: "1 4" is inside many ordinary texts
@@ -221,14 +238,16 @@ async def test_no_copy_of_the_database_links_a_voter_to_a_choice(
     # SMS by Twilio: a vote, a change by bare numbers, МИНИЙ; another in Latin, MY.
     a, b = SMS_VOTERS
     await texts(sms, a, f"НЭГДЭХ {ZAG_BAG_1}")
-    assert "Баярлалаа! Таны сонголт: 2 4" in await texts(sms, a, "СОНГО 2 4")
-    assert "шинэчлэгдлээ: 1 4" in await texts(sms, a, "1 4")
+    assert render("vote.ok", "mn", numbers="2 4") in await texts(sms, a, "СОНГО 2 4")
+    assert render("vote.changed", "mn", numbers="1 4") in await texts(sms, a, "1 4")
     await texts(sms, a, "МИНИЙ")
     await texts(sms, b, f"join {ZAG_BAG_1}")
     assert "3" in await texts(sms, b, "sonGo 3")
     await texts(sms, b, "MY")
     sent_bodies = [m["Body"] for m in fake_twilio.creates()]
-    assert any("Таны сонголт: 1 4" in body for body in sent_bodies)  # the voter was told
+    assert any(
+        render("my.ballot", "mn", numbers="1 4") in body for body in sent_bodies
+    )  # the voter was told
 
     # The Android gateway: a vote, and the gateway repeating it after it was sealed.
     sms.clock.advance(timedelta(seconds=7))
@@ -256,12 +275,12 @@ async def test_no_copy_of_the_database_links_a_voter_to_a_choice(
     await c.say("/vote")
     await c.press("1. Төсөл")
     await c.press("3. Төсөл")
-    assert "Таны сонголт: 1 3" in await c.press("Илгээх (2)")
+    assert render("vote.ok", "mn", numbers="1 3") in await c.press("Илгээх (2)")
     assert "Сонгосон: 2" in await c.say("/vote")
     await c.press("3. Төсөл")
     await c.press("4. Төсөл")
-    assert "шинэчлэгдлээ: 1 4" in await c.press("Илгээх (2)")
-    assert "Таны сонголт: 1 4" in await c.say("/my")
+    assert render("vote.changed", "mn", numbers="1 4") in await c.press("Илгээх (2)")
+    assert render("my.ballot", "mn", numbers="1 4") in await c.say("/my")
     # A reply that quotes the confirmation: Telegram sends the quoted text along.
     answer = tg.fake.last(c.id)
     quoting = tg.fake.message_update(c.id, "Баярлалаа")
@@ -273,10 +292,12 @@ async def test_no_copy_of_the_database_links_a_voter_to_a_choice(
     }
     await c._send(quoting)
     d = users[BOTH]
-    assert "Таны сонголт: 2 3" in await d.say("/vote 2 3")
+    assert render("vote.ok", "mn", numbers="2 3") in await d.say("/vote 2 3")
     # The same person by SMS: the same ballot, changed.
-    assert "шинэчлэгдлээ: 4 2" in await texts(sms, TG_VOTERS[BOTH], "СОНГО 4 2")
-    assert "Таны сонголт: 2 4" in await d.say("/my")
+    assert render("vote.changed", "mn", numbers="4 2") in await texts(
+        sms, TG_VOTERS[BOTH], "СОНГО 4 2"
+    )
+    assert render("my.ballot", "mn", numbers="2 4") in await d.say("/my")
 
     # The governor closes; results go out; every outbox row is sent.
     await texts(sms, GOVERNOR, "ХААХ")
@@ -321,16 +342,16 @@ async def test_the_simulators_training_database_keeps_ballots_secret_too(
     for voter in (a, b):
         sanal.clock.advance(timedelta(seconds=7))  # type: ignore[attr-defined]
         await voter.say(f"НЭГДЭХ {ZAG_BAG_1}")
-    assert "Таны сонголт: 2 4" in await a.say("СОНГО 2 4")
-    assert "шинэчлэгдлээ: 4 3" in await a.say("4 3")
-    assert "Таны сонголт: 3 4" in await a.say("МИНИЙ")
+    assert render("vote.ok", "mn", numbers="2 4") in await a.say("СОНГО 2 4")
+    assert render("vote.changed", "mn", numbers="4 3") in await a.say("4 3")
+    assert render("my.ballot", "mn", numbers="3 4") in await a.say("МИНИЙ")
     assert "3" in await b.say("sonGo 3")
     await b.say("MY")
     await gov.say("ХААХ")
     await sanal.drain_outbox()
     # The trainee's phone still shows the vote and its answer (kept in memory only)...
     mine = [m["text"] for m in await a.inbox()]
-    assert "СОНГО 2 4" in mine and "Баярлалаа! Таны сонголт: 2 4" in mine
+    assert "СОНГО 2 4" in mine and render("vote.ok", "mn", numbers="2 4") in mine
     assert inbox.SEALED not in mine
 
     voters = Voters(SMS_VOTERS)
@@ -476,9 +497,9 @@ async def test_telegram_ballot_refuses_a_second_bag_in_the_same_year(
     await texts(sms, GOVERNOR, "ХААХ")  # bag 1 closes; moving bags is allowed again
     assert "2-р баг" in await user.say(f"/join {ZAG_BAG_2}")
     refused = await user.say("/vote")
-    assert "оролцсон" in refused and "жилд нэг л санал" in refused
+    assert "Баянбулагт санал өгсөн" in refused and "Жилд нэг л удаа" in refused
     assert tg.fake.last(user.id).buttons() == []  # no ballot to tick
-    assert "оролцсон" in await user.say("/vote 1")
+    assert "Жилд нэг л удаа" in await user.say("/vote 1")
     rows = await tg.rows(
         "SELECT count(*) AS n FROM participation x JOIN rounds r ON r.id = x.round_id "
         "WHERE r.bag_code = ?",

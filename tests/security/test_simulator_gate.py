@@ -31,7 +31,8 @@ from bot.clock import ManualClock
 from bot.delivery import route_for
 from bot.message import Channel, Inbound
 from bot.settings import Settings
-from bot.web import NUMBER_IN_USE, build_web_app
+from bot.texts import render
+from bot.web import NUMBER_IN_USE, build_web_app, refusal_body
 from bot.wiring import build
 from storage import inbox, people
 from storage import simulator as sim_store
@@ -232,7 +233,7 @@ async def test_with_the_token_every_request_must_carry_it(guarded: SmsWorld) -> 
         ):
             resp = await call(client, method, path, TRAINEE, headers=headers)
             assert resp.status == 401, (method, headers, await resp.text())
-            assert "token" in (await resp.json())["error"]
+            assert await resp.json() == refusal_body("token", "mn")
     await guarded.handle()
     assert await snapshot(sanal, skip=("audit_log",)) == before
     # Refusals are audited on the simulator's channel, at most one row a minute.
@@ -264,7 +265,7 @@ async def test_with_the_token_real_peoples_numbers_are_refused(
         for method in ("POST", "GET"):
             resp = await call(client, method, "/api/sim/messages", phone, text, header)
             assert resp.status == 403, (phone, method, await resp.text())
-            assert await resp.json() == {"error": NUMBER_IN_USE}
+            assert await resp.json() == refusal_body(NUMBER_IN_USE, "mn")
     await guarded.handle()
     # Nobody's reply channel moved to the simulator; no ballot, no reply, nothing else.
     assert await snapshot(sanal, skip=("audit_log",)) == before
@@ -287,7 +288,7 @@ async def test_an_officials_number_is_refused_even_before_it_writes(guarded: Sms
         assert resp.status == 403
         # The same answer as for any number in use: the page tells nobody who is an
         # official; the audit log says why.
-        assert (await resp.json())["error"] == NUMBER_IN_USE
+        assert await resp.json() == refusal_body(NUMBER_IN_USE, "mn")
     await guarded.handle()
     assert await snapshot(sanal, skip=("audit_log",)) == before
     assert "official" in (await refusals(sanal))[0]["detail"]["reason"]
@@ -492,7 +493,7 @@ async def test_with_the_token_a_training_number_cannot_vote_in_a_real_round(
         resp = await call(client, "POST", "/api/sim/messages", TRAINEE, text, headers)
         assert expected in (await resp.json())["replies"][0]
     resp = await call(client, "POST", "/api/sim/messages", TRAINEE, "СОНГО 1", headers)
-    assert "Симулятороор бодит шатанд санал өгөх боломжгүй" in (await resp.json())["replies"][0]
+    assert render("simulator.no_vote", "mn") in (await resp.json())["replies"][0]
     assert await sanal.db.fetchall("SELECT * FROM participation") == []
     assert await sanal.db.fetchall("SELECT * FROM ballot_choices") == []
     rows = await sanal.db.fetchall(

@@ -81,7 +81,7 @@ async def _round(app: Sanal, client: TestClient[Any, Any]) -> None:
         assert "Бүртгэгдлээ" in await citizen.say(f"НЭГДЭХ {ZAG_BAG_1}")
         assert f"№{n}" in await citizen.say(f"САНАЛ {typed}")
     await gov.say("ЗӨВ " + " ".join(str(n) for n in range(1, REJECTED)))
-    assert "татгалзав" in await gov.say(f"ТАТГАЛЗАХ {REJECTED} {REASON}")
+    assert "татгалзлаа" in await gov.say(f"ТАТГАЛЗАХ {REJECTED} {REASON}")
     assert "эхэллээ" in await gov.say("ХУРААЛТ")
     await gov.say('ХУРАЛ 2027-04-10 14:00 =HYPERLINK("http://evil.example","төв")')
     for i, citizen in enumerate(citizens):

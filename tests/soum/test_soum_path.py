@@ -152,17 +152,19 @@ async def test_three_bags_scored_allocated_and_reported(
         submits = await audit.entries(conn, "round.submit")
     assert [json.loads(r["detail"])["members_told"] for r in submits] == [3, 3, 3]
     for member in s.members:
-        notices = [m["text"] for m in await member.inbox() if "жагсаалт ирлээ" in m["text"]]
+        notices = [
+            m["text"] for m in await member.inbox() if "санал ирлээ. Үнэлэх: ОНОО" in m["text"]
+        ]
         assert len(notices) == 3, notices
-        assert "(№1-№3)" in notices[0] and "(№4-№5)" in notices[1] and "(№6-№7)" in notices[2]
-        assert all(str(YEAR) in t for t in notices)
+        assert "№1-№3 санал" in notices[0] and "№4-№5" in notices[1] and "№6-№7" in notices[2]
+        assert notices[0].startswith("1-р баг, Баянбулагаас"), notices  # the bag, "from"
     assert not [m for m in await Phone(client, OTHER_MEMBER).inbox() if "ирлээ" in m["text"]]
 
     # --- the ceiling and the weights ---------------------------------------------------------
     assert "Эхлээд хязгаар" in await a.say("ХУВААРИЛАХ")
-    assert "Заг сум, 2028 он: ОНХС-ийн хязгаар 80 сая" in await a.say("ХЯЗГААР 80 сая")
+    assert "Заг сумын 2028 оны ОНХС-ийн хязгаар: 80 сая" in await a.say("ХЯЗГААР 80 сая")
     reply = await b.say("weights 4 3 2 1")  # member B writes in Latin letters
-    assert "ach kholbogdol: 4" in reply and "irgediin sanal: 1" in reply, reply
+    assert "ach holbogdol: 4" in reply and "irgediin sanal: 1" in reply, reply
     async with sanal.db.write() as conn:
         assert await soum.ceiling(conn, ZAG, YEAR) == CEILING
         assert tuple(c.weight for c in await soum.criteria(conn, ZAG, YEAR)) == WEIGHTS
@@ -179,16 +181,16 @@ async def test_three_bags_scored_allocated_and_reported(
     async with sanal.db.write() as conn:
         assert await soum.scores(conn, ZAG, YEAR) == []  # half a score is not stored
     done = await a.say("SCORE 1 {} {}".format(*SCORES_A[1]))
-    assert "№1 оноо: 5 4" in done and "(1 гишүүн)" in done and "ОНОО 2" in done
+    assert "№1 саналд 5 4 оноо өглөө" in done and "(1 гишүүн)" in done and "ОНОО 2" in done
     for n, (imp, fit) in SCORES_A.items():
         if n > 1:
-            assert f"№{n} оноо: {imp} {fit}" in await a.say(f"ОНОО {n} {imp} {fit}")
-    assert "бүх саналыг үнэлсэн" in await a.say("ОНОО")
+            assert f"№{n} саналд {imp} {fit} оноо өглөө" in await a.say(f"ОНОО {n} {imp} {fit}")
+    assert "бүх саналыг үнэллээ" in await a.say("ОНОО")
 
     # --- member B in Latin letters ------------------------------------------------------------
     for n, (imp, fit) in SCORES_B.items():
         reply = await b.say(f"score {n} {imp} {fit}")
-        assert f"No{n} onoo: {imp} {fit}" in reply and "(2 gishüün)" in reply, reply
+        assert f"No{n} sanald {imp} {fit} onoo ogloo" in reply and "(2 gishuun)" in reply, reply
 
     # --- member C fills the exported score sheet, as in Excel, and it is read back ----------
     async with sanal.db.write() as conn:
@@ -301,7 +303,7 @@ async def test_three_bags_scored_allocated_and_reported(
 
     # --- the rule chosen is recorded and audited ----------------------------------------------
     chosen = await a.say("ХУВААРИЛАХ ТЭГШ")
-    assert chosen.startswith("Сонгосон: тэгш хуваалт (MES). Санхүүжих:")
+    assert chosen.startswith("Сонгосон: тэгш хуваалт. Санхүүжих:")
     assert set(funded_in(chosen)) == want_mes
     async with sanal.db.write() as conn:
         run = await soum.latest_allocation(conn, ZAG, YEAR, chosen_only=True)
@@ -341,7 +343,7 @@ def open_reports(
     save(soum_workbook(srep), folder / "soum.xlsx")
     ws = load_workbook(folder / "soum.xlsx")["Хуваарилалт"]
     rows = list(ws.iter_rows(min_row=2, values_only=True))
-    mes_rows = {r[1]: r for r in rows if r[0] == "тэгш хуваалт (MES)" and r[1] is not None}
+    mes_rows = {r[1]: r for r in rows if r[0] == "тэгш хуваалт" and r[1] is not None}
     assert {n for n, r in mes_rows.items() if r[3] == "тийм"} == funded
     assert sorted(mes_rows) == sorted(items)
     for rep in reps:
@@ -378,7 +380,7 @@ async def test_refusals_and_bad_scores_change_nothing(
     for who in (citizen, governor, operator):
         for text in ("ОНОО 1 4 5", "SCORE 1 4 5", "ХЯЗГААР 500 сая", "ЖИН 1 1 1 1",
                      "ХУВААРИЛАХ ТЭГШ"):  # fmt: skip
-            assert "зөвхөн сумын ОНХС-ийн ажлын хэсгийн гишүүнд" in await who.say(text), text
+            assert "зөвхөн сумын ОНХС-ийн ажлын хэсгийн гишүүн хийнэ" in await who.say(text), text
     async with sanal.db.write() as conn:
         refused = await audit.entries(conn, "refused.soum_word")
         ids = {
@@ -399,8 +401,8 @@ async def test_refusals_and_bad_scores_change_nothing(
 
     # Bad scores and bad words: one clear reply each, nothing stored.
     cases = {
-        "ОНОО 1 0 4": "Оноо 1-5 байна. Жишээ: ОНОО 1 1-5 1-5",
-        "ОНОО 1 6 4": "Оноо 1-5 байна",
+        "ОНОО 1 0 4": "Оноо 1-ээс 5 хүртэл байна. Жишээ: ОНОО 1 1-5 1-5",
+        "ОНОО 1 6 4": "Оноо 1-ээс 5 хүртэл байна",
         "ОНОО 1 4 5 3": "Ихдээ 2 оноо",
         "ОНОО 99 4 5": "№99 санал сумын жагсаалтад алга",
         "ОНОО 1 4": "бодлогод нийцэх 1-5? ОНОО 1 4 4",  # a score missing: asked, not stored
@@ -431,7 +433,7 @@ async def test_refusals_and_bad_scores_change_nothing(
     # An operator of the soum itself may act for it.
     soum_operator = "+97699200002"
     await make_official(sanal, soum_operator, "operator", ZAG)
-    assert "Заг сум, 2028 он: ОНХС-ийн хязгаар 90 сая" in await Phone(client, soum_operator).say(
+    assert "Заг сумын 2028 оны ОНХС-ийн хязгаар: 90 сая" in await Phone(client, soum_operator).say(
         "ХЯЗГААР 90 сая"
     )
     assert OTHER_SOUM != ZAG and MEMBERS

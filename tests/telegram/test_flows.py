@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.texts import render
 from storage import ballots, people, proposals, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official
 from tests.fakes.telegram_api import FakeTelegram
@@ -71,7 +72,7 @@ async def test_joining_through_the_keyboards(world: TgWorld, fake_tg: FakeTelegr
     assert person is not None and person.bag_code == ZAG_BAG_1 and person.status == "approved"
     # /join without a bag opens the keyboard again; /join with a code works as by SMS.
     assert "Аймаг, хотоо" in await bat.say("/join")
-    assert "Та Заг сум, 1-р баг, Баянбулаг-д бүртгэлтэй" in await bat.say(f"/join {ZAG_BAG_1}")
+    assert "Бүртгэлтэй байна: Заг сум, 1-р баг, Баянбулаг" in await bat.say(f"/join {ZAG_BAG_1}")
     assert all(len(d.encode()) <= 64 for d in all_button_data(fake_tg))
 
 
@@ -103,19 +104,19 @@ async def test_governor_accepts_rejects_and_merges_with_buttons(
         await author.say(f"/propose {text}")
 
     listing = await gov.say("/pending")
-    assert "Хянах санал 4" in listing
+    assert "Хянах санал: 4" in listing
     data = [d for _, d in gov.buttons()]
     assert data[:3] == ["ACCEPT 1", "REJECT 1", "tg:m:1"] and data[-1] == "VOTING"
 
     reply = await gov.press("✔ 1")
-    assert "Зөвшөөрөв: 1" in reply and "Хянах санал 3" in reply  # the list, refreshed
+    assert "Зөвшөөрлөө: 1" in reply and "Хянах санал: 3" in reply  # the list, refreshed
     assert "✔ 1" not in str(gov.buttons())
-    assert "№3 татгалзав" in await gov.press("✖ 3")
-    assert "татгалзсан" in fake_tg.last(authors[2].id).text  # the proposer is told why
+    assert "№3 саналаас татгалзлаа" in await gov.press("✖ 3")
+    assert "татгалзлаа: шалтгаан бичээгүй" in fake_tg.last(authors[2].id).text  # and told so
     assert "аль саналтай нэгтгэх" in await gov.press("⇄ 2")
     assert ("→ 1. Малын худаг", "MERGE 2 1") in gov.buttons()
     reply = await gov.press("→ 1.")
-    assert "№2-ийг №1-т нэгтгэв" in reply and "Хянах санал 1" in reply
+    assert "№2-ыг №1-д нэгтгэлээ" in reply and "Хянах санал: 1" in reply
     assert "нэгтгэгдлээ" in fake_tg.last(authors[1].id).text
 
     rnd = await current_round(world)
@@ -125,7 +126,7 @@ async def test_governor_accepts_rejects_and_merges_with_buttons(
 
     # Out of turn (the round is collecting), the close button says so in words.
     early = await gov.press_data("tg:close")
-    assert "Одоо боломжгүй: шат санал авч байна" in early and "collecting" not in early
+    assert "Одоо болохгүй: санал авч байна" in early and "collecting" not in early
 
     # A citizen pressing a governor's button (forged data) is refused; nothing changes.
     citizen = authors[3]
@@ -184,18 +185,18 @@ async def test_voting_with_the_button_ballot(
     # Unticking works; submitting records the ballot; the ballot message becomes the answer.
     await voter.press("3. Төсөл")
     await voter.press("3. Төсөл")
-    assert "Баярлалаа! Таны сонголт: 1 3 4" in await voter.press("Илгээх (3)")
+    assert render("vote.ok", "mn", numbers="1 3 4") in await voter.press("Илгээх (3)")
     assert await ballot_of(world, voter) == [1, 3, 4]
-    assert "Таны сонголт: 1 3 4" in await voter.say("/my")
+    assert render("my.ballot", "mn", numbers="1 3 4") in await voter.say("/my")
 
     # Changing it: the ballot opens with the current choice ticked.
     assert "Сонгосон: 3" in await voter.say("/vote")
     await voter.press("3. Төсөл")
     await voter.press("2. Төсөл")
-    assert "Сонголт шинэчлэгдлээ: 1 2 4" in await voter.press("Илгээх (3)")
+    assert render("vote.changed", "mn", numbers="1 2 4") in await voter.press("Илгээх (3)")
     assert await ballot_of(world, voter) == [1, 2, 4]
     # Typed, going over k is refused and changes nothing.
-    assert "Ихдээ 3 сонгоно (4 биш)" in await voter.say("/vote 1 2 3 4")
+    assert "Ихдээ 3 санал сонгоно, та 4 сонголоо" in await voter.say("/vote 1 2 3 4")
     assert await ballot_of(world, voter) == [1, 2, 4]
     # The list offers the ballot too.
     assert "1. Төсөл 1" in await voter.say("/list")
@@ -229,9 +230,9 @@ async def test_one_person_voting_by_telegram_and_by_sms_is_counted_once(
     await bat.press("1. Төсөл")
     assert "Баярлалаа" in await bat.press("Илгээх (1)")
     # By SMS the same person changes the same ballot; it is not a second one.
-    assert "шинэчлэгдлээ: 2 3" in await sms.say("СОНГО 2 3")
+    assert render("vote.changed", "mn", numbers="2 3") in await sms.say("СОНГО 2 3")
     assert await ballot_of(world, bat) == [2, 3]
-    assert "Таны сонголт: 2 3" in await bat.say("/my")
+    assert render("my.ballot", "mn", numbers="2 3") in await bat.say("/my")
     rnd = await current_round(world)
     async with world.sanal.db.write() as conn:
         assert await ballots.count_ballots(conn, rnd.id) == 1
@@ -242,7 +243,7 @@ async def test_one_person_voting_by_telegram_and_by_sms_is_counted_once(
     closing = await gov.press("Тийм, одоо хаах")
     assert "Оролцоо 1/" in closing
     # One ballot: its counts would be the ballot, so neither the reply nor a chart has them.
-    assert "Цөөн хүн санал өгсөн (1; доод тал нь 3)" in closing and "№1" not in closing
+    assert "Цөөн хүн санал өгсөн (1; дор хаяж 3)" in closing and "№1" not in closing
     assert fake_tg.calls_of("sendDocument") == []
     # Afterwards the governor's help offers the results.
     await gov.say("/help")

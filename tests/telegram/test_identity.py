@@ -110,10 +110,10 @@ async def test_group_chats_are_not_for_ballots(world: TgWorld) -> None:
 async def test_stop_and_start_again(world: TgWorld) -> None:
     bat = world.user(1009)
     await bat.link("+97699112255")
-    assert "Мэдэгдэл зогслоо" in await bat.say("/stop")
+    assert render("stop.ok", "mn") in await bat.say("/stop")
     [person] = await world.rows("SELECT opted_out FROM people WHERE telegram_id = ?", bat.id)
     assert person["opted_out"] == 1
-    assert "Мэдэгдэл дахин эхэллээ" in await bat.say("/start")  # Telegram's Start button
+    assert render("start.ok", "mn") in await bat.say("/start")  # Telegram's Start button
     [person] = await world.rows("SELECT opted_out FROM people WHERE telegram_id = ?", bat.id)
     assert person["opted_out"] == 0
 
