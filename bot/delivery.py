@@ -91,11 +91,14 @@ async def queue_for_person(
     not_before: datetime | None = None,
     extra: dict[str, Any] | None = None,
     broadcast: bool = False,
+    route: tuple[str, str] | None = None,
 ) -> bool:
-    """Queue a message we start. ``broadcast`` messages skip people who said STOP."""
+    """Queue a message we start. ``broadcast`` messages skip people who said STOP.
+    ``route`` (channel, address) overrides :func:`route_for` (a notice sent by Telegram
+    to someone who would get it by SMS, where SMS notices are off)."""
     if broadcast and person.opted_out:
         return False
-    route = route_for(person, settings)
+    route = route or route_for(person, settings)
     if route is None:
         return False
     channel, address = route

@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.delivery import compose, finish_text, queue_for_person
 from bot.grammar import Intent, parse
 from bot.grammar.intents import Kind
+from bot.grammar.structured import intent_of
 from bot.message import Button, Channel, Inbound
 from bot.phone import try_normalise
 from bot.settings import Settings
@@ -100,9 +101,7 @@ class Router:
             await inbox.mark(conn, inbox_id, "handled", "refused", now)
             return Handled(inbox_id, "refused", False)
         person = await self._person(conn, msg)
-        intent = parse(msg.text)
-        if msg.extra.get("intent"):
-            intent = _structured(msg.extra, intent)
+        intent = intent_of(msg.text, msg.extra)
         first_message = person.channel is None
         if person.channel != msg.channel.value:
             await people.set_channel(conn, person.id, msg.channel.value)
@@ -289,20 +288,3 @@ class Router:
             round_id=round_id,
             bag_code=person.bag_code,
         )
-
-
-def _structured(extra: dict[str, str], parsed: Intent) -> Intent:
-    """Channels with buttons may send an intent directly (a pressed button); the parser's
-    result is kept when the structured one is not understood."""
-    try:
-        kind = Kind(extra["intent"])
-    except ValueError:
-        return parsed
-    numbers = tuple(int(n) for n in extra.get("numbers", "").split() if n.isdigit())
-    return Intent(
-        kind=kind,
-        numbers=numbers,
-        text=extra.get("text", ""),
-        script=parsed.script,
-        page=int(extra.get("page", "1") or 1),
-    )

@@ -110,6 +110,15 @@ class Settings(BaseSettings):
     meeting_reminders: str = "3d,1d,2h"
     # Citizens who have not voted are reminded once, this many hours before the close.
     vote_reminder_hours: float = Field(24.0, ge=0)  # 0 = no vote reminder
+    # When a bag's voting opens, its citizens are told how to vote (handlers/
+    # voting_notice.py): on Telegram always; by SMS unless this is false. On by default:
+    # SMS is how herders are reached, the notice is one segment per citizen once a round,
+    # and the governor sees its cost in the reply to ХУРААЛТ and may switch it off for the
+    # bag (МЭДЭГДЭЛ SMS ҮГҮЙ), which overrides this.
+    voting_notice_sms: bool = True
+    # What one SMS segment costs, in MNT: only for the cost shown to governors. Unconfirmed
+    # (operators' tariffs differ and change): set it from your SIM's or provider's price.
+    sms_segment_price: float = Field(20.0, ge=0)
     # Quiet hours, the bag's local time: what would be sent then waits for the morning.
     quiet_start: time = time(22, 0)
     quiet_end: time = time(8, 0)

@@ -12,7 +12,7 @@ from bot.settings import Settings
 from handlers.context import Text
 from handlers.paging import fitted_pages, words_short
 from handlers.tally import Participation, Ranked, percent, rank
-from storage import audit, ballots, people, proposals, roles, rounds, units
+from storage import audit, ballots, notices, outbox, people, proposals, roles, rounds, units
 from storage.db import Conn
 from storage.rounds import Round
 
@@ -184,6 +184,8 @@ async def close_round(
     """
     if not await rounds.advance(conn, rnd.id, "voting", now):
         return None
+    # A notice that voting has opened, still held by quiet hours, would now be wrong.
+    await outbox.cancel(conn, notices.prefix(rnd.id))
     await rounds.freeze_registered(conn, rnd.id, await people.count_registered(conn, rnd.bag_code))
     closed = await rounds.get(conn, rnd.id)
     assert closed is not None

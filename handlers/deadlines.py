@@ -2,7 +2,8 @@
 
 A date alone ends at the end of that day in the bag's time zone (Asia/Hovd for
 Bayan-Ölgii, Khovd and Uvs; Asia/Ulaanbaatar elsewhere); a date with a time ends at that
-time there. Stored as an aware moment; shown as the bag reads it, in one format.
+time there. Stored as an aware moment; shown as the bag reads it, in the one format of
+every date people read (bot.clock.local_text).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-FORMAT = "%Y-%m-%d %H:%M"  # the format governors type: one format for every deadline
+from bot.clock import deadline_text  # the one way deadlines are written (kept importable)
+
+__all__ = ["deadline_at", "deadline_text"]
 
 
 def deadline_at(day: date | None, at: time | None, tz: str, now: datetime) -> datetime | None:
@@ -33,13 +36,3 @@ def deadline_at(day: date | None, at: time | None, tz: str, now: datetime) -> da
     if at is None:
         return datetime.combine(day + timedelta(days=1), time(0, 0), zone)
     return datetime.combine(day, at, zone)
-
-
-def deadline_text(when: datetime | None, tz: str) -> str:
-    """ "2027-04-01 18:00" in the bag's time; the end of a day reads as its 23:59."""
-    if when is None:
-        return "-"
-    local = when.astimezone(ZoneInfo(tz))
-    if local.time() == time(0, 0):
-        local -= timedelta(minutes=1)
-    return local.strftime(FORMAT)

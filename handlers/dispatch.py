@@ -7,16 +7,22 @@ from collections.abc import Awaitable, Callable
 from bot.grammar.intents import Kind
 from bot.message import Channel
 from handlers import (
+    answers,
+    described,
+    fallback,
     governor,
+    greetings,
     khural,
     optout,
     prefs,
     proposals,
+    questions,
     registration,
     reports,
     results_word,
     soum,
     voting,
+    voting_notice,
 )
 from handlers.context import Context
 
@@ -35,7 +41,11 @@ CITIZEN: dict[Kind, CitizenHandler] = {
     Kind.START: prefs.start,
     Kind.LANG: prefs.lang,
     Kind.RSVP: khural.rsvp,
-    Kind.ANSWER: optout.answer,
+    Kind.ANSWER: answers.answer,  # to the question asked last: opt out, or store a proposal
+    Kind.QUESTION: questions.question,
+    Kind.GREETING: greetings.greeting,
+    Kind.DESCRIBED: described.described,
+    Kind.UNKNOWN: fallback.not_understood,
     Kind.REPORT: reports.request,  # checks the official's role itself
     # Anyone of the bag after the close, the governor any time (counts only after it).
     Kind.RESULTS: results_word.show,
@@ -55,6 +65,7 @@ GOVERNOR: dict[Kind, GovernorHandler] = {
     Kind.ADMIT: registration.admit,
     Kind.POLICY: registration.policy,
     Kind.COST: governor.sms_cost,
+    Kind.NOTICE: voting_notice.sms_word,
 }
 
 # Soum working-group words, refused to anyone who is not a member or operator of a soum.
@@ -96,8 +107,4 @@ async def _dispatch(ctx: Context) -> None:
             return
         await GOVERNOR[kind](ctx, bag_code)
         return
-    handler = CITIZEN.get(kind)
-    if handler is None:
-        ctx.reply("unknown.empty" if ctx.intent.error == "empty" else "unknown.text")
-        return
-    await handler(ctx)
+    await CITIZEN.get(kind, fallback.not_understood)(ctx)

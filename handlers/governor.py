@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from handlers import reports, results_word, soum
+from bot.clock import deadline_text
+from handlers import reports, results_word, soum, voting_notice
 from handlers.closing import close_round
 from handlers.context import Context, Text
-from handlers.deadlines import deadline_at, deadline_text
+from handlers.deadlines import deadline_at
 from handlers.eligibility import flag_label
 from handlers.proposals import short
 from storage import outbox, proposals, rounds, units
@@ -257,6 +258,7 @@ async def voting(ctx: Context, bag_code: str) -> None:
     assert fresh is not None
     await ctx.audit("round.voting", unit_code=bag_code, round_id=rnd.id, proposals=len(on_ballot))
     ctx.reply("voting.ok", count=len(on_ballot), until=deadline_text(fresh.vote_until, tz))
+    await voting_notice.on_voting(ctx, fresh)  # citizens told; the reply says at what cost
 
 
 async def close(ctx: Context, bag_code: str) -> None:

@@ -7,11 +7,12 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.clock import local_text
 from bot.delivery import queue_for_person
 from bot.settings import Settings
 from handlers.context import Context, Text
 from handlers.governor import end_of_day
-from scheduler.timing import hold_until, local_text
+from scheduler.timing import hold_until
 from storage import meetings, outbox, people, reminders, roles, rounds, units
 from storage.db import Conn
 from storage.meetings import Meeting
@@ -92,7 +93,7 @@ async def schedule(ctx: Context, bag_code: str) -> None:
     )
     ctx.reply(
         "meeting.ok" if changed else "meeting.place_changed",
-        when=starts.strftime("%Y-%m-%d %H:%M"),
+        when=local_text(starts, zone),
         place=place,
     )
     if told:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from handlers import phase
 from handlers.context import Context
-from storage import people, rounds
+from storage import people
 
 LANG_NAMES = {"mn": "Монгол (кирилл)", "mn_latn": "Mongol (latin)", "en": "English"}
 
@@ -13,22 +14,7 @@ async def help_(ctx: Context) -> None:
     if topic:
         ctx.reply(f"help.topic.{topic}" if topic in HELP_TOPICS else "help.general")
         return
-    if await ctx.governed_bag():
-        ctx.reply("help.governor")
-        return
-    if not ctx.person.bag_code:
-        ctx.reply("help.new")
-        return
-    if ctx.person.status == "pending":
-        ctx.reply("join.pending_wait")
-        return
-    rnd = await rounds.current(ctx.conn, ctx.person.bag_code)
-    if rnd is not None and rnd.status == "voting":
-        ctx.reply("help.voting", k=rnd.max_choices)
-    elif rnd is not None and rnd.status == "collecting":
-        ctx.reply("help.collecting")
-    else:
-        ctx.reply("help.general")
+    phase.reply_with(ctx, phase.help_text(await phase.of(ctx)))
 
 
 HELP_TOPICS = frozenset({"join", "propose", "list", "vote", "my", "stop", "lang"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import described
 from handlers.context import Context
 from handlers.proposals import citizen_round
 from storage import ballots, proposals, units
@@ -9,6 +10,8 @@ from storage.rounds import Round
 
 
 async def vote(ctx: Context) -> None:
+    if await described.propose_by_vote_words(ctx):
+        return  # "санал өгөх гэсэн юм. Худаг..." while proposals are collected
     intent = ctx.intent
     if intent.error or not intent.numbers:
         ctx.reply("vote.usage")

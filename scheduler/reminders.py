@@ -11,13 +11,14 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.clock import deadline_text, local_text
 from bot.delivery import queue_for_person
 from bot.settings import Settings
 from handlers.closing import results
 from handlers.context import Text
 from handlers.khural import bag_zone, officials, status_params
 from handlers.proposals import short
-from scheduler.timing import deadline_text, hold_until, latest_due, local_text
+from scheduler.timing import hold_until, latest_due
 from storage import ballots, meetings, people, reminders, rounds
 from storage.db import Conn, Database
 from storage.meetings import Meeting

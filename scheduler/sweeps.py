@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import from_db, to_db
+from bot.clock import day_text, deadline_text, from_db, to_db
 from bot.delivery import queue_for_person
 from bot.settings import Settings
+from handlers import voting_notice
 from handlers.closing import close_round
 from handlers.context import Text
 from handlers.khural import bag_zone, officials
 from scheduler import reminders as reminding
-from scheduler.timing import deadline_text, hold_until
+from scheduler.timing import hold_until
 from storage import audit, outbox, people, proposals, reminders, rounds, units
 from storage.db import Conn, Database, fetchone
 from storage.rounds import Round
@@ -107,7 +108,7 @@ async def _open(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> bo
         round_id=rnd.id,
     )
     zone = await bag_zone(conn, rnd.bag_code)
-    until = deadline_text(rnd.collect_until, zone) if rnd.collect_until else "-"
+    until = deadline_text(rnd.collect_until, zone)
     await _tell_officials(conn, settings, rnd, now, "opened", [("sched.opened", {"until": until})])
     return True
 
@@ -119,7 +120,7 @@ async def _start_voting(conn: Conn, settings: Settings, rnd: Round, now: datetim
     zone = await bag_zone(conn, rnd.bag_code)
     assert rnd.collect_until is not None
     if rnd.vote_until is not None and rnd.vote_until <= now:
-        example = (now + timedelta(days=14)).astimezone(zone).strftime("%Y-%m-%d")
+        example = day_text(now + timedelta(days=14), zone)
         await _tell_officials(
             conn,
             settings,
@@ -152,13 +153,18 @@ async def _start_voting(conn: Conn, settings: Settings, rnd: Round, now: datetim
         round_id=rnd.id,
         proposals=len(on_ballot),
     )
-    until = deadline_text(rnd.vote_until, zone) if rnd.vote_until else "-"
+    until = deadline_text(rnd.vote_until, zone)
     lines: list[tuple[str, dict[str, object]]] = [
         ("sched.voting", {"count": len(on_ballot), "until": until})
     ]
     waiting = await proposals.of_round(conn, rnd.id, "pending")
     if waiting:
         lines.append(("sched.voting_pending", {"count": len(waiting)}))
+    # The citizens are told too (in the morning, if this is night); the governor and the
+    # chair hear how many and at what SMS cost, as after ХУРААЛТ.
+    reach = await voting_notice.tell_citizens(conn, settings, rnd, now)
+    sms = await voting_notice.sms_on(conn, settings, rnd.bag_code)
+    lines += voting_notice.reach_lines(reach, sms, settings)
     await _tell_officials(conn, settings, rnd, now, "voting", lines)
     return True
 

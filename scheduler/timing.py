@@ -6,6 +6,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# Dates and times are written for people by bot.clock alone; kept importable from here.
+from bot.clock import deadline_text, local_text
+
+__all__ = [
+    "deadline_text",
+    "hold_until",
+    "in_quiet",
+    "latest_due",
+    "local_text",
+    "quiet_until",
+]
+
 
 def in_quiet(local: time, start: time, end: time) -> bool:
     """Whether a local wall-clock time is in the quiet window (which may span midnight)."""
@@ -51,15 +63,3 @@ def latest_due(
     """
     due = [o for o in offsets if starts_at - o <= now]
     return min(due) if due else None
-
-
-def local_text(when: datetime, tz: ZoneInfo) -> str:
-    """A time as people in the bag read it: month-day hour:minute, local."""
-    return when.astimezone(tz).strftime("%m-%d %H:%M")
-
-
-def deadline_text(when: datetime, tz: ZoneInfo) -> str:
-    """A deadline, local: one typed as a date ends at midnight, which reads as 23:59; one
-    typed with a time (ХУРААЛТ 2027-04-01 18:00) reads as that time, not a minute before."""
-    at_midnight = when.astimezone(tz).time() == time(0, 0)
-    return local_text(when - timedelta(minutes=1) if at_midnight else when, tz)

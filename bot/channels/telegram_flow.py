@@ -23,7 +23,7 @@ from bot.grammar.intents import Intent, Kind
 from bot.message import Button
 from bot.phone import try_normalise
 from bot.texts import render
-from handlers import governor, voting
+from handlers import described, fallback, governor, greetings, voting
 from handlers.context import Context
 from handlers.proposals import citizen_round, short
 from storage import ballots, people, proposals, rounds, units
@@ -36,6 +36,19 @@ PREFIX = "tg:"
 MAX_BALLOT_NUMBER = 150
 MAX_BALLOT_ROWS = 60
 LABEL_TEXT = 30  # characters of a proposal's text on a button
+LEADS = greetings.LEADS | {fallback.LEAD}
+# Replies that tell a newcomer to join: the bag keyboard goes under them.
+JOIN_REPLIES = frozenset(
+    {
+        "help.new",
+        "join.first",
+        "join.unknown_code",
+        "join.unknown_soum",
+        "greeting.step.new",
+        "question.join",
+        "question.join_meeting",
+    }
+)
 
 
 # ---------------------------------------------------------------------------- before
@@ -71,6 +84,8 @@ async def before(ctx: Context) -> bool:
         await _units_keyboard(ctx, "")
         return True
     if kind is Kind.VOTE and error and not ctx.intent.numbers:
+        if await described.proposes_by_vote_words(ctx):
+            return False  # "санал өгөх гэсэн юм. Худаг...": a proposal while collecting
         await _open_ballot(ctx, None)
         return True
     return False
@@ -343,7 +358,8 @@ async def after(ctx: Context) -> None:
     """Buttons under replies where tapping beats typing the next word."""
     if ctx.buttons or ctx.ask_contact or not ctx.reply_parts or ctx.person.phone is None:
         return
-    key = ctx.reply_parts[0].key
+    # A kind word before the help ("Сайн байна уу!", "Ойлгосонгүй.") changes no button.
+    key = next((p.key for p in ctx.reply_parts if p.key not in LEADS), "")
     pressed = "callback" in ctx.inbound.extra
     if key in ("accept.ok", "reject.ok", "merge.ok"):
         # Pressed under the list: the list again, as it is now. Typed: the next step.
@@ -352,10 +368,10 @@ async def after(ctx: Context) -> None:
         await _pending_buttons(ctx, with_list=False)
     elif key == "help.governor":
         await _round_buttons(ctx)
-    elif key in ("help.new", "join.first", "join.unknown_code", "join.unknown_soum"):
+    elif key in JOIN_REPLIES:
         label = render("telegram.btn.choose_bag", await _lang(ctx))
         ctx.buttons = ((Button(label, f"{PREFIX}u"),),)
-    elif key in ("help.voting", "list.header", "my.ballot", "my.none"):
+    elif key in ("help.voting", "list.header", "my.ballot", "my.none", "greeting.step.voting"):
         await _vote_button(ctx)
     elif key == "voting.ok":
         label = render("telegram.btn.close", await _lang(ctx))

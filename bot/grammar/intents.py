@@ -9,7 +9,7 @@ from enum import StrEnum
 
 class Kind(StrEnum):
     # Citizens
-    JOIN = "join"  # bag_code, or soum_query + bag_query
+    JOIN = "join"  # bag_code, or soum_query + bag_query (+ aimag_query)
     PROPOSE = "propose"  # text, beneficiaries, cost_mnt
     LIST = "list"  # page
     VOTE = "vote"  # numbers
@@ -48,6 +48,9 @@ class Kind(StrEnum):
     WEIGHTS = "weights"  # numbers = a weight per criterion, in order
     ALLOCATE = "allocate"  # text = "" (show both rules) | "greedy" | "mes" (the rule chosen)
     COST = "cost"  # governor: what SMS the bag's round cost
+    # Governor: whether the notice that voting has opened goes by SMS too; text = "on" |
+    # "off" | "" (say how it is set and what it costs).
+    NOTICE = "notice"
     REPORT = "report"  # officials: the round's or soum's report (a document in Telegram)
     # Nothing understood; `error` says why in a catalog key.
     UNKNOWN = "unknown"
@@ -87,6 +90,7 @@ GOVERNOR_KINDS = frozenset(
         Kind.ADMIT,
         Kind.POLICY,
         Kind.COST,
+        Kind.NOTICE,
     }
 )
 
@@ -99,6 +103,9 @@ class Intent:
     bag_code: str | None = None
     soum_query: str | None = None
     bag_query: str | None = None
+    # The aimag named before the soum ("Баянхонгор Заг 1"): it tells apart soums of the
+    # same name (six are called Жаргалант).
+    aimag_query: str | None = None
     beneficiaries: int | None = None
     cost_mnt: int | None = None
     page: int = 1

@@ -12,9 +12,12 @@ from bot.grammar.intents import Kind
 KEYWORDS: dict[Kind, tuple[str, ...]] = {
     Kind.JOIN: ("нэгдэх", "нэгдье", "бүртгүүлэх", "бүртгүүлье", "бүртгүүл", "join",
                 "register", "burtguuleh"),
-    Kind.PROPOSE: ("санал", "санал гаргах", "санал оруулах", "proposal", "propose", "idea"),
-    Kind.LIST: ("жагсаалт", "жагсаалтыг", "list", "proposals", "jagsaal"),
-    Kind.VOTE: ("сонго", "сонгох", "сонгоё", "санал өгөх", "санал өгье", "vote", "sonogo"),
+    Kind.PROPOSE: ("санал", "санал гаргах", "санал оруулах", "proposal", "propose", "idea",
+                   "төсөл", "project"),
+    Kind.LIST: ("жагсаалт", "жагсаалтыг", "list", "proposals", "jagsaal", "төслүүд",
+                "төслийн жагсаалт", "саналын жагсаалт", "саналууд", "projects"),
+    Kind.VOTE: ("сонго", "сонгох", "сонгоё", "санал өгөх", "санал өгье", "vote", "sonogo",
+                "санал өгнө", "саналаа өгье", "саналаа өгнө"),
     Kind.MY: ("миний", "миний санал", "миний сонголт", "my", "my vote", "mine"),
     Kind.HELP: ("тусламж", "туслаач", "заавар", "help", "info", "menu", "?"),
     Kind.STOP: ("зогс", "зогсоох", "stop", "stopall", "stop all", "unsubscribe", "cancel",
@@ -22,7 +25,7 @@ KEYWORDS: dict[Kind, tuple[str, ...]] = {
     # Not "yes": a bare yes answers the question asked last (bot.grammar.optout).
     Kind.START: ("эхлэх", "эхлүүлэх", "start", "unstop"),
     Kind.LANG: ("хэл", "lang", "language"),
-    Kind.RSVP: ("ирнэ", "очно", "ирэх", "очих", "coming", "attend", "rsvp"),
+    Kind.RSVP: ("ирнэ", "очно", "ирэх", "очих", "оролцоно", "coming", "attend", "rsvp"),
     Kind.OPEN: ("нээх", "шат нээх", "open", "neekh"),
     Kind.PENDING: ("шинэ", "хүлээгдэж буй", "хянах", "pending", "review", "new"),
     # Not "ok": people write it in any chat, and it must not read as a governor's word.
@@ -43,6 +46,9 @@ KEYWORDS: dict[Kind, tuple[str, ...]] = {
     Kind.ALLOCATE: ("хуваарилах", "хуваарилалт", "allocate", "allocation"),
     Kind.REPORT: ("тайлан", "report"),
     Kind.COST: ("зардал", "sms зардал", "cost", "sms cost"),
+    # Two words only: "мэдэгдэл" alone is a word citizens write ("мэдэгдэл ирсэнгүй").
+    Kind.NOTICE: ("мэдэгдэл sms", "мэдэгдэл смс", "sms мэдэгдэл", "notice sms", "sms notice",
+                  "notices sms", "sms notices"),
 }  # fmt: skip
 
 # One-word language switches: the word alone changes the language.
@@ -57,6 +63,15 @@ POLICY_WORDS: dict[str, str] = {
     "нээлттэй": "open", "open": "open", "чөлөөтэй": "open",
     "зөвшөөрөл": "approval", "зөвшөөрөлтэй": "approval", "approval": "approval",
     "approve": "approval",
+}  # fmt: skip
+
+# МЭДЭГДЭЛ SMS ТИЙМ / ҮГҮЙ: the voting notice by SMS too, or by Telegram only. Not "no",
+# "хэрэггүй" or "stop": with "sms" those are a citizen's opt-out (bot.grammar.optout).
+NOTICE_WORDS: dict[str, str] = {
+    "тийм": "on", "тиймээ": "on", "асаах": "on", "асаа": "on", "илгээ": "on", "on": "on",
+    "yes": "on",
+    "үгүй": "off", "ugvi": "off", "ugyi": "off", "унтраах": "off", "унтраа": "off",
+    "off": "off",
 }  # fmt: skip
 
 # The rule a soum chooses: fund in rank order (greedy), or the Method of Equal Shares.

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, time
 
-from bot.grammar import optout, understand
+from bot.grammar import joining, optout, understand
 from bot.grammar.amounts import amounts
 from bot.grammar.deadlines import deadlines
 from bot.grammar.intents import Intent, Kind
@@ -20,9 +20,11 @@ from bot.grammar.keywords import (
     ALONE_ONLY,
     KEYWORDS,
     LANG_WORDS,
+    NOTICE_WORDS,
     POLICY_WORDS,
     RULE_WORDS,
 )
+from bot.grammar.phrases import phrase_intent, vote_after_keyword
 from bot.translit import is_cyrillic, skeleton
 
 Reader = Callable[[str, str], Intent]
@@ -43,26 +45,6 @@ _SHORT_DATE = re.compile(r"(?<![\d:.])(\d{1,2})[-/.](\d{1,2})(?![\d:])(?:\s*-?\s
 _TIME = re.compile(r"(?<![\d\-/])(\d{1,2})[:.](\d{2})(?!\d)")
 _TIME_AMPM = re.compile(r"\b(\d{1,2})\s*(am|pm)\b", re.IGNORECASE)
 _TIME_TSAG = re.compile(r"(?<!\d)(\d{1,2})\s*(?:цагт|цаг|ц\b|tsagt|tsag|cagt|cag)", re.IGNORECASE)
-_JOIN_FILLER = {
-    skeleton(w)
-    for w in (
-        "сум",
-        "сумын",
-        "sum",
-        "soum",
-        "баг",
-        "багт",
-        "bag",
-        "р",
-        "r",
-        "дугаар",
-        "-р",
-        "багийн",
-        "of",
-        "in",
-        "the",
-    )
-}
 
 
 def _build_tables() -> tuple[dict[str, Kind], dict[str, Kind]]:
@@ -83,9 +65,13 @@ _ONE, _TWO = _build_tables()
 _FUZZY = [
     (k, kind) for k, kind in _ONE.items() if len(k) >= FUZZY_MIN_LEN and kind not in ALONE_ONLY
 ]
+# Everyday words one letter from a keyword are words, not typos: "заавал ирнэ" (surely,
+# I will come) is not "заавар" (help).
+_NOT_TYPOS = frozenset(skeleton(w) for w in ("заавал", "zaaval"))
 _LANG = {skeleton(w): lang for w, lang in LANG_WORDS.items()}
 _POLICY = {skeleton(w): p for w, p in POLICY_WORDS.items()}
 _RULE = {skeleton(w): r for w, r in RULE_WORDS.items()}
+_NOTICE = {skeleton(w): v for w, v in NOTICE_WORDS.items()}
 
 
 def parse(text: str) -> Intent:
@@ -119,6 +105,10 @@ def _parse(text: str, plain: bool = False) -> Intent:
             return understood
     words = list(_WORD.finditer(body))
     kind, used = _keyword(words)
+    # Numbers in words, other words and other orders (bot.grammar.phrases).
+    said = phrase_intent(body, script, kind)
+    if said is not None:
+        return said
     if kind is None:
         return _no_keyword(body, script)
     rest = body[words[used - 1].end() :].strip(" \t\n:;,.-–—")
@@ -143,7 +133,7 @@ def _keyword(words: list[re.Match[str]]) -> tuple[Kind | None, int]:
             return _TWO[pair], 2
     if first in _ONE:
         return _ONE[first], 1
-    if len(first) >= FUZZY_MIN_LEN and not first.isdigit():
+    if len(first) >= FUZZY_MIN_LEN and not first.isdigit() and first not in _NOT_TYPOS:
         near = {kind for key, kind in _FUZZY if _within_one(first, key)}
         if len(near) == 1:
             return near.pop(), 1
@@ -182,28 +172,6 @@ def _ints(text: str) -> list[int]:
 
 
 # --- one argument reader per intent -------------------------------------------------------
-
-
-def _join(rest: str, script: str) -> Intent:
-    code = re.search(r"(?<!\d)(\d{6})(?!\d)", rest)
-    if code:
-        return Intent(Kind.JOIN, bag_code=code.group(1), script=script)
-    tokens = []
-    for raw in rest.split():
-        token = re.sub(
-            r"(?<=\d)\s*-?\s*(?:р|r|dugaar|дугаар)$", "", raw.strip(",.;:"), flags=re.IGNORECASE
-        )
-        if token and skeleton(token) not in _JOIN_FILLER:
-            tokens.append(token)
-    if not tokens:
-        return Intent(Kind.JOIN, error="join_usage", script=script)
-    if len(tokens) == 1:
-        return Intent(Kind.JOIN, soum_query=tokens[0], script=script)
-    if tokens[-1].isdigit():
-        return Intent(
-            Kind.JOIN, soum_query=" ".join(tokens[:-1]), bag_query=tokens[-1], script=script
-        )
-    return Intent(Kind.JOIN, soum_query=tokens[0], bag_query=" ".join(tokens[1:]), script=script)
 
 
 def _amounts(text: str) -> tuple[int | None, int | None]:
@@ -405,11 +373,21 @@ def _allocate(rest: str, script: str) -> Intent:
     return Intent(Kind.ALLOCATE, text=rule, script=script)
 
 
+def _notice(rest: str, script: str) -> Intent:
+    """МЭДЭГДЭЛ SMS [ТИЙМ|ҮГҮЙ]. Anything else after the two words is a sentence about
+    notices ("мэдэгдэл sms ирсэнгүй"), not the governor's word."""
+    words = _WORD.findall(rest)
+    value = _NOTICE.get(skeleton(words[0])) if len(words) == 1 else ""
+    if value is None or len(words) > 1:
+        return Intent(Kind.UNKNOWN, error="unknown", script=script)
+    return Intent(Kind.NOTICE, text=value, script=script)
+
+
 _ARGUMENTS: dict[Kind, Reader] = {
-    Kind.JOIN: _join,
+    Kind.JOIN: joining.read,
     Kind.PROPOSE: _propose,
     Kind.LIST: _page(Kind.LIST),
-    Kind.VOTE: _numbers(Kind.VOTE, "vote_usage"),
+    Kind.VOTE: vote_after_keyword,
     Kind.MY: _plain(Kind.MY),
     Kind.HELP: _help,
     Kind.STOP: _plain(Kind.STOP),
@@ -435,4 +413,5 @@ _ARGUMENTS: dict[Kind, Reader] = {
     Kind.ALLOCATE: _allocate,
     Kind.REPORT: _plain(Kind.REPORT),
     Kind.COST: _plain(Kind.COST),
+    Kind.NOTICE: _notice,
 }

@@ -15,6 +15,7 @@ import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from bot.clock import local_text
 from bot.reports.data import RoundReport
 from bot.reports.labels import label
 
@@ -82,7 +83,7 @@ def minutes_pdf(rep: RoundReport, path: Path | None = None, lang: str = "mn") ->
         out = _Pages(pdf)
         out.text(title, size=14, bold=True, gap=1.6)
         out.text(label("minutes.draft", lang), size=9, gap=1.6)
-        when = rep.meeting_at.strftime("%Y-%m-%d %H:%M") if rep.meeting_at else BLANK
+        when = local_text(rep.meeting_at, rep.bag.tz) if rep.meeting_at else BLANK
         place_parts = [rep.aimag.name if rep.aimag else "", rep.soum.name if rep.soum else "",
                        rep.bag.name]  # fmt: skip
         for key, value in (

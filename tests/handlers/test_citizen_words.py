@@ -25,7 +25,7 @@ async def _person(sanal: Sanal, phone: str) -> people.Person:
 async def test_registration_by_approval(sanal: Sanal, client: TestClient[Any, Any]) -> None:
     await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
     gov, herder = Phone(client, GOVERNOR), Phone(client, "99112233")
-    assert "зөвхөн багийн Засаг даргад" in await herder.say("БОДЛОГО ЗӨВШӨӨРӨЛ")
+    assert "зөвхөн багийн Засаг дарга хэрэглэнэ" in await herder.say("БОДЛОГО ЗӨВШӨӨРӨЛ")
     assert "зөвшөөрнө" in await gov.say("БОДЛОГО ЗӨВШӨӨРӨЛ")
     assert "Засаг даргад очлоо" in await herder.say("НЭГДЭХ 644651")
     assert (await _person(sanal, "+97699112233")).status == "pending"

@@ -56,9 +56,9 @@ async def test_down_during_two_reminder_times(
             keys = await _reminders(later, phone)
             assert len(keys) == 1 and ":1440m:" in keys[0], keys
         voted, not_voted = [await sent_to(later, p) for p in people[:2]]
-        assert "04-10 14:00, Багийн төв" in voted[0].text
+        assert "2027-04-10 14:00, Багийн төв" in voted[0].text
         assert "СОНГО" not in voted[0].text  # has voted: not told how to vote
-        assert "СОНГО 1 3, 04-15 23:59 хүртэл" in not_voted[0].text
+        assert "СОНГО 1 3, 2027-04-15 23:59 хүртэл" in not_voted[0].text
         assert "ИРНЭ" in not_voted[0].text
         governor = [s for s in await sent_to(later, GOVERNOR) if s.kind == "reminder"]
         assert len(governor) == 1 and "ирнэ гэсэн 0, ирц 3 (5 бүртгэлтэй)" in governor[0].text
@@ -92,7 +92,7 @@ async def test_reminder_after_voting_closed_names_the_top_proposals(
     assert report.reminders == len(people) + 1
     text = next(s.text for s in await sent_to(sanal, people[0]) if s.kind == "reminder")
     lines = text.splitlines()
-    assert lines[0] == "Иргэдийн хурал 04-10 14:00, Багийн төв"
+    assert lines[0] == "Иргэдийн хурал 2027-04-10 14:00, Багийн төв"
     assert "Тэргүүлсэн саналууд:" in lines
     assert "1. Гудамжны гэрэлтүүлэг 80… (4)" in lines  # short: SMS costs by the segment
     assert "2. Малын худаг гаргах, 40… (1)" in lines
@@ -145,7 +145,7 @@ async def test_a_meeting_moved_twice(
     assert "ирнэ гэсэн 0" in (await gov.say("ХУРАЛ")).lower()
     await sanal.drain_outbox()
     moved = (await sent_to(sanal, people[1]))[-1].text
-    assert moved.startswith("Хурал шилжлээ: 04-12 14:00, Багийн төв") and "ИРНЭ" in moved
+    assert moved.startswith("Хурал шилжлээ: 2027-04-12 14:00, Багийн төв") and "ИРНЭ" in moved
     assert (await sweep(sanal, clock, local(UB, "2027-04-07 15:01"))).reminders == 0
 
     # The new time's 3-day reminder is queued but not yet sent when the meeting moves back.
@@ -165,11 +165,11 @@ async def test_a_meeting_moved_twice(
     for phone in people:
         texts = [s.text.splitlines()[0] for s in await sent_to(sanal, phone)]
         assert texts == [
-            "Иргэдийн хурал 04-10 14:00, Багийн төв",
-            "Хурал шилжлээ: 04-12 14:00, Багийн төв",
-            "Хурал шилжлээ: 04-10 14:00, Багийн төв",
-            "Иргэдийн хурал 04-10 14:00, Багийн төв",
-            "Хурлын газар өөрчлөгдлөө: Сургуулийн заал, 04-10 14:00",
+            "Иргэдийн хурал 2027-04-10 14:00, Багийн төв",
+            "Хурал шилжлээ: 2027-04-12 14:00, Багийн төв",
+            "Хурал шилжлээ: 2027-04-10 14:00, Багийн төв",
+            "Иргэдийн хурал 2027-04-10 14:00, Багийн төв",
+            "Хурлын газар өөрчлөгдлөө: Сургуулийн заал, 2027-04-10 14:00",
         ], texts
         cancelled = await _reminders(sanal, phone, status="cancelled")
         assert len(cancelled) == 1 and ":v2:" in cancelled[0]  # the 12th's, never sent
@@ -191,7 +191,7 @@ async def test_hovd_and_ulaanbaatar_bags_at_once(
     assert await _offsets(sanal, hovd[0]) == ["4320m"]
     await sweep(sanal, clock, local(HOVD, "2027-04-09 09:00"))
     assert await _offsets(sanal, hovd[0]) == ["4320m", "1440m"]
-    assert "04-10 09:00, Сумын төв" in (await sent_to(sanal, hovd[0]))[1].text
+    assert "2027-04-10 09:00, Сумын төв" in (await sent_to(sanal, hovd[0]))[1].text
 
     # 2 hours before is 07:00 local, quiet in both: each waits for its own 08:00.
     await sweep(sanal, clock, local(UB, "2027-04-10 07:00"))
@@ -200,7 +200,7 @@ async def test_hovd_and_ulaanbaatar_bags_at_once(
     assert (await _offsets(sanal, hovd[0]))[-1] == "1440m"
     await sweep(sanal, clock, local(HOVD, "2027-04-10 08:00"))
     assert (await _offsets(sanal, hovd[0]))[-1] == "120m"
-    assert "04-10 09:00, Сумын төв" in (await sent_to(sanal, hovd[0]))[2].text
+    assert "2027-04-10 09:00, Сумын төв" in (await sent_to(sanal, hovd[0]))[2].text
 
 
 async def test_opted_out_and_unregistered_people_get_no_reminders(

@@ -203,10 +203,13 @@ async def test_two_schedulers_on_one_database(
     assert sum(len(r.closed) for r in reports) == 1
     twice = [row_id for row_id, n in Counter(sends).items() if n > 1]
     assert twice == []
-    # Every citizen: one vote reminder if they had not voted, one result if they had,
-    # and each khural reminder once.
+    # Every citizen: the notice that voting opened, one vote reminder if they had not
+    # voted, one result if they had, and each khural reminder once.
     for i, phone in enumerate(people):
-        kinds = Counter(s.dedupe_key.split(":")[1] for s in await sent_to(sanal, phone))
+        kinds = Counter(
+            s.dedupe_key.split(":")[1 if s.dedupe_key.startswith("remind:") else 0]
+            for s in await sent_to(sanal, phone, voting_notice=True)
+        )
         offsets = [
             s.dedupe_key.split(":")[5]
             for s in await sent_to(sanal, phone)
@@ -214,9 +217,9 @@ async def test_two_schedulers_on_one_database(
         ]
         assert offsets == ["4320m", "1440m", "120m"]
         if i < 12:
-            assert kinds == Counter({"meeting": 3, "1": 1}), kinds  # result:<round>:<person>
+            assert kinds == Counter({"voting-open": 1, "meeting": 3, "result": 1}), kinds
         else:
-            assert kinds == Counter({"meeting": 3, "vote": 1}), kinds
+            assert kinds == Counter({"voting-open": 1, "meeting": 3, "vote": 1}), kinds
     sent = await sanal.db.fetchall(
         "SELECT id FROM outbox WHERE status = 'sent' AND id > ?", (already,)
     )

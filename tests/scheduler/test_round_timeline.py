@@ -54,7 +54,7 @@ async def test_a_round_runs_on_its_own(
     assert report.opened == (draft.id,)
     assert (await _status(sanal, draft.id)) == "collecting"
     told = await sent_to(sanal, GOVERNOR_2)
-    assert len(told) == 1 and "санал авч эхэллээ, 04-10 23:59 хүртэл" in told[0].text
+    assert len(told) == 1 and "санал авч эхэллээ, 2027-04-10 23:59 хүртэл" in told[0].text
 
     # "Collect until" 2027-03-20 means the end of that day, local: voting starts at
     # midnight. The governor's notice waits out the quiet hours.
@@ -67,9 +67,17 @@ async def test_a_round_runs_on_its_own(
     held = await sent_to(sanal, GOVERNOR, status="queued")
     assert len(held) == 1 and "санал хураалт эхэллээ, 2 санал" in held[0].text
     assert "Шалгаагүй 1 санал" in held[0].text  # proposal 3 still waits for review
+    # The six citizens are told too, in the morning; the governor reads at what cost.
+    assert "Иргэдэд мэдэгдэл: Telegram 0, SMS 6 (120 ₮)" in held[0].text
+    for p in people:
+        [opened] = await sent_to(sanal, p, status="queued", voting_notice=True)
+        assert opened.text.startswith("Санал өгч болно 2027-04-01 23:59 хүртэл: СОНГО 1 3")
     await sweep(sanal, clock, local(UB, "2027-03-21 08:00"))
     assert [s.text for s in await sent_to(sanal, GOVERNOR)] == [held[0].text]
     assert len(await sent_to(sanal, CHAIR)) == 1
+    for p in people:
+        [opened] = await sent_to(sanal, p, voting_notice=True)
+        assert count_segments(opened.text).segments == 1
 
     for p in phones[:4]:
         assert "Баярлалаа" in await p.say("СОНГО 1")
@@ -81,7 +89,7 @@ async def test_a_round_runs_on_its_own(
     report = await sweep(sanal, clock, local(UB, "2027-04-01 08:00"))
     assert report.vote_reminders == 3  # citizen 6, the governor and the chair
     reminded = await sent_to(sanal, people[5])
-    assert len(reminded) == 1 and "04-01 23:59 хүртэл" in reminded[0].text
+    assert len(reminded) == 1 and "2027-04-01 23:59 хүртэл" in reminded[0].text
     assert count_segments(reminded[0].text).segments == 1  # one Cyrillic SMS, not two
     assert await sent_to(sanal, people[0]) == []
     assert (await sweep(sanal, clock, local(UB, "2027-04-01 12:00"))).vote_reminders == 0

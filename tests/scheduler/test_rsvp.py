@@ -37,16 +37,16 @@ async def test_rsvp_counting_against_the_quorum(
     assert "2027-04-10 14:00" in await gov.say("ХУРАЛ 2027-04-10 14:00 Багийн төв")
     # 5 citizens, the governor and the chair: quorum is half of 7, rounded up.
     assert await gov.say("ХУРАЛ") == (
-        "Хурал 04-10 14:00, Багийн төв. Ирнэ гэсэн 0, ирц 4 (7 бүртгэлтэй)"
+        "Хурал 2027-04-10 14:00, Багийн төв. Ирнэ гэсэн 0, ирц 4 (7 бүртгэлтэй)"
     )
 
     # One word in each script; saying it twice counts once.
-    assert await phones[0].say("ИРНЭ") == "Баярлалаа! Хурал 04-10 14:00, Багийн төв"
+    assert await phones[0].say("ИРНЭ") == "Баярлалаа! Хурал 2027-04-10 14:00, Багийн төв"
     assert "Баярлалаа" in await phones[0].say("ирнэ")
     # A Latin writer is answered in Latin letters; an English reader in English.
     assert "English" in await phones[2].say("english")
-    assert await phones[4].say("irne") == "Bayarlalaa! Khural 04-10 14:00, Bagiin töv"
-    assert await phones[2].say("COMING") == "Thank you! Khural 04-10 14:00, Багийн төв"
+    assert await phones[4].say("irne") == "Bayarlalaa! Khural 2027-04-10 14:00, Bagiin töv"
+    assert await phones[2].say("COMING") == "Thank you! Khural 2027-04-10 14:00, Багийн төв"
     assert await _count(sanal) == 3
     # Someone not registered in the bag is not counted.
     stranger = Phone(client, "+97688123456")
@@ -61,7 +61,7 @@ async def test_rsvp_counting_against_the_quorum(
     await sanal.drain_outbox()
     for official in (GOVERNOR, CHAIR):
         told = [m["text"] for m in await Phone(client, official).inbox() if "ирцэд" in m["text"]]
-        assert told == ["Хурал 04-10 14:00: ирнэ гэсэн 4 хүн, ирцэд (4) хүрлээ"]
+        assert told == ["Хурал 2027-04-10 14:00: ирнэ гэсэн 4 хүн, ирцэд (4) хүрлээ"]
     assert "Баярлалаа" in await phones[1].say("ИРНЭ")
     await sanal.drain_outbox()
     told = [m for m in await Phone(client, GOVERNOR).inbox() if "ирцэд" in m["text"]]
@@ -73,7 +73,7 @@ async def test_rsvp_counting_against_the_quorum(
     await sweep(sanal, clock, local(UB, "2027-04-07 14:00"))
     for official in (GOVERNOR, CHAIR):
         summary = [s.text for s in await sent_to(sanal, official) if s.kind == "reminder"]
-        assert summary == ["Хурал 04-10 14:00, Багийн төв: ирнэ гэсэн 5, ирц 4 (7 бүртгэлтэй)"]
+        assert summary == ["Хурал 2027-04-10 14:00, Багийн төв: ирнэ гэсэн 5, ирц 4 (7 бүртгэлтэй)"]
     reminded = await sent_to(sanal, numbers[0])
     assert len(reminded) == 1 and "ИРНЭ" not in reminded[0].text
     assert await sent_to(sanal, numbers[3]) == []
@@ -94,7 +94,7 @@ async def test_meeting_word_alone_is_the_status_and_a_half_typed_one_the_usage(
     await gov.say("khural 2027-04-10 14:00 Bagiin tov")
     assert (
         await gov.say("khural")
-        == "Хурал 04-10 14:00, Bagiin tov. Ирнэ гэсэн 0, ирц 2 (3 бүртгэлтэй)"
+        == "Хурал 2027-04-10 14:00, Bagiin tov. Ирнэ гэсэн 0, ирц 2 (3 бүртгэлтэй)"
     )
     # A citizen using the governor's word is refused, and nothing changes.
     assert "Засаг дарга" in await Phone(client, "+97699651000").say("ХУРАЛ")

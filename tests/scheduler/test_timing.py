@@ -65,12 +65,12 @@ def test_latest_due_offset() -> None:
 
 
 def test_a_deadline_typed_as_a_date_reads_as_that_day() -> None:
-    assert deadline_text(local(UB, "2027-04-02 00:00"), UB) == "04-01 23:59"
+    assert deadline_text(local(UB, "2027-04-02 00:00"), UB) == "2027-04-01 23:59"
 
 
 def test_a_deadline_typed_with_a_time_reads_as_that_time() -> None:
     # Before issue 12 every deadline lost a second, so 18:00 read as 17:59.
-    assert deadline_text(local(UB, "2027-04-01 18:00"), UB) == "04-01 18:00"
+    assert deadline_text(local(UB, "2027-04-01 18:00"), UB) == "2027-04-01 18:00"
 
 
 def test_offsets_setting(tmp_path: Path) -> None:

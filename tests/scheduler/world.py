@@ -69,15 +69,18 @@ class Sent:
     next_attempt_at: str
 
 
-async def sent_to(sanal: Sanal, phone: str, *, status: str | None = "sent") -> list[Sent]:
+async def sent_to(
+    sanal: Sanal, phone: str, *, status: str | None = "sent", voting_notice: bool = False
+) -> list[Sent]:
     """Messages to a phone from the scheduler and the close (not replies, nor notices
-    that answer someone's message), oldest first."""
+    that answer someone's message), oldest first. The notice that voting has opened only
+    with ``voting_notice``: most tests here are about what comes after it."""
     rows = await sanal.db.fetchall(
         "SELECT text, kind, status, dedupe_key, next_attempt_at FROM outbox "
         "WHERE address = ? AND kind != 'reply' AND dedupe_key NOT LIKE 'notice:%' ORDER BY id",
         (f"tel:{phone}",),
     )
-    found = [Sent(*r) for r in rows]
+    found = [Sent(*r) for r in rows if voting_notice or not r[3].startswith("voting-open:")]
     return [s for s in found if status is None or s.status == status]
 
 

@@ -129,9 +129,9 @@ async def test_governor_accepts_rejects_and_merges_with_buttons(
 
     # A citizen pressing a governor's button (forged data) is refused; nothing changes.
     citizen = authors[3]
-    assert "Засаг даргад" in await citizen.press_data("ACCEPT 4")
-    assert "Засаг даргад" in await citizen.press_data("tg:m:4")
-    assert "Засаг даргад" in await citizen.press_data("tg:close")
+    assert "зөвхөн багийн Засаг дарга" in await citizen.press_data("ACCEPT 4")
+    assert "зөвхөн багийн Засаг дарга" in await citizen.press_data("tg:m:4")
+    assert "зөвхөн багийн Засаг дарга" in await citizen.press_data("tg:close")
     async with world.sanal.db.write() as conn:
         fourth = await proposals.by_number(conn, rnd.id, 4)
     assert fourth is not None and fourth.status == "pending"

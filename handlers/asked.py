@@ -1,0 +1,62 @@
+"""The yes/no questions Sanal asks, remembered so that a bare "yes" knows what it answers.
+
+Sanal asks when it is unsure what a message meant: "stop the messages?" (handlers/optout)
+or "store this as a proposal?" (handlers/described). The question is recorded in the
+audit log against the message it answered (``asked.<question>`` with its inbox id). Only
+the person's very next message, on the same channel and within a day, answers it: a yes
+at any other time, a second yes, or a yes to a question never asked answers nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import to_db
+from handlers.context import Context
+from storage.db import fetchone
+
+STOP = "stop"
+PROPOSAL = "proposal"
+QUESTIONS = (STOP, PROPOSAL)
+ANSWER_WITHIN = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    question: str  # one of QUESTIONS
+    inbox_id: int  # the message the question was asked about
+
+
+async def ask(ctx: Context, question: str) -> None:
+    """Remember that the reply to this message asks ``question`` (the caller replies)."""
+    if question not in QUESTIONS:
+        raise ValueError(question)
+    await ctx.audit(f"asked.{question}", inbox_id=ctx.inbox_id)
+
+
+async def last(ctx: Context) -> Asked | None:
+    """The question the person's previous message was answered with, if asked lately."""
+    previous = await fetchone(
+        ctx.conn,
+        "SELECT id FROM inbox WHERE address = ? AND channel = ? AND id < ? "
+        "ORDER BY id DESC LIMIT 1",
+        (ctx.inbound.address, ctx.channel, ctx.inbox_id),
+    )
+    if previous is None:
+        return None
+    marks = ",".join("?" for _ in QUESTIONS)
+    row = await fetchone(
+        ctx.conn,
+        f"SELECT action FROM audit_log WHERE action IN ({marks}) AND actor_id = ? "
+        "AND at >= ? AND json_extract(detail, '$.inbox_id') = ? ORDER BY id DESC LIMIT 1",
+        (
+            *(f"asked.{q}" for q in QUESTIONS),
+            ctx.person.id,
+            to_db(ctx.now - ANSWER_WITHIN),
+            previous["id"],
+        ),
+    )
+    if row is None:
+        return None
+    return Asked(str(row["action"]).removeprefix("asked."), int(previous["id"]))
