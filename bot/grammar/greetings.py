@@ -161,8 +161,10 @@ def before(ws: list[Word], j: int, start: int = 0) -> tuple[int, str] | None:
             best = (n, kind)
     if best[0] == 0 and j - 1 >= start and _thanks_word(ws[j - 1]):
         best = (1, "thanks")
-    if best[0] == 0:
-        # "…, Шинэ жилийн мэнд хүргэе": find where the wish starts (a few words back).
+    # "…, Шинэ жилийн мэнд хүргэе": find where the wish starts (a few words back), when
+    # "мэнд" is among the last words at all.
+    last = ws[max(start, j - 3) : j]
+    if best[0] == 0 and any(w.key in _MEND or w.key in _MEND_HELLO for w in last):
         for n in range(1, min(9, j - start) + 1):
             found = _mend(ws, j - n, j)
             if found and found[0] == n:

@@ -59,6 +59,7 @@ _WITH_VALUES = frozenset(
 _ALWAYS = frozenset({Kind.HELP, Kind.LIST, Kind.MY, Kind.STOP, Kind.START, Kind.ANSWER})
 # A governor's or soum's word at the head that may be an ordinary word of a project.
 _OFFICIAL = GOVERNOR_KINDS | SOUM_KINDS
+_WHAT_ELSE = frozenset({"юу", "yu", "yuu", "what"})
 # Officials' words that take nothing after them: what follows is ordinary words.
 _NO_VALUES = frozenset({Kind.PENDING, Kind.CLOSE, Kind.COST})
 # Words after an official's word that make it an ordinary one ("Зөв байна": right).
@@ -116,6 +117,11 @@ def _question(core: str, ws: list[Word], command: Command) -> Intent:
     bare = _trim(core[: ws[-particle].start] if particle else core.rstrip(" ?？"))
     intent = command(bare if bare else core)
     if _strong(intent, ws, by_word):
+        return intent
+    # "ХУВААРИЛАХ юу?": a command word and "what" asks what the word takes, which its own
+    # usage reply tells.
+    n = wrapping.keyword_len(ws, 0)
+    if n and len(ws) == n + 1 and ws[n].low in _WHAT_ELSE and intent.kind is not Kind.UNKNOWN:
         return intent
     return Intent(Kind.QUESTION, text=questions.topic(ws))
 

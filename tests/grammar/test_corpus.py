@@ -38,8 +38,6 @@ def check(intent: Intent, expected: dict[str, Any]) -> None:
         # effect: what the router does (test_optout); family and script: for the report by kind
         if key in ("text", "kind", "effect", "family", "script"):
             continue
-        if key in ("family", "script"):  # for the understood-rate report, not the intent
-            continue
         if key == "numbers":
             assert list(intent.numbers) == value
         elif key == "arg_text":
