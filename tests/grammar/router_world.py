@@ -21,6 +21,7 @@ rsvp                         the sender said they will come to the khural meetin
 answered:<key>[|<key>...]    the reply is a catalog text whose key starts with one of these,
                              and nothing changed
 asked                        a yes/no question, nothing changed (then, often, a ``then`` line)
+join_help                    nothing changed, and the reply tells how to join (its word НЭГДЭХ)
 nothing                      nothing changed; a reply that is not empty, not an apology for an
                              internal error, and neither an opt-out nor its question
 opened                       a round opened, with the line's deadlines (collect_until/_time,
@@ -258,36 +259,37 @@ class World:
         return Outcome(reply, failure)
 
     async def snapshot(self, who: Sender) -> Snapshot:
-        async with self.sanal.db.write() as conn:
-            person = await people.get(conn, who.person_id)
-            assert person is not None
-            snap: Snapshot = {
-                "person": (person.bag_code, person.status),
-                "optout": person.opted_out,
-                "lang": person.lang,
-            }
-            if who.bag_code is None:
-                return snap
-            unit = await units.get(conn, who.bag_code)
-            snap["policy"] = unit.registration if unit else None
-            snap["tz"] = unit.tz if unit else "Asia/Ulaanbaatar"
-            rnd = await rounds.current(conn, who.bag_code)
-            if rnd is None:
-                return snap
-            snap["round"] = (rnd.id, rnd.status, rnd.collect_until, rnd.vote_until)
-            snap["attendance"] = rnd.attendance
-            shown = await proposals.of_round(conn, rnd.id)
-            snap["proposals"] = tuple(
-                (p.number, p.status, p.flag, p.merged_into, p.person_id, p.id) for p in shown
-            )
-            ids = {p.id: p.number for p in shown}
-            chosen = await ballots.choices_of(conn, self.sanal.router.key, rnd.id, who.person_id)
-            snap["ballot"] = tuple(sorted(ids[i] for i in chosen))
-            meeting = await meetings.current(conn, rnd.id)
-            snap["meeting"] = (meeting.starts_at, meeting.place) if meeting else None
-            snap["rsvp"] = bool(meeting) and await meetings.has_rsvp(
-                conn, meeting.id if meeting else 0, who.person_id
-            )
+        # Read on the reader connection: the router has committed before the reply returns.
+        conn = self.sanal.db.reader
+        person = await people.get(conn, who.person_id)
+        assert person is not None
+        snap: Snapshot = {
+            "person": (person.bag_code, person.status),
+            "optout": person.opted_out,
+            "lang": person.lang,
+        }
+        if who.bag_code is None:
+            return snap
+        unit = await units.get(conn, who.bag_code)
+        snap["policy"] = unit.registration if unit else None
+        snap["tz"] = unit.tz if unit else "Asia/Ulaanbaatar"
+        rnd = await rounds.current(conn, who.bag_code)
+        if rnd is None:
+            return snap
+        snap["round"] = (rnd.id, rnd.status, rnd.collect_until, rnd.vote_until)
+        snap["attendance"] = rnd.attendance
+        shown = await proposals.of_round(conn, rnd.id)
+        snap["proposals"] = tuple(
+            (p.number, p.status, p.flag, p.merged_into, p.person_id, p.id) for p in shown
+        )
+        ids = {p.id: p.number for p in shown}
+        chosen = await ballots.choices_of(conn, self.sanal.router.key, rnd.id, who.person_id)
+        snap["ballot"] = tuple(sorted(ids[i] for i in chosen))
+        meeting = await meetings.current(conn, rnd.id)
+        snap["meeting"] = (meeting.starts_at, meeting.place) if meeting else None
+        snap["rsvp"] = bool(meeting) and await meetings.has_rsvp(
+            conn, meeting.id if meeting else 0, who.person_id
+        )
         return snap
 
     # --- effects ----------------------------------------------------------------------------
@@ -343,6 +345,8 @@ class World:
                 if matches(reply, lang, key):
                     return f"answered {key}"
             return None
+        if name == "join_help":
+            return None if JOIN_WORD.search(reply) else "no join word in the reply"
         if name == "asked":
             if matches(reply, lang, "optout.ask") or _is_question(reply):
                 return None
@@ -380,8 +384,7 @@ class World:
         if len(new) != 1 or new[0][4] != who.person_id:
             return f"{len(new)} new proposals"
         round_id = after["round"][0]  # type: ignore[index]
-        async with self.sanal.db.write() as conn:
-            stored = await proposals.by_number(conn, round_id, new[0][0])
+        stored = await proposals.by_number(self.sanal.db.reader, round_id, new[0][0])
         assert stored is not None
         for key, got in (
             ("beneficiaries", stored.beneficiaries),
@@ -456,26 +459,28 @@ class World:
                 return f"attendance {after.get('attendance')}"
             return None
         if name == "admitted":
-            async with self.sanal.db.write() as conn:
-                target = await people.by_phone(conn, try_normalise(arg) or arg)
+            target = await people.by_phone(self.sanal.db.reader, try_normalise(arg) or arg)
             ok = target is not None and target.status == "approved"
             return None if ok else "not admitted"
         if name == "policy":
             return None if after.get("policy") == arg else f"policy {after.get('policy')}"
         if name == "ceiling":
             assert who.soum_code is not None
-            async with self.sanal.db.write() as conn:
-                years = [line.get("year")] if line.get("year") else range(2026, 2031)
-                found = [await soum.ceiling(conn, who.soum_code, y) for y in years]
+            years = [line.get("year")] if line.get("year") else range(2026, 2031)
+            found = [await soum.ceiling(self.sanal.db.reader, who.soum_code, y) for y in years]
             return None if int(arg) in found else f"ceiling {found}"
         return f"unknown effect {name!r}"
 
+
+# The join word as replies spell it (Cyrillic, the Latin herders type, English).
+JOIN_WORD = re.compile(r"НЭГДЭХ|NEGDE(?:KH|H|X)|\bJOIN\b")
 
 # What each effect may change in the sender's snapshot; everything else must stay.
 ALLOWED: dict[str, set[str]] = {
     "answered": set(),
     "asked": set(),
     "nothing": set(),
+    "join_help": set(),
     "joined": {"person"},
     "proposal_stored": {"proposals"},
     "vote_recorded": {"ballot"},

@@ -11,14 +11,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from tests.grammar.corpus_lines import corpus_files, label, load
-from tests.grammar.router_world import World, open_world
-
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+from bot.grammar.intents import Kind
+from tests.grammar.corpus_lines import (
+    FAMILIES,
+    PHASES,
+    SCRIPTS,
+    WHO,
+    corpus_files,
+    draft_files,
+    effect_of,
+    label,
+    load,
+)
+from tests.grammar.rates import Result, understood
+from tests.grammar.router_world import ALLOWED, World, open_world
 
 LINES = load(corpus_files())
 # A line whose parse is right but whose effect main gets wrong carries "known_failure" (the
@@ -33,6 +44,8 @@ PARAMS = [
     )
     for line in LINES
 ]
+# What the lines did, for the rates table at the end of the run (tests/grammar/conftest.py).
+RESULTS: list[Result] = []
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -42,7 +55,24 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         yield w
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("line", PARAMS)
-async def test_line_has_its_effect(world: World, line: dict[str, object]) -> None:
+async def test_line_has_its_effect(world: World, line: dict[str, Any]) -> None:
     outcome = await world.run(line)
+    parsed, why = understood(line)
+    RESULTS.append(Result(line, parsed, outcome.ok, why or (outcome.failure or "")))
     assert outcome.ok, outcome.failure
+
+
+def test_every_line_says_its_family_and_a_known_effect() -> None:
+    """Drafts included: a line the lead switches on must already be runnable."""
+    for line in load(corpus_files() + draft_files()):
+        where = label(line)
+        assert line.get("family") in FAMILIES, where
+        assert Kind(line["kind"]), where
+        assert line.get("script", "cyrl") in SCRIPTS, where
+        assert line.get("who", "citizen") in WHO, where
+        assert line.get("phase", "none") in PHASES, where
+        for effect in (effect_of(line), line.get("then_effect", "nothing")):
+            assert effect.partition(":")[0] in ALLOWED, (where, effect)
+        assert isinstance(line.get("before", []), list), where
