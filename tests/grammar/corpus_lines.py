@@ -61,7 +61,8 @@ def load(files: list[Path]) -> list[Line]:
         for number, raw in enumerate(path.read_text("utf-8").splitlines(), 1):
             if raw.strip():
                 line = json.loads(raw)
-                line["_source"] = f"{path.name}:{number}"
+                name = path.relative_to(HERE) if path.is_relative_to(HERE) else path.name
+                line["_source"] = f"{name}:{number}"
                 lines.append(line)
     return lines
 
@@ -215,6 +216,7 @@ _GOVERNOR_EFFECT = {
     Kind.ALLOCATE: "answered:alloc|soum.no_list",
 }
 _USAGE_KEYS = {"allocate": "alloc"}
+NOT_AN_ANSWER = "unknown|governor.not_allowed|soum.not_allowed|propose.usage|vote.usage"
 _CITIZEN_EFFECT = {
     Kind.LIST: "answered:list",
     Kind.MY: "answered:my",
@@ -225,8 +227,10 @@ _CITIZEN_EFFECT = {
     # A yes or no when nothing was asked: the help of the person's phase, never START.
     Kind.ANSWER: "answered:help",
     Kind.UNKNOWN: "nothing",
-    Kind.QUESTION: "answered:question",
-    Kind.GREETING: "answered:greeting",
+    # Answered, never refused, stored or taken for an official's word: whatever the
+    # handlers of issue 12 name their texts, these must not be the reply.
+    Kind.QUESTION: f"not:{NOT_AN_ANSWER}",
+    Kind.GREETING: f"not:{NOT_AN_ANSWER}",
     Kind.DESCRIBED: "asked",
     Kind.REPORT: "answered:report",
 }
@@ -244,7 +248,10 @@ def effect_of(line: Line) -> str:
         return "asked"
     numbers = ",".join(str(n) for n in line.get("numbers", []))
     if kind == Kind.JOIN:
-        return f"joined:{line['bag_code']}" if line.get("bag_code") else "answered:join"
+        if line.get("bag_code"):
+            return f"joined:{line['bag_code']}"
+        # A soum and a bag by name: registered somewhere (a line may name the bag's code).
+        return "joined" if line.get("bag_query") else "answered:join"
     if kind == Kind.PROPOSE:
         return "proposal_stored"
     if kind == Kind.VOTE:

@@ -10,8 +10,8 @@ words change the round. Building a bag is a few inserts in one transaction.
 Effects (the ``effect`` of a corpus line, see tests/grammar/corpus_lines.py):
 
 ===========================  ==================================================================
-joined:<bag_code>            the sender is registered in that bag (approved, or pending where
-                             the bag approves newcomers)
+joined[:<bag_code>]          the sender is registered in that bag (approved, or pending where
+                             the bag approves newcomers); without a code, in some bag
 proposal_stored              one new proposal of the sender in their round, with the line's
                              beneficiaries, cost_mnt, arg_text and 60.3 flag where given
 vote_recorded:<n,n>          the sender's ballot is exactly those proposal numbers
@@ -22,6 +22,7 @@ answered:<key>[|<key>...]    the reply is a catalog text whose key starts with o
                              and nothing changed
 asked                        a yes/no question, nothing changed (then, often, a ``then`` line)
 join_help                    nothing changed, and the reply tells how to join (its word НЭГДЭХ)
+not:<key>[|<key>...]         nothing changed, and the reply is none of these catalog texts
 nothing                      nothing changed; a reply that is not empty, not an apology for an
                              internal error, and neither an opt-out nor its question
 opened                       a round opened, with the line's deadlines (collect_until/_time,
@@ -345,6 +346,9 @@ class World:
                 if matches(reply, lang, key):
                     return f"answered {key}"
             return None
+        if name == "not":
+            wrong = [k for k in arg.split("|") if matches(reply, lang, k)]
+            return f"answered {wrong[0]}" if wrong else None
         if name == "join_help":
             return None if JOIN_WORD.search(reply) else "no join word in the reply"
         if name == "asked":
@@ -353,7 +357,7 @@ class World:
             return "no yes/no question"
         if name == "joined":
             bag, status = after["person"]  # type: ignore[misc]
-            if bag != arg or status not in ("approved", "pending"):
+            if bag is None or (arg and bag != arg) or status not in ("approved", "pending"):
                 return f"registered in {bag} ({status})"
             return None
         if name == "opted_out":
@@ -481,6 +485,7 @@ ALLOWED: dict[str, set[str]] = {
     "asked": set(),
     "nothing": set(),
     "join_help": set(),
+    "not": set(),
     "joined": {"person"},
     "proposal_stored": {"proposals"},
     "vote_recorded": {"ballot"},
