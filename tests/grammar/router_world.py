@@ -352,7 +352,7 @@ class World:
         if name == "join_help":
             return None if JOIN_WORD.search(reply) else "no join word in the reply"
         if name == "asked":
-            if matches(reply, lang, "optout.ask") or _is_question(reply):
+            if any(matches(reply, lang, k) for k in ASK_KEYS) or _is_question(reply):
                 return None
             return "no yes/no question"
         if name == "joined":
@@ -475,6 +475,9 @@ class World:
             return None if int(arg) in found else f"ceiling {found}"
         return f"unknown effect {name!r}"
 
+
+# The yes/no questions Sanal asks (STOP when unsure, a project written without САНАЛ).
+ASK_KEYS = ("optout.ask", "described.ask")
 
 # The join word as replies spell it (Cyrillic, the Latin herders type, English).
 JOIN_WORD = re.compile(r"НЭГДЭХ|NEGDE(?:KH|H|X)|\bJOIN\b")
