@@ -272,6 +272,11 @@ def effect_of(line: Line) -> str:
         return f"confirmed:{line['numbers'][0]}" if len(line["numbers"]) == 1 else "confirmed"
     if kind == Kind.ADMIT:
         return f"admitted:{line['phone']}"
+    if kind == Kind.NOTICE:
+        choice = line.get("arg_text")
+        if choice in ("on", "off"):
+            return f"notice_sms:{choice}"
+        return "answered:notice.status_on|notice.status_off"
     if kind == Kind.POLICY:
         return f"policy:{line['arg_text']}"
     if kind == Kind.CEILING:
@@ -294,26 +299,46 @@ def label(line: Line) -> str:
     return f"{line['_source']}:{line['text'][:30]!r}"
 
 
-def add_families(path: Path) -> int:
-    """Write the inferred family into each line of a file that has none (keeps the rest of
-    each line as it is); returns how many lines were given one. For merges: a corpus file
-    taken from another branch gets its families back with
+# The opt-out corpus's first effect names (test_optout_effects.py before the router runner).
+_ASKED_FIRST = "Мессеж их ирээд байна"
+LEGACY_EFFECTS: dict[str, dict[str, Any]] = {
+    "opt_out": {"effect": "opted_out"},
+    "opt_in": {"effect": "opted_in"},
+    "ask": {"effect": "asked", "then": "тийм", "then_effect": "opted_out"},
+    "yes_after_ask": {"before": [_ASKED_FIRST], "effect": "opted_out"},
+    "no_after_ask": {"before": [_ASKED_FIRST], "effect": "answered:optout.kept"},
+    "stays_out": {"before": ["ЗОГС"], "effect": "nothing"},
+}
+
+
+def normalise(path: Path) -> int:
+    """Give each line of a file that lacks one its inferred family, and write the opt-out
+    corpus's first effect names in today's; returns how many lines changed. For merges: a
+    corpus file taken from another branch is brought back with
     ``python -m tests.grammar.corpus_lines tests/grammar/corpus.jsonl``."""
-    out, added = [], 0
+    out, changed = [], 0
     for raw in path.read_text("utf-8").splitlines():
         if raw.strip():
             line = json.loads(raw)
-            if "family" not in line:
-                line["family"] = family_of(line)
-                added += 1
+            before = dict(line)
+            if line.get("effect") in LEGACY_EFFECTS:
+                line.update(LEGACY_EFFECTS[line["effect"]])
+            elif line.get("effect") == "none":  # a look-alike of STOP or START
+                line["effect"] = "proposal_stored" if line["kind"] == "propose" else "nothing"
+                line.setdefault("family", "optout")
+                if line["kind"] in (k.value for k in GOVERNOR_KINDS):
+                    line["who"] = "citizen"
+            line.setdefault("family", family_of(line))
+            if line != before:
+                changed += 1
                 raw = json.dumps(line, ensure_ascii=False)
         out.append(raw)
     path.write_text("\n".join(out) + "\n", "utf-8")
-    return added
+    return changed
 
 
 if __name__ == "__main__":
     import sys
 
     for name in sys.argv[1:]:
-        print(f"{name}: {add_families(Path(name))} lines given a family")
+        print(f"{name}: {normalise(Path(name))} lines given a family or today's effect names")

@@ -37,6 +37,7 @@ closed                       the round is closed
 confirmed[:<n>]              the khural confirmed the round (with n attending)
 admitted:<phone>             that pending newcomer is approved
 policy:<open|approval>       the bag's registration policy
+notice_sms:<on|off>          whether the bag's voting-open notice also goes by SMS
 ceiling:<amount>             the soum's LDF ceiling
 ===========================  ==================================================================
 
@@ -66,7 +67,7 @@ from bot.texts import catalog
 from bot.translit import to_latin
 from bot.web import build_web_app
 from handlers.closing import close_round
-from storage import ballots, meetings, people, proposals, roles, rounds, soum, units
+from storage import ballots, meetings, notices, people, proposals, roles, rounds, soum, units
 from storage.db import Conn
 from tests.conftest import START, Phone, make_settings
 from tests.grammar.corpus_lines import (
@@ -274,6 +275,7 @@ class World:
         unit = await units.get(conn, who.bag_code)
         snap["policy"] = unit.registration if unit else None
         snap["tz"] = unit.tz if unit else "Asia/Ulaanbaatar"
+        snap["notice"] = await notices.sms_choice(conn, who.bag_code)
         rnd = await rounds.current(conn, who.bag_code)
         if rnd is None:
             return snap
@@ -466,6 +468,9 @@ class World:
             target = await people.by_phone(self.sanal.db.reader, try_normalise(arg) or arg)
             ok = target is not None and target.status == "approved"
             return None if ok else "not admitted"
+        if name == "notice_sms":
+            want = arg == "on"
+            return None if after.get("notice") is want else f"SMS notice {after.get('notice')}"
         if name == "policy":
             return None if after.get("policy") == arg else f"policy {after.get('policy')}"
         if name == "ceiling":
@@ -507,6 +512,7 @@ ALLOWED: dict[str, set[str]] = {
     "confirmed": {"round", "attendance"},
     "admitted": set(),
     "policy": {"policy"},
+    "notice_sms": {"notice"},
     "ceiling": set(),
 }
 
