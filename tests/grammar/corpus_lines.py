@@ -52,6 +52,23 @@ WHO = ("newcomer", "citizen", "governor", "soum")
 PHASES = ("none", "collecting", "voting", "closed")
 
 Line = dict[str, Any]
+# Keys of a line that say what the router does with it, not how it parses (test_corpus.py
+# skips them; test_corpus_router.py reads them).
+ROUTER_KEYS = frozenset(
+    {
+        "text",
+        "kind",
+        "effect",
+        "family",
+        "script",
+        "who",
+        "phase",
+        "before",
+        "then",
+        "then_effect",
+        "known_failure",
+    }
+)
 
 
 def load(files: list[Path]) -> list[Line]:

@@ -16,6 +16,7 @@ import pytest
 from bot.grammar import Kind, parse
 from bot.grammar.intents import Intent
 from handlers.eligibility import flag_for
+from tests.grammar.corpus_lines import ROUTER_KEYS
 
 # corpus.jsonl and corpus_<part>.jsonl beside it: one file per part of the grammar.
 CORPORA = sorted(Path(__file__).parent.glob("corpus*.jsonl"))
@@ -25,24 +26,6 @@ LINES: list[dict[str, Any]] = [
     for line in corpus.read_text("utf-8").splitlines()
     if line.strip()
 ]
-
-
-# Keys of a line that are not the parse (tests/grammar/corpus_lines.py).
-ROUTER_KEYS = frozenset(
-    {
-        "text",
-        "kind",
-        "effect",
-        "family",
-        "script",
-        "who",
-        "phase",
-        "before",
-        "then",
-        "then_effect",
-        "known_failure",
-    }
-)
 
 
 def _date(text: str) -> date:
