@@ -354,8 +354,42 @@ def normalise(path: Path) -> int:
     return changed
 
 
+def parse_from(path: Path, other: Path) -> int:
+    """Take each line's parse (kind and arguments) from ``other``, the same corpus file as
+    another branch left it, keeping this file's router keys (family, effect, who...); lines
+    are matched by their text, in order. For merges: both sides changed corpus.jsonl.
+    Returns how many lines took another parse."""
+    theirs: dict[str, list[Line]] = {}
+    for raw in other.read_text("utf-8").splitlines():
+        if raw.strip():
+            line = json.loads(raw)
+            theirs.setdefault(line["text"], []).append(line)
+    out, changed = [], 0
+    for raw in path.read_text("utf-8").splitlines():
+        if raw.strip():
+            mine = json.loads(raw)
+            found = theirs.get(mine["text"])
+            if found:
+                keep = ROUTER_KEYS - {"text", "kind"}
+                parse = {k: v for k, v in found.pop(0).items() if k not in keep}
+                merged = {**parse, **{k: v for k, v in mine.items() if k in keep}}
+                if merged != mine:
+                    changed += 1
+                    raw = json.dumps(merged, ensure_ascii=False)
+        out.append(raw)
+    path.write_text("\n".join(out) + "\n", "utf-8")
+    return changed
+
+
+def main(args: list[str]) -> None:
+    if len(args) == 3 and args[0] == "--parse-from":
+        print(f"{args[2]}: {parse_from(Path(args[2]), Path(args[1]))} lines took its parse")
+        return
+    for name in args:
+        print(f"{name}: {normalise(Path(name))} lines given a family or today's effect names")
+
+
 if __name__ == "__main__":
     import sys
 
-    for name in sys.argv[1:]:
-        print(f"{name}: {normalise(Path(name))} lines given a family or today's effect names")
+    main(sys.argv[1:])
