@@ -556,7 +556,8 @@ def expected_deadline(
 
 @cache
 def _pattern(lang: str, key: str) -> re.Pattern[str] | None:
-    """A regex of a catalog text with any value in its {placeholders}, in a language."""
+    """A regex of a catalog text with any value in its {placeholders}, in a language; None
+    for a text that is all placeholders ("{code} {name}": a row, never a reply's start)."""
     if lang == "mn_latn":
         template = catalog("mn_latn").get(key)
         literal = (lambda s: s) if template is not None else to_latin
@@ -566,13 +567,16 @@ def _pattern(lang: str, key: str) -> re.Pattern[str] | None:
         literal = lambda s: s  # noqa: E731
     if template is None:
         return None
-    parts = []
+    parts, letters = [], 0
     for text, field, _, _ in string.Formatter().parse(template):
         parts.append(re.escape(literal(text)))
+        letters += sum(ch.isalpha() for ch in text)
         if field is not None:
-            parts.append("(.*?)")
+            parts.append("[^\n]*?")  # a value stays on its line
+    if letters < 3:
+        return None
     # The text is the reply's first part: more parts may follow on lines of their own.
-    return re.compile("".join(parts) + r"(?:\n|$)", re.DOTALL)
+    return re.compile("".join(parts) + r"(?:\n|$)")
 
 
 @cache
@@ -604,7 +608,7 @@ def _head(lang: str, key: str) -> str:
     pattern = _pattern(lang, key)
     if pattern is None:
         return ""
-    head = re.split(r"\(\.\*\?\)", pattern.pattern, maxsplit=1)[0]
+    head = pattern.pattern.split("[^\\n]*?", 1)[0]
     return re.sub(r"\\(.)", r"\1", head) if len(head) >= 12 else ""
 
 
