@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.grammar.joining import aimag_keys, aimag_named
 from bot.phone import try_normalise
 from bot.translit import fuzzy_ratio, skeleton
 from handlers.context import Context
@@ -25,8 +26,25 @@ def bag_label(unit: Unit) -> str:
     return unit.name.split(",", 1)[1].strip() if "," in unit.name else unit.name
 
 
-async def find_soums(ctx: Context, query: str) -> list[Unit]:
+async def find_aimags(ctx: Context, query: str) -> list[Unit]:
+    """The aimags a typed name stands for ("bayanhongor", "govi-altai", "УБ")."""
+    named = aimag_named(query)
+    aimags = await units.by_level(ctx.conn, "aimag")
+    exact = [a for a in aimags if a.name == named or skeleton(query) in aimag_keys(a.name)]
+    if exact:
+        return exact
+    scored = sorted(((fuzzy_ratio(query, a.name), a) for a in aimags), key=lambda p: -p[0])
+    return [a for score, a in scored if score >= MATCH_MIN][:MAX_CHOICES_SHOWN]
+
+
+async def find_soums(ctx: Context, query: str, aimag_query: str | None = None) -> list[Unit]:
     soums = await units.by_level(ctx.conn, "soum")
+    if aimag_query:
+        # "Архангай Жаргалант 1": of the six Жаргалант soums, the one in that aimag. An
+        # aimag name that matches none is left aside rather than refusing the join.
+        aimags = {a.code for a in await find_aimags(ctx, aimag_query)}
+        if aimags:
+            soums = [s for s in soums if s.parent_code in aimags]
     wanted = skeleton(query)
     exact = [s for s in soums if skeleton(s.name) == wanted]
     if exact:
@@ -60,7 +78,7 @@ async def join(ctx: Context) -> None:
             ctx.reply("join.unknown_code", code=intent.bag_code)
             return
     else:
-        soums = await find_soums(ctx, intent.soum_query or "")
+        soums = await find_soums(ctx, intent.soum_query or "", intent.aimag_query)
         if not soums:
             ctx.reply("join.unknown_soum", soum=intent.soum_query or "")
             return

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 class Kind(StrEnum):
     # Citizens
-    JOIN = "join"  # bag_code, or soum_query + bag_query
+    JOIN = "join"  # bag_code, or soum_query + bag_query (+ aimag_query)
     PROPOSE = "propose"  # text, beneficiaries, cost_mnt
     LIST = "list"  # page
     VOTE = "vote"  # numbers
@@ -103,6 +103,9 @@ class Intent:
     bag_code: str | None = None
     soum_query: str | None = None
     bag_query: str | None = None
+    # The aimag named before the soum ("Баянхонгор Заг 1"): it tells apart soums of the
+    # same name (six are called Жаргалант).
+    aimag_query: str | None = None
     beneficiaries: int | None = None
     cost_mnt: int | None = None
     page: int = 1

@@ -12,9 +12,12 @@ from bot.grammar.intents import Kind
 KEYWORDS: dict[Kind, tuple[str, ...]] = {
     Kind.JOIN: ("нэгдэх", "нэгдье", "бүртгүүлэх", "бүртгүүлье", "бүртгүүл", "join",
                 "register", "burtguuleh"),
-    Kind.PROPOSE: ("санал", "санал гаргах", "санал оруулах", "proposal", "propose", "idea"),
-    Kind.LIST: ("жагсаалт", "жагсаалтыг", "list", "proposals", "jagsaal"),
-    Kind.VOTE: ("сонго", "сонгох", "сонгоё", "санал өгөх", "санал өгье", "vote", "sonogo"),
+    Kind.PROPOSE: ("санал", "санал гаргах", "санал оруулах", "proposal", "propose", "idea",
+                   "төсөл", "project"),
+    Kind.LIST: ("жагсаалт", "жагсаалтыг", "list", "proposals", "jagsaal", "төслүүд",
+                "төслийн жагсаалт", "саналын жагсаалт", "саналууд", "projects"),
+    Kind.VOTE: ("сонго", "сонгох", "сонгоё", "санал өгөх", "санал өгье", "vote", "sonogo",
+                "санал өгнө", "саналаа өгье", "саналаа өгнө"),
     Kind.MY: ("миний", "миний санал", "миний сонголт", "my", "my vote", "mine"),
     Kind.HELP: ("тусламж", "туслаач", "заавар", "help", "info", "menu", "?"),
     Kind.STOP: ("зогс", "зогсоох", "stop", "stopall", "stop all", "unsubscribe", "cancel",
@@ -22,7 +25,7 @@ KEYWORDS: dict[Kind, tuple[str, ...]] = {
     # Not "yes": a bare yes answers the question asked last (bot.grammar.optout).
     Kind.START: ("эхлэх", "эхлүүлэх", "start", "unstop"),
     Kind.LANG: ("хэл", "lang", "language"),
-    Kind.RSVP: ("ирнэ", "очно", "ирэх", "очих", "coming", "attend", "rsvp"),
+    Kind.RSVP: ("ирнэ", "очно", "ирэх", "очих", "оролцоно", "coming", "attend", "rsvp"),
     Kind.OPEN: ("нээх", "шат нээх", "open", "neekh"),
     Kind.PENDING: ("шинэ", "хүлээгдэж буй", "хянах", "pending", "review", "new"),
     # Not "ok": people write it in any chat, and it must not read as a governor's word.

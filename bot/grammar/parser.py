@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, time
 
-from bot.grammar import optout
+from bot.grammar import joining, optout
 from bot.grammar.amounts import amounts
 from bot.grammar.deadlines import deadlines
 from bot.grammar.intents import Intent, Kind
@@ -24,6 +24,7 @@ from bot.grammar.keywords import (
     POLICY_WORDS,
     RULE_WORDS,
 )
+from bot.grammar.phrases import phrase_intent, vote_after_keyword
 from bot.translit import is_cyrillic, skeleton
 
 Reader = Callable[[str, str], Intent]
@@ -44,26 +45,6 @@ _SHORT_DATE = re.compile(r"(?<![\d:.])(\d{1,2})[-/.](\d{1,2})(?![\d:])(?:\s*-?\s
 _TIME = re.compile(r"(?<![\d\-/])(\d{1,2})[:.](\d{2})(?!\d)")
 _TIME_AMPM = re.compile(r"\b(\d{1,2})\s*(am|pm)\b", re.IGNORECASE)
 _TIME_TSAG = re.compile(r"(?<!\d)(\d{1,2})\s*(?:цагт|цаг|ц\b|tsagt|tsag|cagt|cag)", re.IGNORECASE)
-_JOIN_FILLER = {
-    skeleton(w)
-    for w in (
-        "сум",
-        "сумын",
-        "sum",
-        "soum",
-        "баг",
-        "багт",
-        "bag",
-        "р",
-        "r",
-        "дугаар",
-        "-р",
-        "багийн",
-        "of",
-        "in",
-        "the",
-    )
-}
 
 
 def _build_tables() -> tuple[dict[str, Kind], dict[str, Kind]]:
@@ -115,6 +96,10 @@ def _parse(text: str) -> Intent:
         return opt
     words = list(_WORD.finditer(body))
     kind, used = _keyword(words)
+    # Numbers in words, other words and other orders (bot.grammar.phrases).
+    said = phrase_intent(body, script, kind)
+    if said is not None:
+        return said
     if kind is None:
         return _no_keyword(body, script)
     rest = body[words[used - 1].end() :].strip(" \t\n:;,.-–—")
@@ -173,28 +158,6 @@ def _ints(text: str) -> list[int]:
 
 
 # --- one argument reader per intent -------------------------------------------------------
-
-
-def _join(rest: str, script: str) -> Intent:
-    code = re.search(r"(?<!\d)(\d{6})(?!\d)", rest)
-    if code:
-        return Intent(Kind.JOIN, bag_code=code.group(1), script=script)
-    tokens = []
-    for raw in rest.split():
-        token = re.sub(
-            r"(?<=\d)\s*-?\s*(?:р|r|dugaar|дугаар)$", "", raw.strip(",.;:"), flags=re.IGNORECASE
-        )
-        if token and skeleton(token) not in _JOIN_FILLER:
-            tokens.append(token)
-    if not tokens:
-        return Intent(Kind.JOIN, error="join_usage", script=script)
-    if len(tokens) == 1:
-        return Intent(Kind.JOIN, soum_query=tokens[0], script=script)
-    if tokens[-1].isdigit():
-        return Intent(
-            Kind.JOIN, soum_query=" ".join(tokens[:-1]), bag_query=tokens[-1], script=script
-        )
-    return Intent(Kind.JOIN, soum_query=tokens[0], bag_query=" ".join(tokens[1:]), script=script)
 
 
 def _amounts(text: str) -> tuple[int | None, int | None]:
@@ -407,10 +370,10 @@ def _notice(rest: str, script: str) -> Intent:
 
 
 _ARGUMENTS: dict[Kind, Reader] = {
-    Kind.JOIN: _join,
+    Kind.JOIN: joining.read,
     Kind.PROPOSE: _propose,
     Kind.LIST: _page(Kind.LIST),
-    Kind.VOTE: _numbers(Kind.VOTE, "vote_usage"),
+    Kind.VOTE: vote_after_keyword,
     Kind.MY: _plain(Kind.MY),
     Kind.HELP: _help,
     Kind.STOP: _plain(Kind.STOP),

@@ -38,8 +38,6 @@ def check(intent: Intent, expected: dict[str, Any]) -> None:
     for key, value in expected.items():
         if key in ROUTER_KEYS:  # what the router does with it: test_corpus_router.py
             continue
-        if key in ("family", "script"):  # for the understood-rate report, not the intent
-            continue
         if key == "numbers":
             assert list(intent.numbers) == value
         elif key == "arg_text":
