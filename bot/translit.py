@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from bot.sms_segments import GSM7_BASIC, GSM7_EXTENDED
 
@@ -47,6 +48,9 @@ def _cyr_to_lat_lower(text: str) -> str:
     return "".join(_CYR_TO_LAT.get(ch, ch) for ch in text)
 
 
+# Remembered: every message's words are folded by several readers (opt-out, keywords,
+# amounts, greetings), and the same few thousand words come every day.
+@lru_cache(maxsize=32_768)
 def skeleton(word: str) -> str:
     """The matching key of a word or short phrase (see the module docstring)."""
     # The soft and hard signs are mostly left out when typed in Latin: drop them.

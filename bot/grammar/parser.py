@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import date, time
 
-from bot.grammar import joining, optout
+from bot.grammar import joining, optout, understand
 from bot.grammar.amounts import amounts
 from bot.grammar.deadlines import deadlines
 from bot.grammar.intents import Intent, Kind
@@ -65,6 +65,9 @@ _ONE, _TWO = _build_tables()
 _FUZZY = [
     (k, kind) for k, kind in _ONE.items() if len(k) >= FUZZY_MIN_LEN and kind not in ALONE_ONLY
 ]
+# Everyday words one letter from a keyword are words, not typos: "заавал ирнэ" (surely,
+# I will come) is not "заавар" (help).
+_NOT_TYPOS = frozenset(skeleton(w) for w in ("заавал", "zaaval"))
 _LANG = {skeleton(w): lang for w, lang in LANG_WORDS.items()}
 _POLICY = {skeleton(w): p for w, p in POLICY_WORDS.items()}
 _RULE = {skeleton(w): r for w, r in RULE_WORDS.items()}
@@ -79,7 +82,7 @@ def parse(text: str) -> Intent:
         return Intent(Kind.UNKNOWN, error="unknown")
 
 
-def _parse(text: str) -> Intent:
+def _parse(text: str, plain: bool = False) -> Intent:
     head = text[:MAX_SCAN].strip()
     script = "cyrl" if is_cyrillic(head) else "latn"
     body = re.sub(r"^[/#!]+", "", head)
@@ -91,9 +94,15 @@ def _parse(text: str) -> Intent:
     if head.lower().startswith("/start"):
         return Intent(Kind.HELP, script=script, extra={"telegram_start": "1"})
 
-    opt = optout.read(body, script)  # before the keywords: "ZOGS!" must never be missed
+    # Before the keywords: "ZOGS!" must never be missed. A long command cut out of a message
+    # (plain) was already read whole: an opt-out or a yes/no answer is short.
+    opt = optout.read(body, script) if not plain or len(body) <= 160 else None
     if opt is not None:
         return opt
+    if not plain:  # politeness, questions, greetings, projects without the word
+        understood = understand.read(body, script, _bare_command)
+        if understood is not None:
+            return understood
     words = list(_WORD.finditer(body))
     kind, used = _keyword(words)
     # Numbers in words, other words and other orders (bot.grammar.phrases).
@@ -109,6 +118,11 @@ def _parse(text: str) -> Intent:
     return _ARGUMENTS[kind](rest, script)
 
 
+def _bare_command(text: str) -> Intent:
+    """The command in ``text`` read as if sent alone (bot.grammar.understand cut it out)."""
+    return _parse(text, plain=True)
+
+
 def _keyword(words: list[re.Match[str]]) -> tuple[Kind | None, int]:
     if not words:
         return None, 0
@@ -119,7 +133,7 @@ def _keyword(words: list[re.Match[str]]) -> tuple[Kind | None, int]:
             return _TWO[pair], 2
     if first in _ONE:
         return _ONE[first], 1
-    if len(first) >= FUZZY_MIN_LEN and not first.isdigit():
+    if len(first) >= FUZZY_MIN_LEN and not first.isdigit() and first not in _NOT_TYPOS:
         near = {kind for key, kind in _FUZZY if _within_one(first, key)}
         if len(near) == 1:
             return near.pop(), 1

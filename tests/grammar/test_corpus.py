@@ -69,9 +69,7 @@ def test_corpus_line(line: dict[str, Any]) -> None:
 
 def test_corpus_is_large_and_covers_every_kind() -> None:
     assert len(LINES) >= 300
-    # The three kinds of issue 12 join this check when their parser lands (same issue).
-    unparsed_yet = {Kind.QUESTION, Kind.GREETING, Kind.DESCRIBED}
-    assert {Kind(line["kind"]) for line in LINES} | unparsed_yet == set(Kind)
+    assert {Kind(line["kind"]) for line in LINES} == set(Kind)
     texts = [line["text"] for line in LINES]
     assert any(len(t) >= 2000 for t in texts)
     assert "" in texts
