@@ -17,11 +17,20 @@ Deadline = tuple[date | None, time | None]
 _FULL_DATE = re.compile(r"(?<!\d)(\d{4})[-./](\d{1,2})[-./](\d{1,2})(?!\d)")
 # "03-20", "3/20", "03.20", and "03-20-нд"; a dot pair may also be a time ("18.00").
 _SHORT = re.compile(r"(?<![\d:.\-/])(\d{1,2})([-/.])(\d{1,2})(?![\d:])(?:\s*-?\s*(?:нд|ны|nd))?")
+# "3 сарын 25", "2027 оны 3 сарын 25-нд": a month written as a word, the way people say it.
+_MONTH_WORDS = re.compile(
+    r"(?<!\d)(?:(\d{4})\s*(?:оны|ony|oni)\s*)?(\d{1,2})\s*(?:сарын|сар|sariin|sarin|sar)\s*"
+    r"(\d{1,2})(?!\d)(?:\s*-?\s*(?:нд|ны|ний|nd|ny))?",
+    re.IGNORECASE,
+)
 _CLOCK = re.compile(r"(?<![\d\-/.:])(\d{1,2}):(\d{2})(?!\d)")
 _HOUR_WORD = r"(?:цагт|цаг|ц|tsagt|tsag|tsgt|cagt|cag)(?!\w)"
 _HOUR = re.compile(r"(?<![\d\-/.:])(\d{1,2})\s*-?\s*" + _HOUR_WORD, re.IGNORECASE)
+_AMPM = re.compile(r"(?<![\d\-/.:])(\d{1,2})\s*(am|pm)(?!\w)", re.IGNORECASE)
 # "оройн 6" (evening 6) is 18:00; "өглөө 9" (morning 9) stays 09:00.
 _EVENING = re.compile(r"(?:орой|оройн|oroi|oroin|oroj|orojn)\s*$", re.IGNORECASE)
+# "өдрийн 2 цаг" (2 in the day) is 14:00: afternoon hours are said on a 12-hour clock.
+_AFTERNOON = re.compile(r"(?:өдрийн|өдөр|udriin|udur)\s*$", re.IGNORECASE)
 
 
 def _clock(hour: int, minute: int) -> time | None:
@@ -47,11 +56,23 @@ def deadlines(text: str) -> list[Deadline]:
         except ValueError:
             continue
         mask(m)
-    for pattern in (_CLOCK, _HOUR):
+    for m in _MONTH_WORDS.finditer("".join(masked)):
+        year = int(m.group(1)) if m.group(1) else 1
+        try:
+            days.append((m.start(), m.end(), date(year, int(m.group(2)), int(m.group(3))), True))
+        except ValueError:
+            continue
+        mask(m)
+    for pattern in (_CLOCK, _HOUR, _AMPM):
         for m in pattern.finditer("".join(masked)):
             hour = int(m.group(1))
             minute = int(m.group(2)) if pattern is _CLOCK else 0
-            if pattern is _HOUR and hour < 12 and _EVENING.search(text[: m.start()]):
+            if pattern is _AMPM:
+                if not 1 <= hour <= 12:
+                    continue
+                hour = hour % 12 + (12 if m.group(2).lower() == "pm" else 0)
+            before = text[: m.start()]
+            if (hour < 12 and _EVENING.search(before)) or (hour < 7 and _AFTERNOON.search(before)):
                 hour += 12
             if hour <= 24:
                 times.append((m.start(), _clock(hour, minute)))

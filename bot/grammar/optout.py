@@ -51,7 +51,7 @@ _FILLER = _set(
     "ээ", "аа", "шүү", "даа", "дээ", "одоо", "now", "дахин", "again", "надад", "би", "me",
     "it", "all", "бүгд", "бүгдийг", "бүх", "the", "my", "миний", "өгөөч", "өгнө", "үү",
     "sms", "смс", "мессеж", "мэссэж", "message", "messages", "msg", "зурвас",
-    "мэдэгдэл", "notifications", "notification", "texts", "spam",
+    "мэдэгдэл", "notifications", "notification", "texts", "spam", "bayrlaa", "баярлаа",
 )  # fmt: skip
 # A bare "yes"/"no" may come with courtesy, but not with "me" or "sms" ("sms ok" is not yes).
 _COURTESY = _set(
@@ -64,8 +64,12 @@ _NEGATION = _set(
     "битгий", "bitgii", "bitgi", "хэрэггүй", "heregui", "хүсэхгүй", "авахгүй",
     "not", "no", "dont", "never", "болиоч", "больё", "болих", "болиорой", "болъё",
     "зогсоо", "зогсоох", "зогсооно", "зогсоож", "зогсоорой", "зогсооч", "stop", "хангалттай",
-    "enough",
+    "enough", "боль", "boli", "больж", "больчих", "бүү", "зогсоогоорой", "zogsoogooroi", "hereggvi",
 )  # fmt: skip
+# "I want the messages (again)": with a message word and no negation, START.
+_WANT = _set("авъя", "авья", "авмаар", "avya", "avmaar", "ирүүлээрэй")
+# "Needed" answers the opt-out question with a no ("Үгүй, хэрэгтэй").
+_NEEDED = _set("хэрэгтэй", "heregtei", "need")
 _MESSAGE = _set(
     "sms", "смс", "мессеж", "мэссэж", "мессежүүд", "мессежийг", "мессежээ", "message",
     "messages", "msg", "зурвас", "зурвасыг", "мэдэгдэл", "мэдэгдлийг", "notifications",
@@ -84,7 +88,7 @@ _NOT_ARRIVING = _set(
 # Signs of a complaint about the messages, without a clear request: ask once.
 _COMPLAINT = _set(
     "их", "ih", "олон", "яагаад", "why", "хэн", "who", "many", "much", "too", "залхаа",
-    "залхлаа", "дахиад", "ахиад", "ахиж", "дахиж", "yagaad", "zalhlaa",
+    "залхлаа", "дахиад", "ахиад", "ахиж", "дахиж", "yagaad", "zalhlaa", "ирээд", "ireed",
 )  # fmt: skip
 # Proposal words: a sentence that starts with one is about a project, not the messages.
 _PROPOSAL = _set("санал", "төсөл", "proposal", "propose", "idea")
@@ -101,11 +105,18 @@ def read(body: str, script: str) -> Intent | None:
         return Intent(Kind.STOP, script=script)
     if len(meaning) == 1 and meaning[0] in START_WORDS:
         return Intent(Kind.START, script=script)
+    if words[:2] == [skeleton("opt"), skeleton("out")] and len(meaning) == 2:
+        return Intent(Kind.STOP, script=script)
     answer = [w for w in words if w not in _COURTESY]
-    if len(answer) == 1 and answer[0] in YES_WORDS:
+    # "za tiim", "за за": every word a yes; "Үгүй, хэрэгтэй": a no and "needed".
+    if answer and all(w in YES_WORDS for w in answer):
         return Intent(Kind.ANSWER, text="yes", script=script)
-    if len(answer) == 1 and answer[0] in NO_WORDS:
+    if answer and answer[0] in NO_WORDS and all(w in NO_WORDS | _NEEDED for w in answer):
         return Intent(Kind.ANSWER, text="no", script=script)
+    # "Тийм ээ зогсоо", "yes stop": a yes and the word itself.
+    said = [w for w in meaning if w not in YES_WORDS]
+    if len(said) == 1 and said[0] in STOP_WORDS and len(said) < len(meaning):
+        return Intent(Kind.STOP, script=script)
     if any(w in _NOT_ARRIVING for w in words):
         return None
     negated = any(w in _NEGATION for w in words)
@@ -113,6 +124,8 @@ def read(body: str, script: str) -> Intent | None:
     sending = any(w.startswith(_SEND_STEMS) for w in words)
     if negated and (about_messages or sending):
         return Intent(Kind.STOP, script=script, extra={"plain": "1"})
+    if about_messages and any(w in _WANT for w in words):
+        return Intent(Kind.START, script=script, extra={"plain": "1"})
     if meaning and meaning[0] in _ASK_WHEN_MORE:
         # "stop the bridge project", "zogs 2": the word is there, but so is more.
         return Intent(Kind.STOP, error="stop_unsure", script=script)
