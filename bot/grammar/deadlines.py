@@ -71,8 +71,8 @@ def deadlines(text: str) -> list[Deadline]:
                 if not 1 <= hour <= 12:
                     continue
                 hour = hour % 12 + (12 if m.group(2).lower() == "pm" else 0)
-            before = text[: m.start()]
-            if (hour < 12 and _EVENING.search(before)) or (hour < 7 and _AFTERNOON.search(before)):
+            said = text[: m.start()]
+            if (hour < 12 and _EVENING.search(said)) or (hour < 7 and _AFTERNOON.search(said)):
                 hour += 12
             if hour <= 24:
                 times.append((m.start(), _clock(hour, minute)))
