@@ -14,7 +14,8 @@ async def vote(ctx: Context) -> None:
         return  # "санал өгөх гэсэн юм. Худаг..." while proposals are collected
     intent = ctx.intent
     if intent.error or not intent.numbers:
-        ctx.reply("vote.usage")
+        # A newcomer who wants to vote must join first: the join help, not how to vote.
+        ctx.reply("vote.usage" if ctx.person.bag_code else "help.new")
         return
     rnd = await citizen_round(ctx)
     if rnd is None:  # in no bag, not yet approved, or the bag has no round: audited

@@ -369,7 +369,8 @@ async def test_usage_errors_and_empty_messages_keep_their_replies(
     assert await newcomer.say("НЭГДЭХ") == mn("join.usage")
     assert await newcomer.say("!!!") == mn("unknown.empty")
     assert await newcomer.means("...", "unknown", error="empty") == mn("unknown.empty")
-    assert await newcomer.say("СОНГО") == mn("vote.usage")
+    # A newcomer's vote word is answered with how to join: they cannot vote yet.
+    assert await newcomer.say("СОНГО") == mn("help.new")
 
 
 async def test_a_governor_word_from_a_citizen_is_a_full_sentence(

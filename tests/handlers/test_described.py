@@ -207,7 +207,7 @@ async def test_vote_words_with_a_description_propose_while_collecting(
 
 async def test_vote_words_are_a_vote_otherwise(sanal: Sanal, client: TestClient[Any, Any]) -> None:
     newcomer = Talker(sanal, client, "88112233")
-    assert await vote_words(newcomer) == mn("vote.usage")
+    assert await vote_words(newcomer) == mn("help.new")  # join first
     gov, herder = await collecting(sanal, client)
     assert await vote_words(herder, "") == mn("vote.usage")  # no description
     await herder.say("САНАЛ Худаг гаргах, 40 өрх")
