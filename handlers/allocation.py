@@ -1,6 +1,6 @@
 """Budget allocation: which projects a budget funds, and why each one is in or out.
 
-Two rules, computed side by side for the soum's LDF ceiling:
+Three rules (:data:`RULES`), computed side by side for the soum's LDF ceiling:
 
 * **Greedy** ("fund in rank order, skip what no longer fits"): the projects are taken in
   order and each is funded if its cost fits the money left. :func:`greedy` orders them by
@@ -11,7 +11,10 @@ Two rules, computed side by side for the soum's LDF ceiling:
   voters; a project is bought by its supporters, cheapest price per supporter first, while
   their shares last. What is left is spent by the greedy rule (the usual completion). This
   is ``pabutools``' ``method_of_equal_shares`` (``Cost_Sat`` by default) completed by
-  ``greedy_utilitarian_welfare``.
+  ``greedy_utilitarian_welfare`` (rule "mes_plain").
+* **Equal shares as cities run it** (:func:`equal_shares_add1`, rule "mes", the default
+  equal-shares rule): MES with Add1 completion (every voter's share raised by one currency
+  unit while the outcome fits the budget), then greedy; equalshares.net's reference.
 
 Both give exactly pabutools' outcome: the arithmetic is exact (:class:`fractions.Fraction`)
 and ties are broken as pabutools does by default, by the project id as a string
@@ -30,7 +33,10 @@ from fractions import Fraction
 from typing import Literal
 
 Utility = Literal["cost", "cardinality"]
-RULES = ("greedy", "mes")
+# "greedy": fund in rank order, skip what does not fit. "mes": the Method of Equal Shares as
+# cities run it (equalshares.net's reference computation: Add1 completion, then greedy), the
+# default equal-shares rule. "mes_plain": MES completed by greedy at once.
+RULES = ("greedy", "mes", "mes_plain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +78,7 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
-    rule: str  # "greedy" | "mes"
+    rule: str  # one of RULES
     budget: Fraction
     funded: tuple[str, ...]  # project ids in the order they were funded
     decisions: tuple[Decision, ...]  # every project, in the order considered
@@ -282,12 +288,81 @@ def equal_shares(
     utility: Utility = "cost",
     complete: bool = True,
 ) -> Allocation:
-    """The Method of Equal Shares over approval ballots, completed by the greedy rule.
+    """The plain Method of Equal Shares over approval ballots, completed by the greedy rule.
 
     ``ballots`` are every voter's approvals (empty ballots count: they hold a share too).
     """
-    votes = approvals(projects, ballots)
     mes = _mes(projects, budget, ballots, utility)
+    return _completed("mes_plain", projects, budget, ballots, utility, mes, complete=complete)
+
+
+def equal_shares_add1(
+    projects: Sequence[Project],
+    budget: Fraction,
+    ballots: Sequence[Collection[str]],
+    utility: Utility = "cost",
+) -> Allocation:
+    """The Method of Equal Shares with Add1 completion, then greedy (rule "mes").
+
+    pabutools' ``exhaustion_by_budget_increase(method_of_equal_shares, budget_step=n)``
+    followed by ``greedy_utilitarian_welfare``: every voter's share is raised by one
+    currency unit at a time while MES's outcome still fits the real budget (stopping early
+    at an exhaustive outcome); the last outcome that fits is completed by greedy.
+    """
+    n = len(ballots)
+    if n == 0:
+        return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
+    costs = {p.id: p.cost for p in projects}
+
+    def run(k: int) -> tuple[_MesResult, bool, bool]:
+        res = _mes(projects, budget + k * n, ballots, utility)
+        spent = sum((costs[p.id] for p, _, _ in res.bought), Fraction(0))
+        taken = {p.id for p, _, _ in res.bought}
+        feasible = spent <= budget
+        exhaustive = feasible and all(
+            p.cost > budget - spent for p in projects if p.id not in taken
+        )
+        return res, feasible, exhaustive
+
+    # Interim search for the first stopping step, assuming the stop is monotone in k
+    # (galloping, then bisection). The exact incremental computation replaces it.
+    bound = int(budget)  # pabutools stops once the raised budget passes budget * (n + 1)
+    best, feasible, exhaustive = run(0)
+    if not feasible or exhaustive or bound == 0:
+        return _completed("mes", projects, budget, ballots, utility, best)
+    lo, hi = 0, 1  # run(lo) goes on; the first stop is in (lo, hi]
+    while hi <= bound:
+        res, feasible, exhaustive = run(hi)
+        if not feasible or exhaustive:
+            break
+        best, lo, hi = res, hi, hi * 2
+    hi = min(hi, bound + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        res, feasible, exhaustive = run(mid)
+        if feasible and not exhaustive:
+            best, lo = res, mid
+        else:
+            hi = mid
+    if hi <= bound:
+        res, feasible, _ = run(hi)
+        if feasible:  # it stopped because the outcome is exhaustive: that one is taken
+            best = res
+    return _completed("mes", projects, budget, ballots, utility, best)
+
+
+def _completed(
+    rule: str,
+    projects: Sequence[Project],
+    budget: Fraction,
+    ballots: Sequence[Collection[str]],
+    utility: Utility,
+    mes: _MesResult,
+    *,
+    complete: bool = True,
+) -> Allocation:
+    """MES's purchases, then greedy over what is left (the decisions of every project)."""
+    votes = approvals(projects, ballots)
     decisions: list[Decision] = []
     spent = Fraction(0)
     for position, (p, round_no, price) in enumerate(mes.bought, start=1):
@@ -333,4 +408,4 @@ def equal_shares(
             )
         )
     funded = tuple(d.project.id for d in decisions if d.funded)
-    return Allocation("mes", budget, funded, tuple(decisions))
+    return Allocation(rule, budget, funded, tuple(decisions))

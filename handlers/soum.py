@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery import queue_for_person
 from bot.message import Button
 from bot.settings import Settings
+from handlers.allocation import RULES
 from handlers.closing import results
 from handlers.context import Context, Text
 from handlers.soum_plan import SoumPlan, build
@@ -357,14 +358,12 @@ async def run_allocation(
     None when the soum has no ceiling for the year.
     """
     plan = await build(conn, soum_code, year)
-    if plan.ceiling is None or plan.greedy is None or plan.mes is None:
+    if plan.ceiling is None or any(plan.allocation(rule) is None for rule in RULES):
         return None
     items: list[AllocationItem] = []
     for line in plan.lines:
-        for rule, decision, reason in (
-            ("greedy", line.greedy, line.greedy_reason),
-            ("mes", line.mes, line.mes_reason),
-        ):
+        for rule in RULES:
+            decision, reason = line.decision(rule), line.reason(rule)
             items.append(
                 AllocationItem(
                     rule,
@@ -403,6 +402,7 @@ async def run_allocation(
         rule=choose,
         greedy=[line.item.number for line in plan.funded("greedy")],
         mes=[line.item.number for line in plan.funded("mes")],
+        mes_plain=[line.item.number for line in plan.funded("mes_plain")],
     )
     return plan, run_id
 
@@ -416,7 +416,7 @@ def _numbers(plan: SoumPlan, rule: str) -> str:
 
 
 def _spent(plan: SoumPlan, rule: str) -> Text:
-    alloc = plan.greedy if rule == "greedy" else plan.mes
+    alloc = plan.allocation(rule)
     return mln(alloc.spent if alloc else 0)
 
 

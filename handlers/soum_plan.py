@@ -19,9 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from fractions import Fraction
 
-from handlers.allocation import Allocation, Decision, Project, equal_shares, greedy_in_order
+from handlers.allocation import (
+    Allocation,
+    Decision,
+    Project,
+    equal_shares,
+    equal_shares_add1,
+    greedy_in_order,
+)
 from storage import ballots, soum, units
 from storage.db import Conn
 from storage.soum import Criterion, ListItem, Score
@@ -52,6 +60,20 @@ class PlanLine:
     mes: Decision | None
     greedy_reason: str
     mes_reason: str
+    mes_plain: Decision | None = None
+    mes_plain_reason: str = ""
+
+    def decision(self, rule: str) -> Decision | None:
+        """This proposal's decision under a rule of handlers.allocation.RULES."""
+        return {"greedy": self.greedy, "mes": self.mes, "mes_plain": self.mes_plain}[rule]
+
+    def reason(self, rule: str) -> str:
+        """Catalog code (alloc.reason.<code>) of why the rule funds it or not."""
+        return {
+            "greedy": self.greedy_reason,
+            "mes": self.mes_reason,
+            "mes_plain": self.mes_plain_reason,
+        }[rule]
 
     @property
     def share(self) -> Fraction:
@@ -70,6 +92,13 @@ class SoumPlan:
     greedy: Allocation | None = None
     mes: Allocation | None = None
     members: list[int] = field(default_factory=list)  # person ids who scored anything
+    mes_plain: Allocation | None = None
+    # The rule in force (chosen by the working group) and when its allocation was computed.
+    rule_in_force: str | None = None
+    computed_at: datetime | None = None
+
+    def allocation(self, rule: str) -> Allocation | None:
+        return {"greedy": self.greedy, "mes": self.mes, "mes_plain": self.mes_plain}[rule]
 
     @property
     def unscored(self) -> int:
@@ -79,7 +108,7 @@ class SoumPlan:
         """The lines the rule funds, in soum rank order."""
         out = []
         for line in self.lines:
-            d = line.greedy if rule == "greedy" else line.mes
+            d = line.decision(rule)
             if d is not None and d.funded:
                 out.append(line)
         return out
@@ -136,8 +165,8 @@ def allocate(
     combined: Mapping[int, Combined],
     ceiling: int,
     soum_ballots: Sequence[frozenset[str]],
-) -> tuple[Allocation, Allocation]:
-    """(standard rule, equal shares) over the ranked soum list."""
+) -> tuple[Allocation, Allocation, Allocation]:
+    """(standard rule, equal shares, plain equal shares) over the ranked soum list."""
     budget = Fraction(ceiling)
     costed = [i for i in ordered if i.cost_mnt is not None]
     ranked = [
@@ -151,8 +180,9 @@ def allocate(
         (Project(project_id(i.number), Fraction(i.cost_mnt or 0)) for i in costed),
         key=lambda p: p.id,
     )
-    mes = equal_shares(everyone, budget, soum_ballots)
-    return standard, mes
+    mes = equal_shares_add1(everyone, budget, soum_ballots)
+    plain = equal_shares(everyone, budget, soum_ballots)
+    return standard, mes, plain
 
 
 async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
@@ -173,8 +203,9 @@ async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
 
     standard: Allocation | None = None
     mes: Allocation | None = None
+    plain: Allocation | None = None
     if ceiling is not None:
-        standard, mes = allocate(ordered, combined, ceiling, soum_ballots)
+        standard, mes, plain = allocate(ordered, combined, ceiling, soum_ballots)
 
     per_member: dict[int, dict[int, dict[str, int]]] = {}
     for s in all_scores:
@@ -188,6 +219,7 @@ async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
         pid = project_id(item.number)
         g = _decision(standard, pid)
         m = _decision(mes, pid)
+        mp = _decision(plain, pid)
         no_cost = item.cost_mnt is None
         lines.append(
             PlanLine(
@@ -200,6 +232,8 @@ async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
                 m,
                 NO_COST if no_cost else (g.reason.value if g else NOT_SCORED),
                 NO_COST if no_cost else (m.reason.value if m else ""),
+                mp,
+                NO_COST if no_cost else (mp.reason.value if mp else ""),
             )
         )
     members = sorted({s.person_id for s in all_scores})
@@ -214,6 +248,7 @@ async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
         standard,
         mes,
         members,
+        plain,
     )
 
 

@@ -149,6 +149,14 @@ LONG: dict[str, tuple[int, str]] = {
         "a citizen's proposal with the Budget Law 60.3 warning (ОНХС may not fund it): the "
         "governor must read both before accepting",
     ),
+    **{
+        f"alloc.explain.{rule}": (
+            3,
+            "a rule explained in two sentences to the working group, sent when asked for "
+            "(ХУВААРИЛАХ ТАЙЛБАР) or when a rule is chosen; also the XLSX",
+        )
+        for rule in ("greedy", "mes", "mes_plain")
+    },
 }
 
 # Latin words a Mongolian text may contain: names of things that have no other name.
