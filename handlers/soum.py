@@ -648,17 +648,30 @@ async def allocate(ctx: Context, soum_code: str) -> None:
         _say(ctx, [numbers, [*count, Text("alloc.where")]], [Text(f"alloc.explain.{choose}")])
         return
     in_force = await _in_force_line(ctx, plan)
-    # SMS: every funded number if it fits, else how many; the third rule and the pointer to
-    # the explanations only where they fit; greedy and equal shares always.
-    heads = [
-        _side_by_side(plan, year, rules, numbers=numbers, in_force=in_force, hint=hint)
-        for numbers in (True, False)
-        for rules, hint in ((SHOWN_RULES, True), (SHOWN_RULES[:2], True), (SHOWN_RULES[:2], False))
-    ]
     if ctx.inbound.channel.is_sms:
+        # Every funded number if it fits, else how many; greedy and equal shares always;
+        # the third rule, the pointer to the explanations, the words to choose with (known
+        # once a rule is in force) and the rule in force where they fit, given up in that
+        # order. The last has room in three segments whatever the list.
+        pair = SHOWN_RULES[:2]
+        heads = [
+            _side_by_side(
+                plan, year, rules, numbers=numbers, in_force=now, hint=hint, choose=choose
+            )
+            for numbers in (True, False)
+            for rules, hint, choose, now in (
+                (SHOWN_RULES, True, True, in_force),
+                (pair, True, True, in_force),
+                (pair, False, True, in_force),
+                (pair, False, in_force is None, in_force),
+                (pair, False, True, None),
+            )
+        ]
         _say(ctx, heads, [])
     else:  # Telegram: everything, each rule explained under its result, and buttons
-        every = _side_by_side(plan, year, SHOWN_RULES, numbers=True, in_force=in_force, hint=False)
+        every = _side_by_side(
+            plan, year, SHOWN_RULES, numbers=True, in_force=in_force, hint=False, choose=True
+        )
         _say(ctx, [every], [_about(rule) for rule in SHOWN_RULES])
         ctx.buttons = (
             tuple(
@@ -689,6 +702,7 @@ def _side_by_side(
     numbers: bool,
     in_force: Text | None,
     hint: bool,
+    choose: bool,
 ) -> list[Text]:
     parts = [
         Text(
@@ -712,7 +726,8 @@ def _side_by_side(
         parts.append(Text("alloc.where"))
     if in_force is not None:
         parts.append(in_force)
-    parts.append(Text("alloc.choose" if len(rules) == 2 else "alloc.choose3"))
+    if choose:
+        parts.append(Text("alloc.choose" if len(rules) == 2 else "alloc.choose3"))
     if hint:
         parts.append(Text("alloc.explain_hint"))
     return parts

@@ -258,3 +258,23 @@ async def test_no_rule_chosen_every_report_says_so(
     assert all("selected" not in r for r in [*pb.projects, *whole.projects])
     assert whole.meta["rule"] == "unknown" and "no allocation rule chosen" in whole.meta["comment"]
     assert await recomputations(sanal) == []  # nothing in force, nothing recomputed
+
+
+async def test_a_run_without_a_fingerprint_is_brought_up_to_date(
+    sanal: Sanal, client: TestClient[Any, Any]
+) -> None:
+    # A run recorded before migration 0013 has no fingerprint of its inputs: the reports
+    # call it stale, and the next ХУВААРИЛАХ records it again under the same rule.
+    s = await scored_and_chosen(sanal, client)
+    async with sanal.db.write() as conn:
+        await conn.execute("UPDATE soum_allocations SET inputs = NULL, cause = NULL")
+        plan = (await soum_report(conn, ZAG, PLAN_YEAR)).plan
+    assert plan.rule_in_force == "greedy" and plan.stale
+    reply = await s.members[2].say("ХУВААРИЛАХ")
+    assert "Мөрдөж буй дүрэм: эрэмбээр, багтахгүйг алгасах (" in reply, reply
+    shown = agree(await every_report(sanal))
+    assert shown.rule == "greedy" and shown.computed_at == sanal.clock.now()
+    (detail,) = await recomputations(sanal)
+    # Nothing funded changed: recorded and audited, nobody's phone rings.
+    assert detail["cause"] == "view" and detail["changed"] is False
+    assert detail["members_told"] == 0 and await notices(s.members[0]) == []
