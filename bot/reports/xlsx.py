@@ -434,7 +434,12 @@ def _allocation_sheet(wb: Workbook, rep: SoumReport, lang: str) -> None:
         label("alloc.mes_round", lang),
         label("alloc.price", lang),
     ]
-    widths = [len(h) for h in headers]
+    # Wide enough for both tables' headings (column C, the explanations, is set below).
+    widths = [
+        max(len(h), len(t) if i != 2 else 0)
+        for i, (h, t) in enumerate(zip(headers, [*summary, "", ""], strict=True))
+    ]
+    widths[0] = max(widths[0], *(len(rule(code, lang)) for code in RULES))  # the rule names
     by_id = {project_id(line.item.number): line for line in plan.lines}
     for code in RULES:
         alloc = plan.allocation(code)
