@@ -408,21 +408,12 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
         (out_dir / f"participation-{unit}-{y}.csv", partial(participation_csv, part)),
         (out_dir / f"participation-{unit}-{y}.xlsx", partial(participation_xlsx, part, lang)),
     ]
-    files.append(
-        (out_dir / f"participation-{unit}-{y}.png", partial(_participation_png, part, lang))
-    )
     with _bar(len(files), "file", "writing") as bar:
         for path, make in files:
             _write(path, make(), echo=False)
             bar.update(1)
     for path, _ in files:
         click.echo(str(path))
-
-
-def _participation_png(rows: Any, lang: str) -> bytes:
-    from bot.reports.participation_map import participation_png
-
-    return participation_png(rows, None, lang)
 
 
 def _round_xlsx(rep: Any, lang: str) -> bytes:
