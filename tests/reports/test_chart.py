@@ -65,7 +65,8 @@ def test_bars_say_what_the_soum_funds() -> None:
     assert _bars(rep) == [FUNDED, NOT_FUNDED, FUNDED, UNDECIDED]
     assert len({FUNDED, NOT_FUNDED, UNDECIDED, PLAIN}) == 4
     # The rule is named once the report carries it.
-    with_rule = WithRule(*(getattr(rep, f) for f in RoundReport.__dataclass_fields__), "mes")
+    values = {f: getattr(rep, f) for f in RoundReport.__dataclass_fields__}
+    with_rule = WithRule(**{**values, "rule_in_force": "mes"})
     assert _legend(with_rule) == [
         "санхүүжинэ (тэгш хуваалт)",
         "санхүүжихгүй (тэгш хуваалт)",
