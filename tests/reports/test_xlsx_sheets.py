@@ -204,7 +204,8 @@ def test_the_rule_in_force_is_marked_everywhere_or_said_not_chosen(built: Path) 
     assert in_force == ["тийм", None, None]
 
     # Nothing chosen yet: said so, nothing marked.
-    none = replace(srep, chosen_rule=None, chosen_at=None)
+    plan = replace(srep.plan, rule_in_force=None, computed_at=None)
+    none = replace(srep, plan=plan, chosen_rule=None, chosen_at=None)
     rule, marked, headings, (in_force, at) = _in_force_marks(none)
     assert (rule, marked, headings, in_force, at) == ("сонгоогүй", [], [], [None] * 3, "-")
 
