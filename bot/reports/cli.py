@@ -352,18 +352,33 @@ async def _participation(conn: Conn, unit_code: str, year: int | None) -> tuple[
 @db_option
 @click.argument("unit")
 @year_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "png"]),
+    default="csv",
+    help="png: every bag a tile coloured by turnout, grouped by soum (for a slide)",
+)
 @lang_option
-@output_option(".csv or .xlsx")
+@output_option(".csv, .xlsx or .png")
 def participation_cmd(
     db: Path | None, unit: str, year: int | None, fmt: str, lang: str, output: Path | None
 ) -> None:
-    """Registered, voted, turnout, proposals and channels per bag and soum (CSV or XLSX)."""
+    """Registered, voted, turnout, proposals and channels per bag and soum (CSV or XLSX),
+    or turnout by bag as a map-like PNG."""
     from bot.reports.participation import participation_csv, participation_xlsx, summary
+    from bot.reports.participation_map import participation_png
 
     year, rows = _read(db, lambda conn: _participation(conn, unit, year))
     path = output or Path(f"participation-{unit}-{year}.{fmt}")
-    _write(path, participation_csv(rows) if fmt == "csv" else participation_xlsx(rows, lang))
+    data: bytes | str
+    if fmt == "png":
+        data = participation_png(rows, None, lang)
+    elif fmt == "xlsx":
+        data = participation_xlsx(rows, lang)
+    else:
+        data = participation_csv(rows)
+    _write(path, data)
     click.echo(summary(rows, lang))
 
 

@@ -26,5 +26,24 @@ def rule(code: str | None, lang: str = "mn") -> str:
     return render(f"alloc.rule.{code}", lang) if code else "-"
 
 
+def rule_in_force(code: str | None, lang: str = "mn") -> str:
+    """The rule in force by its name, or "not chosen" (a working group yet to choose)."""
+    return rule(code, lang) if code else label("alloc.not_chosen", lang)
+
+
+def explain(code: str, lang: str = "mn") -> str:
+    """A rule in two plain sentences (catalog ``alloc.explain.<rule>``)."""
+    return render(f"alloc.explain.{code}", lang)
+
+
+def round_rule(rep: object) -> str | None:
+    """The soum rule a bag round's "funded" marks follow.
+
+    RoundReport gains ``rule_in_force`` with the soum's "one truth" (issue 13); a report
+    without it still marks what is funded, naming no rule."""
+    code = getattr(rep, "rule_in_force", None)
+    return code if isinstance(code, str) else None
+
+
 def status(code: str, lang: str = "mn") -> str:
     return render(f"report.state.{code}", lang)

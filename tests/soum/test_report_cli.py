@@ -26,6 +26,7 @@ from bot.app import Sanal
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.reports.chart import png_size
+from bot.reports.participation_map import BLOCK_HEAD, FOOTER, HEADER, MIN_WIDTH, TILE_H
 from bot.web import build_web_app
 from tests.conftest import START, ZAG_BAG_1, ZAG_BAG_2, make_settings
 from tests.soum.scenario import BAGS, MEMBERS, PLAN_YEAR, ZAG, scored_and_chosen
@@ -73,6 +74,7 @@ def test_each_report_to_its_file(db: Path, tmp_path: Path) -> None:
         "scores.xlsx": ["scores", ZAG, "--lang", "en"],
         "participation.csv": ["participation", ZAG],
         "participation.xlsx": ["participation", ZAG, "--format", "xlsx", "--year", YEAR],
+        "participation.png": ["participation", ZAG, "--format", "png"],
     }
     for name, args in cases.items():
         result = run(*args, "--db", str(db), "-o", str(out / name))
@@ -100,6 +102,13 @@ def test_each_report_to_its_file(db: Path, tmp_path: Path) -> None:
     )
     part = load_workbook(out / "participation.xlsx")["Оролцоо"]
     assert part.max_row == len(rows) + 1
+    # The map: one tile per bag of Заг (four, one without a round), drawn at its size.
+    bags = [r for r in rows if r["level"] == "bag"]
+    with Image.open(out / "participation.png") as img:
+        img.load()
+        assert img.format == "PNG"
+        assert img.size == (MIN_WIDTH, HEADER + BLOCK_HEAD + TILE_H + FOOTER)  # one row of 4
+    assert len(bags) == 4
 
 
 def test_default_names_in_the_current_folder(db: Path, tmp_path: Path) -> None:

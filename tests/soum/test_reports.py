@@ -194,25 +194,30 @@ async def test_soum_xlsx_and_score_sheet(
         assert line.combined.score is not None
         assert r["Нийт оноо"] == round(float(line.combined.score) * 100, 1)
         assert r["Үнэлсэн гишүүн"] == 3
-        # The standard rule's verdict and its reason, beside equal shares'.
-        assert r["Эрэмбээр"] in ("эрэмбээрээ санхүүжинэ", "үлдэгдэл мөнгөнд багтсангүй")
-        assert r["Тэгш хуваалт"] in (
-            "дэмжигчдийн тэгш хувиар санхүүжинэ",
-            "үлдэгдлээр санхүүжинэ",
-            "үлдэгдэл мөнгөнд багтсангүй",
-        )
-        assert (r["Эрэмбээр"] == "эрэмбээрээ санхүүжинэ") == bool(
-            line.greedy and line.greedy.funded
-        )
+        # The standard rule's verdict and its reason (the rule in force, marked so),
+        # beside both equal shares'.
+        standard = r["Эрэмбээр (мөрдөж буй)"]
+        assert standard in ("эрэмбээрээ санхүүжинэ", "үлдэгдэл мөнгөнд багтсангүй")
+        for equal_shares in (r["Тэгш хуваалт"], r["Энгийн тэгш хуваалт"]):
+            assert equal_shares in (
+                "дэмжигчдийн тэгш хувиар санхүүжинэ",
+                "үлдэгдлээр санхүүжинэ",
+                "үлдэгдэл мөнгөнд багтсангүй",
+            )
+        assert (standard == "эрэмбээрээ санхүүжинэ") == bool(line.greedy and line.greedy.funded)
     scores = list(wb["Гишүүдийн оноо"].iter_rows(min_row=2, values_only=True))
     assert {r[0] for r in scores} == set(MEMBERS.values())  # names of officials, not phones
     assert {(r[1], r[2], r[3]) for r in scores} == {
         (n, v["importance"], v["fit"]) for n, v in SCORES.items()
     }
     assert len(scores) == 3 * 7
-    alloc = list(wb["Хуваарилалт"].iter_rows(min_row=2, values_only=True))
-    totals = {r[0]: r[5] for r in alloc if r[1] is None}
-    assert set(totals) == {"эрэмбээр, багтахгүйг алгасах", "тэгш хуваалт"}
+    # The three rules side by side, what each spent under its own heading (the sheet in
+    # detail: tests/reports/test_xlsx_sheets.py).
+    alloc = list(wb["Хуваарилалт"].iter_rows(values_only=True))
+    head = next(i for i, r in enumerate(alloc) if r[0] == "Дүрэм")
+    spent_at = alloc[head].index("Зарцуулсан, ₮")
+    totals = {r[0]: r[spent_at] for r in alloc[head + 1 : head + 4]}
+    assert set(totals) == {"эрэмбээр, багтахгүйг алгасах", "тэгш хуваалт", "энгийн тэгш хуваалт"}
     assert all(0 < spent <= 80_000_000 for spent in totals.values())
     weights = {r[0]: r[2] for r in wb["Шалгуур"].iter_rows(min_row=2, values_only=True)}
     assert weights == {"ач холбогдол": 3, "бодлогод нийцэх": 3, "хүртэгчид": 2,
