@@ -402,6 +402,7 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
     from bot.reports.minutes_pdf import minutes_pdf
     from bot.reports.pabulib import round_pb, soum_pb
     from bot.reports.participation import participation_csv, participation_xlsx
+    from bot.reports.participation_map import participation_png
     from storage import rounds, soum, units
 
     async def gather(conn: Conn) -> tuple[int, tuple[list[Any], list[str]], list[Any], Any]:
@@ -466,6 +467,7 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
     files += [
         (out_dir / f"participation-{unit}-{y}.csv", partial(participation_csv, part)),
         (out_dir / f"participation-{unit}-{y}.xlsx", partial(participation_xlsx, part, lang)),
+        (out_dir / f"participation-{unit}-{y}.png", partial(participation_png, part, None, lang)),
     ]
     with _bar(len(files), "file", "writing") as bar:
         for path, make in files:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.texts import render
+
+if TYPE_CHECKING:
+    from bot.reports.data import RoundReport
 
 REPORT_LANGS = ("mn", "en")
 
@@ -36,13 +41,9 @@ def explain(code: str, lang: str = "mn") -> str:
     return render(f"alloc.explain.{code}", lang)
 
 
-def round_rule(rep: object) -> str | None:
-    """The soum rule a bag round's "funded" marks follow.
-
-    RoundReport gains ``rule_in_force`` with the soum's "one truth" (issue 13); a report
-    without it still marks what is funded, naming no rule."""
-    code = getattr(rep, "rule_in_force", None)
-    return code if isinstance(code, str) else None
+def round_rule(rep: RoundReport) -> str | None:
+    """The soum rule a bag round's "funded" marks follow (None: no rule chosen yet)."""
+    return rep.rule_in_force
 
 
 def status(code: str, lang: str = "mn") -> str:

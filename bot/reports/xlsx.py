@@ -339,15 +339,8 @@ def _score(value: object) -> float | None:
 
 
 def _in_force(rep: SoumReport) -> tuple[str | None, datetime | None]:
-    """The rule in force and when its allocation was computed.
-
-    The soum plan carries both once the working group's choice is "one truth" (issue 13):
-    a plan with ``computed_at`` set says it, "not chosen" included. A plan that does not
-    carry them yet falls back on the chosen allocation run the report read."""
-    plan = rep.plan
-    if plan.rule_in_force is not None or plan.computed_at is not None:
-        return plan.rule_in_force, plan.computed_at
-    return rep.chosen_rule, rep.chosen_at
+    """The rule in force and when its allocation was computed (the plan's one truth)."""
+    return rep.plan.rule_in_force, rep.plan.computed_at
 
 
 def _when(at: datetime | None, tz: str) -> str:
@@ -399,7 +392,12 @@ def _allocation_sheet(wb: Workbook, rep: SoumReport, lang: str) -> None:
             (label("year", lang), plan.year),
             (label("ceiling", lang), plan.ceiling if plan.ceiling is not None else "-"),
             (label("alloc.rule_in_force", lang), rule_in_force(in_force, lang)),
-            (label("alloc.computed_at", lang), _when(computed_at, tz)),
+            (
+                label("alloc.computed_at", lang),
+                label("alloc.stale", lang, when=_when(computed_at, tz))
+                if plan.stale
+                else _when(computed_at, tz),
+            ),
         ],
     )
     summary = [

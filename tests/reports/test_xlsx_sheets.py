@@ -222,6 +222,16 @@ def test_the_rule_in_force_is_marked_everywhere_or_said_not_chosen(built: Path) 
     # A plan that says no rule is in force (computed, none chosen) is not overruled.
     plan = replace(srep.plan, rule_in_force=None, computed_at=datetime(2027, 5, 2, tzinfo=UTC))
     assert _in_force_marks(replace(srep, plan=plan))[0] == "сонгоогүй"
+    # A recorded run whose inputs changed since (not recomputed yet) says so beside its time.
+    plan = replace(
+        srep.plan,
+        rule_in_force="mes",
+        computed_at=datetime(2027, 5, 2, 3, 4, tzinfo=UTC),
+        stale=True,
+    )
+    assert _in_force_marks(replace(srep, plan=plan))[3][1] == (
+        "2027-05-02 11:04 (өгөгдөл өөрчлөгдсөн, дахин тооцоогүй)"
+    )
 
 
 def test_the_cli_writes_it(built: Path, tmp_path: Path) -> None:
