@@ -23,11 +23,7 @@ import pwd
 import re
 import shutil
 import subprocess
-import sys
-import sysconfig
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -37,6 +33,7 @@ from bot.settings import Settings
 from tests.deploy.units import (
     CADDY_DROP_IN,
     ENV_EXAMPLE,
+    REPO,
     UNIT,
     env_lines,
     setting_names,
@@ -182,47 +179,6 @@ def test_the_caddy_drop_in_verifies_with_debians_unit(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- serve as the unit runs it
 
-DEBIAN_PYTHON = Path("/usr/bin/python3")
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def service_folder() -> Iterator[Path]:
-    """A state folder (nobody's, 0700) and a venv of Debian's python3, as README "Deploy"
-    makes /opt/sanal, outside pytest's folder (root's, 0700, which nobody cannot enter).
-
-    The venv gets this test venv's packages through a .pth line instead of a download
-    (tests do not touch the internet), so its Python must be the same minor version. The
-    test venv's own interpreter is no use here: on CI machines it can live under /root,
-    which an unprivileged user cannot reach (nor will the service on a server)."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root, to run sanal serve as another user (CI runs as root)")
-    if not DEBIAN_PYTHON.exists():
-        pytest.skip("no /usr/bin/python3 (Debian's python3) on this machine")
-    version = subprocess.run(
-        [str(DEBIAN_PYTHON), "-c", "import sys; print(sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if version != str(sys.version_info[:2]):
-        pytest.skip(f"Debian's python3 is {version}, the test venv's {sys.version_info[:2]}")
-    nobody = pwd.getpwnam("nobody")
-    folder = Path(tempfile.mkdtemp(prefix="sanal-unit-"))
-    try:
-        venv = folder / "opt-sanal"
-        subprocess.run([str(DEBIAN_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
-        purelib = Path(sysconfig.get_paths()["purelib"])
-        [site] = venv.glob("lib/python3*/site-packages")
-        (site / "test-venv.pth").write_text(f"{purelib}\n")
-        for d in (folder / "state", folder / "cache"):
-            d.mkdir(mode=0o700)
-            os.chown(d, nobody.pw_uid, nobody.pw_gid)
-        folder.chmod(0o755)  # mkdtemp's is 0700; the venv inside is 0755/0644 already
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
 
 async def test_serve_runs_as_the_unit_runs_it(service_folder: Path) -> None:
     state = service_folder / "state"
@@ -235,11 +191,11 @@ async def test_serve_runs_as_the_unit_runs_it(service_folder: Path) -> None:
         "SANAL_SMS_PROVIDER": "sim",  # no credentials here; the example names Twilio's
         "HOME": "/nonexistent",  # ProtectHome=yes
         "MPLCONFIGDIR": str(service_folder / "cache"),  # CacheDirectory=sanal
-        "PYTHONPATH": str(REPO),  # this checkout's Sanal, as `pip install` would put it
+        "PYTHONPATH": str(REPO),  # this checkout's Sanal, as pip would install it
     }
     limit = unit_value(UNIT, "LimitNOFILE")
     nobody = pwd.getpwnam("nobody")
-    python = service_folder / "opt-sanal" / "bin" / "python"
+    sanal = service_folder / "opt-sanal" / "bin" / "sanal"  # ExecStart=/opt/sanal/bin/sanal
     # util-linux's prlimit (LimitNOFILE=) and setpriv (User=, no supplementary groups,
     # NoNewPrivileges=yes, no capabilities), each replacing itself with the next: SIGTERM
     # reaches Sanal itself.
@@ -248,7 +204,7 @@ async def test_serve_runs_as_the_unit_runs_it(service_folder: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
         *["prlimit", f"--nofile={limit}:{limit}", "--"],
         *["setpriv", *user, "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"],
-        *[str(python), "-m", "bot.cli", "serve"],
+        *[str(sanal), "serve"],
         cwd=state,
         env=env,
         umask=0o077,

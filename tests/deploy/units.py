@@ -9,7 +9,8 @@ from pydantic import AliasChoices
 
 from bot.settings import Settings
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
 UNIT = DEPLOY / "sanal.service"
 ENV_EXAMPLE = DEPLOY / "sanal.env"
 CADDY_DROP_IN = DEPLOY / "caddy-metrics.conf"
