@@ -44,7 +44,7 @@ def _wrapper(folder: Path) -> Path:
     script.chmod(0o755)
     # The settings file as README installs it (root's, 0600), for this layout.
     env = {name: value for name, value, on in env_lines(ENV_EXAMPLE) if on}
-    env |= {"SANAL_DB": str(folder / "state" / "sanal.db"), "SANAL_SMS_PROVIDER": "sim"}
+    env |= {"SANAL_DB": str(folder / "state" / "sanal.db")}
     settings = folder / "sanal.env"
     settings.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     settings.chmod(0o600)

@@ -32,6 +32,7 @@ import pytest
 from bot.settings import Settings
 from tests.deploy.units import (
     CADDY_DROP_IN,
+    CADDYFILE,
     ENV_EXAMPLE,
     REPO,
     UNIT,
@@ -117,6 +118,9 @@ def test_the_unit_and_the_settings_agree() -> None:
     assert unit_value(UNIT, "ExecStart") == SHIPPED_EXEC
     assert unit_value(UNIT, "EnvironmentFile") == "/etc/sanal/sanal.env"
     assert unit_value(UNIT, "Restart") == "on-failure"
+    # Caddy passes the webhooks on to where Sanal listens.
+    upstream = f"reverse_proxy {env['SANAL_HOST']}:{env['SANAL_PORT']}"
+    assert upstream in CADDYFILE.read_text()
     # Sanal must reach the providers and take webhooks: the sandbox must not cut the network.
     keys = {k for _, k, _ in unit_settings(UNIT)}
     assert "PrivateNetwork" not in keys and "IPAddressDeny" not in keys
@@ -188,7 +192,6 @@ async def test_serve_runs_as_the_unit_runs_it(service_folder: Path) -> None:
     env |= {
         "SANAL_DB": str(state / "sanal.db"),
         "SANAL_PORT": str(port),
-        "SANAL_SMS_PROVIDER": "sim",  # no credentials here; the example names Twilio's
         "HOME": "/nonexistent",  # ProtectHome=yes
         "MPLCONFIGDIR": str(service_folder / "cache"),  # CacheDirectory=sanal
         "PYTHONPATH": str(REPO),  # this checkout's Sanal, as pip would install it

@@ -14,6 +14,7 @@ DEPLOY = REPO / "deploy"
 UNIT = DEPLOY / "sanal.service"
 ENV_EXAMPLE = DEPLOY / "sanal.env"
 CADDY_DROP_IN = DEPLOY / "caddy-metrics.conf"
+CADDYFILE = DEPLOY / "Caddyfile"
 WRAPPER = DEPLOY / "sanal"
 
 _ASSIGNMENT = re.compile(r"^#?([A-Z][A-Z0-9_]*)=(.*)$")
