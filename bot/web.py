@@ -35,7 +35,7 @@ SIM_LANGS = ("mn", "en")
 def build_web_app(sanal: Sanal) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024, middlewares=[_no_tracebacks])
     app[SANAL] = sanal
-    app.add_routes([web.get("/healthz", healthz)])
+    app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics_page)])
     if sanal.simulator.on:  # training only: never a way around the real channels
         app[SIM_REFUSALS] = RefusalLog("sim", action="refused.simulator", actor="simulator")
         app.add_routes(
@@ -84,6 +84,18 @@ async def healthz(request: web.Request) -> web.Response:
 
     body = await report(request.app[SANAL])
     return web.json_response(body, status=200 if body["ok"] else 503)
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus's text format (bot/metrics.py); local scrapers or the token only."""
+    from bot import metrics
+
+    sanal = request.app[SANAL]
+    refused = metrics.refusal(request, sanal.settings.metrics_token)
+    if refused is not None:
+        return refused
+    body = await sanal.metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
 def sim_lang(request: web.Request) -> str:
