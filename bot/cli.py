@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot import log_redact
+from bot import log_redact, logs
 from bot.app import Sanal
 from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
@@ -56,10 +56,9 @@ class _Group(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Sanal: citizens' proposals and votes for the Local Development Fund."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Text at INFO until the command reads its settings: then SANAL_LOG_LEVEL and
+    # SANAL_LOG_FORMAT (bot/logs.py, from bot/cli_options.py).
+    logs.start(verbose=verbose)
     # The twilio library logs every request and response at INFO: noise, and CPU at peak.
     logging.getLogger("twilio").setLevel(logging.DEBUG if verbose else logging.WARNING)
     # No phone number, Telegram id or token in any log line, at any level (bot.log_redact).

@@ -142,10 +142,14 @@ class Settings(BaseSettings):
     # ...or an outbox message due this many minutes ago is still not sent.
     outbox_stuck_minutes: int = Field(15, ge=1)
 
-    # Monitoring (bot/metrics.py; README "Monitoring and logs").
+    # Monitoring and logs (bot/metrics.py, bot/logs.py; README "Monitoring and logs").
     # /metrics: with a token, every scrape must carry "Authorization: Bearer <token>";
     # without one, only loopback and private-network addresses are answered.
     metrics_token: SecretStr | None = None
+    # DEBUG, INFO, WARNING or ERROR (`sanal -v` is DEBUG whatever this says).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text" for people reading the journal, "json" (one object a line) for log shippers.
+    log_format: Literal["text", "json"] = "text"
 
     # Telegram
     telegram_bot_token: SecretStr | None = Field(
@@ -200,6 +204,16 @@ class Settings(BaseSettings):
         if len(token) < 16:  # it may face the internet: not guessable
             raise ValueError("SANAL_METRICS_TOKEN: at least 16 characters (openssl rand -hex 16)")
         return SecretStr(token)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value  # info = INFO
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value  # JSON = json
 
     @field_validator("meeting_reminders")
     @classmethod
