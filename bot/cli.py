@@ -1,4 +1,5 @@
-"""The `sanal` command: serve, migrate, units, officials, chat, report, backup, restore."""
+"""The `sanal` command: serve, migrate, units, officials, chat, report, backup, restore,
+status."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
 from bot.reports.cli import report as report_group
 from bot.settings import Settings
+from bot.status import status_cmd
 from storage import audit, outbox, people, roles, units
 from storage.backup import BackupError
 from storage.keyguard import BallotKeyError
@@ -367,6 +369,8 @@ main.add_command(report_group)
 # `sanal backup DEST`, `sanal restore SRC` (bot/backup_cli.py).
 main.add_command(backup_cmd)
 main.add_command(restore_cmd)
+# `sanal status`: the operator's page, read-only (bot/status.py).
+main.add_command(status_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover
