@@ -101,17 +101,18 @@ def apply(settings: Settings) -> None:
 def configure(level: str | int = logging.INFO, fmt: str = "text") -> None:
     """Log at ``level`` to stderr in ``fmt`` ("text" or "json").
 
-    Like ``logging.basicConfig``, the handler is added only where nobody has set one up
-    (a host application or a test runner keeps its own); the level applies either way."""
+    Like ``logging.basicConfig``, only where nobody else has set logging up: a host
+    application or a test runner keeps its own handlers and level."""
     global _handler
     root = logging.getLogger()
-    root.setLevel(level)
     formatter = JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
     if _handler is not None and _handler in root.handlers:
         _handler.setFormatter(formatter)
+        root.setLevel(level)
     elif not root.handlers:
         _handler = _Stderr()
         _handler.setFormatter(formatter)
         root.addHandler(_handler)
+        root.setLevel(level)
     # No number or token in any line, whichever format (bot/log_redact.py).
     log_redact.install()

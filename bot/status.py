@@ -78,25 +78,38 @@ def status_cmd(db: Path | None) -> None:
         raise click.ClickException(f"no database at {path} (--db or SANAL_DB)")
     try:
         page = asyncio.run(read(settings, SystemClock().now()))
+    except Behind as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
     except sqlite3.Error as exc:
         raise click.ClickException(f"{path}: cannot be read ({exc})") from None
     click.echo("\n".join(render(page, settings)))
+
+
+class Behind(Exception):
+    """The database is older than this version and could not be read: one line."""
 
 
 async def read(settings: Settings, now: datetime) -> Page:
     path = Path(settings.db)
     async with monitoring.read_only(path) as conn:
         behind = await monitoring.schema_behind(conn, {v for v, _, _ in migration_files()})
-        figures = await monitoring.figures(conn)
-        rounds = await monitoring.rounds_under_way(conn)
-        meetings = await monitoring.meetings_ahead(conn, now)
-        events = await _events(conn, settings, now, rounds, meetings)
-        channels = await monitoring.channels(
-            conn,
-            overdue_before=now - timedelta(minutes=settings.outbox_stuck_minutes),
-            failing_after=FAILING_AFTER,
-            since=now - FAILED_WINDOW,
-        )
+        try:
+            figures = await monitoring.figures(conn)
+            rounds = await monitoring.rounds_under_way(conn)
+            meetings = await monitoring.meetings_ahead(conn, now)
+            events = await _events(conn, settings, now, rounds, meetings)
+            channels = await monitoring.channels(
+                conn,
+                overdue_before=now - timedelta(minutes=settings.outbox_stuck_minutes),
+                failing_after=FAILING_AFTER,
+                since=now - FAILED_WINDOW,
+            )
+        except sqlite3.OperationalError as exc:
+            if not behind:
+                raise
+            raise Behind(
+                f"{len(behind)} migration(s) behind this version ({exc}): run `sanal migrate`"
+            ) from None
     folder = settings.backup_path()
     page = Page(
         now=now,

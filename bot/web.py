@@ -1,4 +1,5 @@
-"""The web server: health, channel webhooks, and in training the simulator page and API.
+"""The web server: health, metrics, channel webhooks, and in training the simulator page
+and API. Every request gets one access line (logger ``sanal.access``, README "Logs").
 
 The simulator's routes exist only when its gate is on (bot/channels/simulator_gate.py):
 on a server with real channels and no training token they are not mounted at all (404).

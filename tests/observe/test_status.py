@@ -188,6 +188,36 @@ async def test_what_a_stopped_scheduler_and_no_backup_look_like(tmp_path: Path) 
     assert "  twilio  nothing sent yet" in result.output
 
 
+async def test_a_database_behind_this_version(tmp_path: Path) -> None:
+    """A migration not applied: said among the problems; one it needs: one line, exit 1."""
+    app = Sanal(make_settings(tmp_path), SystemClock())
+    await app.open()
+    async with app.db.write() as conn:
+        await conn.execute(
+            "DELETE FROM schema_migrations WHERE version = (SELECT max(version) "
+            "FROM schema_migrations)"
+        )
+    await app.stop()
+    result = await asyncio.to_thread(status, tmp_path / "sanal.db")
+    assert result.exit_code == 0, result.output
+    assert "  - database not migrated: 1 migration(s) due (sanal migrate)" in result.output
+
+    app = Sanal(make_settings(tmp_path), SystemClock())
+    await app.open()  # which migrates it again
+    async with app.db.write() as conn:
+        await conn.execute(
+            "DELETE FROM schema_migrations WHERE version = (SELECT max(version) "
+            "FROM schema_migrations)"
+        )
+        await conn.execute("DROP TABLE participation")  # a table status reads, missing
+    await app.stop()
+    result = await asyncio.to_thread(status, tmp_path / "sanal.db")
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith(f"Error: {tmp_path / 'sanal.db'}: 1 migration(s) behind")
+    assert line.endswith("run `sanal migrate`")
+
+
 def test_no_database(tmp_path: Path) -> None:
     result = status(tmp_path / "missing.db")
     assert result.exit_code == 1
