@@ -19,6 +19,7 @@ from bot.channels.simulator import SimulatorTransport
 from bot.clock import Clock, SystemClock
 from bot.database import database
 from bot.intake import Intake
+from bot.metrics import Metrics
 from bot.router import Router
 from bot.sender import Sender
 from bot.settings import Settings
@@ -54,6 +55,8 @@ class Sanal:
     router: Router = field(init=False)
     intake: Intake = field(init=False)
     senders: dict[str, Sender] = field(init=False, default_factory=dict)
+    # /metrics (bot/metrics.py): this app's own registry, read from its own database.
+    metrics: Metrics = field(init=False)
     on_started: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Training only (issue 11); decided again in open() from the database's traffic.
     simulator: simulator_gate.SimulatorGate = field(init=False)
@@ -64,10 +67,12 @@ class Sanal:
         self.router = Router(self.db, self.settings, self.clock, _KeyNotRead(b""))
         self.simulator = self.router.simulator = simulator_gate.decide(self.settings)
         self.intake = Intake(self.db, self.router, self.wake_senders)
+        self.metrics = Metrics(self.db, self.clock)
         transports: list[Transport] = [SimulatorTransport()]
         transports += [t for p in self.plugins if (t := p.transport()) is not None]
         for t in transports:
-            self.senders[t.name] = Sender(self.db, self.clock, t)
+            self.senders[t.name] = Sender(self.db, self.clock, t, metrics=self.metrics)
+        self.metrics.channels(self.senders)
 
     def wake_senders(self) -> None:
         for sender in self.senders.values():

@@ -1,4 +1,5 @@
-"""The `sanal` command: serve, migrate, units, officials, chat, report, backup, restore."""
+"""The `sanal` command: serve, migrate, units, officials, chat, report, backup, restore,
+status."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot import log_redact
+from bot import log_redact, logs
 from bot.app import Sanal
 from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
@@ -21,6 +22,7 @@ from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
 from bot.reports.cli import report as report_group
 from bot.settings import Settings
+from bot.status import status_cmd
 from storage import audit, outbox, people, roles, rounds, units
 from storage.backup import BackupError
 from storage.keyguard import BallotKeyError
@@ -56,10 +58,9 @@ class _Group(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Sanal: citizens' proposals and votes for the Local Development Fund."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Text at INFO until the command reads its settings: then SANAL_LOG_LEVEL and
+    # SANAL_LOG_FORMAT (bot/logs.py, from bot/cli_options.py).
+    logs.start(verbose=verbose)
     # The twilio library logs every request and response at INFO: noise, and CPU at peak.
     logging.getLogger("twilio").setLevel(logging.DEBUG if verbose else logging.WARNING)
     # No phone number, Telegram id or token in any log line, at any level (bot.log_redact).
@@ -378,6 +379,8 @@ main.add_command(report_group)
 # `sanal backup DEST`, `sanal restore SRC` (bot/backup_cli.py).
 main.add_command(backup_cmd)
 main.add_command(restore_cmd)
+# `sanal status`: the operator's page, read-only (bot/status.py).
+main.add_command(status_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover

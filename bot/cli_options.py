@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from bot import logs
 from bot.settings import Settings
 
 db_option = click.option(
@@ -25,6 +26,8 @@ def settings_for(**overrides: Any) -> Settings:
     """Settings from the environment, with the options given (None: not given)."""
     values = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except Exception as exc:  # pydantic's message names the setting and the problem
         raise click.ClickException(f"bad settings: {exc}") from None
+    logs.apply(settings)  # SANAL_LOG_LEVEL, SANAL_LOG_FORMAT from here on
+    return settings

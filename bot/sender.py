@@ -27,6 +27,7 @@ from bot import sender_health
 from bot.channels.base import Outcome, SendResult, Transport
 from bot.clock import Clock
 from bot.message import Channel
+from bot.metrics import Metrics
 from storage import outbox, people
 from storage.db import Conn, Database
 from storage.lease_owners import LeaseOwner
@@ -59,11 +60,17 @@ class _Entry:
 
 class Sender:
     def __init__(
-        self, db: Database, clock: Clock, transport: Transport, owner: LeaseOwner | None = None
+        self,
+        db: Database,
+        clock: Clock,
+        transport: Transport,
+        owner: LeaseOwner | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.transport = transport
+        self.metrics = metrics  # sends, errors, 429s and segments counted (bot/metrics.py)
         self.owner = owner or LeaseOwner(db.path, transport.name)
         self._mine: set[int] = set()  # rows this sender has claimed and not yet settled
         self._next_look = 0.0  # loop time of the next look for dead senders' rows
@@ -178,6 +185,8 @@ class Sender:
                 log.error("outbox %s: no longer leased by this sender; not sent", row.id)
                 return
             result = await self._send(row)
+            if self.metrics is not None:
+                self.metrics.sent(self.channel, result)
             await self._write_down(row, result)
             if result.pause_all and result.retry_after:
                 until = self.clock.now() + timedelta(seconds=result.retry_after)

@@ -142,6 +142,15 @@ class Settings(BaseSettings):
     # ...or an outbox message due this many minutes ago is still not sent.
     outbox_stuck_minutes: int = Field(15, ge=1)
 
+    # Monitoring and logs (bot/metrics.py, bot/logs.py; README "Monitoring and logs").
+    # /metrics: with a token, every scrape must carry "Authorization: Bearer <token>";
+    # without one, only loopback and private-network addresses are answered.
+    metrics_token: SecretStr | None = None
+    # DEBUG, INFO, WARNING or ERROR (`sanal -v` is DEBUG whatever this says).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "text" for people reading the journal, "json" (one object a line) for log shippers.
+    log_format: Literal["text", "json"] = "text"
+
     # Telegram
     telegram_bot_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "SANAL_TELEGRAM_BOT_TOKEN")
@@ -185,6 +194,26 @@ class Settings(BaseSettings):
         if len(token) < 16:  # it guards a server with real people on it: not guessable
             raise ValueError("SANAL_SIMULATOR_TOKEN: at least 16 characters (openssl rand -hex 16)")
         return SecretStr(token)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        token = value.get_secret_value().strip() if value is not None else ""
+        if not token:
+            return None  # SANAL_METRICS_TOKEN= (empty): local scrapers only
+        if len(token) < 16:  # it may face the internet: not guessable
+            raise ValueError("SANAL_METRICS_TOKEN: at least 16 characters (openssl rand -hex 16)")
+        return SecretStr(token)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value  # info = INFO
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value  # JSON = json
 
     @field_validator("meeting_reminders")
     @classmethod

@@ -1,4 +1,5 @@
-"""The web server: health, channel webhooks, and in training the simulator page and API.
+"""The web server: health, metrics, channel webhooks, and in training the simulator page
+and API. Every request gets one access line (logger ``sanal.access``, README "Logs").
 
 The simulator's routes exist only when its gate is on (bot/channels/simulator_gate.py):
 on a server with real channels and no training token they are not mounted at all (404).
@@ -8,7 +9,10 @@ the page is Mongolian first, so a trainee never reads "not a phone number" in En
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
+import time
 from importlib import resources
 from typing import Any
 
@@ -24,6 +28,7 @@ from storage import outbox
 from storage import simulator as sim_store
 
 log = logging.getLogger(__name__)
+ACCESS = logging.getLogger("sanal.access")  # one line per request (README "Logs")
 MAX_TEXT = 5_000  # a simulated SMS longer than this is refused, not truncated silently
 SIM_BODY = 128 * 1024  # MAX_TEXT characters even if each is escaped (12 bytes an emoji)
 SANAL: web.AppKey[Sanal] = web.AppKey("sanal", Sanal)
@@ -33,9 +38,10 @@ SIM_LANGS = ("mn", "en")
 
 
 def build_web_app(sanal: Sanal) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024, middlewares=[_no_tracebacks])
+    # The access line is outermost: it sees the 500 that _no_tracebacks makes of a crash.
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[_access, _no_tracebacks])
     app[SANAL] = sanal
-    app.add_routes([web.get("/healthz", healthz)])
+    app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics_page)])
     if sanal.simulator.on:  # training only: never a way around the real channels
         app[SIM_REFUSALS] = RefusalLog("sim", action="refused.simulator", actor="simulator")
         app.add_routes(
@@ -48,6 +54,69 @@ def build_web_app(sanal: Sanal) -> web.Application:
     for plugin in sanal.plugins:
         app.add_routes(plugin.routes(sanal))
     return app
+
+
+@web.middleware
+async def _access(request: web.Request, handler: Any) -> web.StreamResponse:
+    """One line per request: method, path (the route's, never a query string), status,
+    duration and bytes of the answer. Nothing a sender wrote: no number, no text, no
+    token (a query string carries the simulator's phone numbers; a path may be anything
+    a scanner tries, bot tokens included: see :func:`logged_path`)."""
+    started = time.perf_counter()
+    status, size = 500, 0
+    try:
+        response: web.StreamResponse = await handler(request)
+        status, size = response.status, _size(response)
+        return response
+    except web.HTTPException as exc:
+        status, size = exc.status, _size(exc)
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away before the answer (nginx's word for it)
+        raise
+    finally:
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        path = logged_path(request)
+        ACCESS.info(
+            "%s %s %s %.1fms %dB",
+            request.method,
+            path,
+            status,
+            ms,
+            size,
+            extra={
+                "method": request.method,
+                "path": path,
+                "status": status,
+                "duration_ms": ms,
+                "bytes": size,
+            },
+        )
+
+
+def _size(response: web.StreamResponse) -> int:
+    length = response.content_length if isinstance(response, web.Response) else None
+    return length or 0
+
+
+# A run that reads as a secret rather than a word: a Telegram bot token (digits, a colon,
+# 35 characters), or any 24 or more letters, digits and -_ together (webhook secrets,
+# API keys, a base64 blob).
+_SECRETISH = re.compile(r"\d{5,}:[\w-]{20,}|[\w-]{24,}")
+_UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
+PATH_LIMIT = 120
+
+
+def logged_path(request: web.Request) -> str:
+    """The path to log: the matched route's own (``/sms/twilio``), or for an unknown path
+    (a scanner's) the path with anything secret-looking masked, control characters and
+    spaces replaced (no forged log lines), and cut to a length."""
+    resource = request.match_info.route.resource
+    if resource is not None:
+        return resource.canonical
+    path = _SECRETISH.sub("<secret>", request.path)
+    path = _UNPRINTABLE.sub("?", path)
+    return path if len(path) <= PATH_LIMIT else path[:PATH_LIMIT] + "..."
 
 
 @web.middleware
@@ -84,6 +153,18 @@ async def healthz(request: web.Request) -> web.Response:
 
     body = await report(request.app[SANAL])
     return web.json_response(body, status=200 if body["ok"] else 503)
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus's text format (bot/metrics.py); local scrapers or the token only."""
+    from bot import metrics
+
+    sanal = request.app[SANAL]
+    refused = metrics.refusal(request, sanal.settings.metrics_token)
+    if refused is not None:
+        return refused
+    body = await sanal.metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
 def sim_lang(request: web.Request) -> str:

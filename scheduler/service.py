@@ -25,6 +25,7 @@ from bot.clock import Clock
 from bot.settings import Settings
 from scheduler import backups
 from scheduler.sweeps import SweepReport, next_deadline, run_once
+from storage import metrics as monitoring
 
 if TYPE_CHECKING:
     from bot.app import Sanal
@@ -100,10 +101,13 @@ class SchedulerPlugin:
             report = await run_once(app.db, self.settings, now)
         except Exception:
             log.exception("sweep failed; the next one tries again")
+            app.metrics.sweep_failed()
             await backups.run_due(app.db, self.settings, now)  # all the more needed
             return None
         self.last_report = report
         self.last_sweep_at = time.monotonic()
+        app.metrics.swept(_counts(report))
+        await _note_sweep(app, now)
         # After the sweep (deadlines first); a daily copy, in a thread (scheduler/backups.py).
         await backups.run_due(app.db, self.settings, now)
         await app.db.fold_wal()  # sealed ballot messages leave the -wal file (storage/db.py)
@@ -131,3 +135,25 @@ class SchedulerPlugin:
             id="deadline",
             replace_existing=True,
         )
+
+
+def _counts(report: SweepReport) -> dict[str, int]:
+    """What a sweep did, as bot/metrics.py counts it."""
+    return {
+        "rounds_opened": len(report.opened),
+        "voting_started": len(report.voting),
+        "rounds_closed": len(report.closed),
+        "meeting_reminders_queued": report.reminders,
+        "vote_reminders_queued": report.vote_reminders,
+        "reminders_expired": report.expired,
+    }
+
+
+async def _note_sweep(app: Sanal, now: datetime) -> None:
+    """The sweep's time in the database: `sanal status` and /metrics read it from any
+    process. A write that fails here fails nothing else (the next sweep writes again)."""
+    try:
+        async with app.db.write() as conn:
+            await monitoring.note_sweep(conn, now)
+    except Exception as exc:
+        log.warning("could not note the sweep's time: %s", exc)

@@ -196,6 +196,34 @@ def prune(folder: Path, stem: str, keep: int, now: datetime) -> list[Path]:
     return removed
 
 
+def newest(folder: Path, stem: str) -> Path | None:
+    """This database's newest backup in ``folder`` (scheduled, or `sanal backup` into the
+    folder), by the time in its name; None when there is none."""
+    pattern = _names(stem)
+    try:
+        made = [p for p in folder.iterdir() if pattern.match(p.name)]
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return max(made, key=_order, default=None)
+
+
+_STAMP = re.compile(r"-(\d{8}T\d{6}Z)(?:-(\d+))?\.db$")
+
+
+def _order(path: Path) -> tuple[str, int]:
+    """The time in the name, then its ``-2``, ``-3`` (made later in the same second)."""
+    match = _STAMP.search(path.name)
+    return (match.group(1), int(match.group(2) or 1)) if match else ("", 0)
+
+
+def taken_at(path: Path) -> datetime | None:
+    """The time in a backup's name (UTC), as :func:`backup_name` wrote it."""
+    match = _STAMP.search(path.name)
+    if match is None:
+        return None
+    return datetime.strptime(match.group(1), TIME_FORMAT).replace(tzinfo=UTC)
+
+
 # --- restore ---------------------------------------------------------------------------
 
 

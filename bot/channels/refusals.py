@@ -13,6 +13,7 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
+from bot import metrics
 from storage import audit
 from storage.db import Database
 
@@ -39,6 +40,7 @@ class RefusalLog:
     async def refused(
         self, db: Database, now: datetime, reason: str, remote: str | None = None
     ) -> None:
+        metrics.refused(db, self.channel, reason)  # every refusal, not one a minute
         self._count[reason] += 1
         last = self._last.get(reason)
         if last is not None and now - last < self.every:

@@ -1,0 +1,228 @@
+"""`sanal status` on a real SQLite file: two rounds under way (one in Hovd time), a khural
+meeting ahead, a backlog with a stuck and a failing message, an inbox message that
+failed, a sweep and a backup behind. Run while the app has the file open and a write
+transaction under way, as beside `sanal serve`: it reads, waits for nobody, changes
+nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from click.testing import CliRunner, Result
+
+from bot.app import Sanal
+from bot.cli import main
+from bot.clock import SystemClock
+from bot.message import Channel, Inbound
+from storage import backup, inbox, meetings, outbox, rounds
+from storage import metrics as monitoring
+from storage.db import fetchone
+from tests.conftest import ZAG_BAG_1, make_settings
+
+UB = ZoneInfo("Asia/Ulaanbaatar")
+HOVD = ZoneInfo("Asia/Hovd")
+
+
+def local(when: datetime, zone: ZoneInfo, name: str) -> str:
+    return f"{when.astimezone(zone):%Y-%m-%d %H:%M} {name}"
+
+
+def status(db: Path) -> Result:
+    env = {"SANAL_SCHEDULER_ENABLED": "true", "TELEGRAM_BOT_TOKEN": ""}
+    env |= {"SANAL_SMS_PROVIDER": "twilio", "SANAL_BACKUP_INTERVAL_HOURS": "24"}
+    return CliRunner().invoke(main, ["status", "--db", str(db)], env=env)
+
+
+async def hovd_bag(app: Sanal) -> str:
+    row = await fetchone(
+        app.db.reader,
+        "SELECT code FROM units WHERE level = 'bag' AND tz = 'Asia/Hovd' ORDER BY code LIMIT 1",
+    )
+    assert row is not None
+    return str(row["code"])
+
+
+async def fill(app: Sanal, now: datetime) -> dict[str, object]:
+    hovd = await hovd_bag(app)
+    vote_until = (now + timedelta(days=5)).replace(second=0, microsecond=0)
+    collect_until = (now + timedelta(days=2)).replace(second=0, microsecond=0)
+    meeting_at = (now + timedelta(days=9)).replace(second=0, microsecond=0)
+    async with app.db.write() as conn:
+        voting = await rounds.create(
+            conn, bag_code=ZAG_BAG_1, year=now.year + 1, now=now, vote_until=vote_until
+        )
+        await rounds.advance(conn, voting.id, "collecting", now)
+        await rounds.create(
+            conn, bag_code=hovd, year=now.year + 1, now=now, collect_until=collect_until
+        )
+        await meetings.schedule(conn, voting.id, meeting_at, "Багийн төв", now)
+        for i, (channel, due) in enumerate(
+            [("twilio", now - timedelta(minutes=40)), ("twilio", now), ("telegram", now)]
+        ):
+            await outbox.enqueue(
+                conn,
+                dedupe_key=f"t:{i}",
+                channel=channel,
+                address="tel:+97699112233" if channel == "twilio" else "telegram:123456789",
+                text="Сайн байна уу",
+                now=due,
+            )
+        # The third twilio message failed four times already (a provider refusing).
+        await outbox.enqueue(
+            conn, dedupe_key="t:9", channel="twilio", address="tel:+97699445566", text="x", now=now
+        )
+        row = await fetchone(conn, "SELECT id FROM outbox WHERE dedupe_key = 't:9'")
+        assert row is not None
+        for _ in range(4):
+            await outbox.mark_retry(conn, row["id"], "twilio 400 to +97699445566", now)
+        [(inbox_id, _)] = await inbox.store_many(
+            conn,
+            [Inbound(Channel.TWILIO, "SM1", "tel:+97699112233", "СОНГО 1", now, "+97699112233")],
+        )
+        await inbox.mark(conn, inbox_id, "failed", None, now)
+        await monitoring.note_sweep(conn, now - timedelta(seconds=20))
+    made = backup.make(
+        Path(app.db.path),
+        backup.free_name(app.settings.backup_path(), Path(app.db.path).stem, now),
+        app.db.ballot_secret,
+    )
+    return {
+        "hovd": hovd,
+        "vote_until": vote_until,
+        "collect_until": collect_until,
+        "meeting_at": meeting_at,
+        "backup": made.path,
+    }
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def test_the_status_page_beside_a_running_app(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, sms_provider="twilio", twilio_account_sid="AC1")
+    app = Sanal(settings, SystemClock())
+    await app.open()
+    try:
+        now = datetime.now(UTC)
+        seen = await fill(app, now)
+        # A write under way, as a busy `serve` has: status neither waits for it nor sees it.
+        async with app.db.write() as conn:
+            await conn.execute("UPDATE inbox SET status = 'pending'")
+            result = await asyncio.wait_for(asyncio.to_thread(status, Path(app.db.path)), 30)
+    finally:
+        await app.stop()
+    assert result.exit_code == 0, result.output
+    out = result.output
+    lines = out.splitlines()
+    assert lines[0].startswith(f"Sanal status: {tmp_path / 'sanal.db'}")
+
+    # Rounds under way, each deadline in its bag's own zone.
+    assert "Rounds: 1 collecting, 1 voting" in out
+    vote_until = seen["vote_until"]
+    collect_until = seen["collect_until"]
+    meeting_at = seen["meeting_at"]
+    assert isinstance(vote_until, datetime) and isinstance(collect_until, datetime)
+    assert isinstance(meeting_at, datetime)
+    [bag_1] = [line for line in lines if line.startswith(f"  {ZAG_BAG_1} ")]
+    assert f"Баянбулаг, Заг, for {now.year + 1}: voting, voting until" in bag_1
+    assert local(vote_until, UB, "Ulaanbaatar") in bag_1
+    assert f"khural {local(meeting_at, UB, 'Ulaanbaatar')}" in bag_1
+    [hovd] = [line for line in lines if line.startswith(f"  {seen['hovd']} ")]
+    assert "collecting proposals, proposals until" in hovd
+    assert local(collect_until, HOVD, "Hovd") in hovd
+
+    # What comes next, soonest first.
+    start = lines.index("Next deadlines and reminders:")
+    coming = lines[start + 1 : start + 6]
+    expected = [
+        (collect_until, HOVD, "Hovd", "proposals close, voting opens"),
+        (vote_until - timedelta(hours=24), UB, "Ulaanbaatar", "vote reminder to non-voters"),
+        (vote_until, UB, "Ulaanbaatar", "voting closes"),
+        (meeting_at - timedelta(days=3), UB, "Ulaanbaatar", "khural reminder (3d before)"),
+        (meeting_at, UB, "Ulaanbaatar", "khural meeting"),
+    ]
+    assert len(coming) == len(expected)
+    for line, (at, zone, name, what) in zip(coming, expected, strict=True):
+        assert line.split()[:3] == local(at, zone, name).split() and line.endswith(what), line
+
+    # Backlog, inbox, sweep, backup.
+    assert "Outbox, not yet sent: telegram 1 queued; twilio 3 queued (oldest due 40m ago)" in out
+    assert "Inbox: 0 pending, 1 failed" in out  # the uncommitted change is not seen
+    assert "Scheduler: last sweep 2" in out and "s ago (" in out
+    assert f"Backup: newest {seen['backup']}" in out
+
+    # Channels: twilio has trouble, with its last error, and no number in it.
+    [twilio] = [line for line in lines if line.startswith("  twilio ")]
+    assert "PROBLEM: 1 overdue, 1 failing" in twilio and "never sent" in twilio
+    assert "last error: twilio 400 to <phone>" in twilio
+    [telegram] = [line for line in lines if line.startswith("  telegram ")]
+    assert "ok; never sent" in telegram
+    assert "+97699" not in out and "99112233" not in out
+
+    problems = out[out.index("Problems (") :]
+    assert "twilio: outbox stuck: 1 messages due over 15 min ago unsent" in problems
+    assert "twilio: outbox failing: 1 messages failed 3+ times" in problems
+    assert "inbox: 1 received message(s) could not be handled" in problems
+    assert "scheduler" not in problems and "backup" not in problems
+
+
+async def test_what_a_stopped_scheduler_and_no_backup_look_like(tmp_path: Path) -> None:
+    app = Sanal(make_settings(tmp_path), SystemClock())
+    await app.open()
+    async with app.db.write() as conn:
+        await monitoring.note_sweep(conn, datetime.now(UTC) - timedelta(hours=3))
+    await app.stop()
+    before = digest(tmp_path / "sanal.db")
+    result = await asyncio.to_thread(status, tmp_path / "sanal.db")
+    assert result.exit_code == 0, result.output
+    assert digest(tmp_path / "sanal.db") == before  # read, not written
+    assert "Scheduler: last sweep 3h ago" in result.output
+    assert "scheduler: no sweep for 3h (one expected every 30s" in result.output
+    assert "backup: none made yet" in result.output
+    assert "Rounds: none yet" in result.output and "  none" in result.output
+    assert "  twilio  nothing sent yet" in result.output
+
+
+async def test_a_database_behind_this_version(tmp_path: Path) -> None:
+    """A migration not applied: said among the problems; one it needs: one line, exit 1."""
+    app = Sanal(make_settings(tmp_path), SystemClock())
+    await app.open()
+    async with app.db.write() as conn:
+        await conn.execute(
+            "DELETE FROM schema_migrations WHERE version = (SELECT max(version) "
+            "FROM schema_migrations)"
+        )
+    await app.stop()
+    result = await asyncio.to_thread(status, tmp_path / "sanal.db")
+    assert result.exit_code == 0, result.output
+    assert "  - database not migrated: 1 migration(s) due (sanal migrate)" in result.output
+
+    app = Sanal(make_settings(tmp_path), SystemClock())
+    await app.open()  # which migrates it again
+    async with app.db.write() as conn:
+        await conn.execute(
+            "DELETE FROM schema_migrations WHERE version = (SELECT max(version) "
+            "FROM schema_migrations)"
+        )
+        await conn.execute("DROP TABLE participation")  # a table status reads, missing
+    await app.stop()
+    result = await asyncio.to_thread(status, tmp_path / "sanal.db")
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith(f"Error: {tmp_path / 'sanal.db'}: 1 migration(s) behind")
+    assert line.endswith("run `sanal migrate`")
+
+
+def test_no_database(tmp_path: Path) -> None:
+    result = status(tmp_path / "missing.db")
+    assert result.exit_code == 1
+    assert (
+        result.output.strip()
+        == f"Error: no database at {tmp_path / 'missing.db'} (--db or SANAL_DB)"
+    )
+    assert not (tmp_path / "missing.db").exists()
