@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from bot.database import database as open_database
 from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
 from bot.reports.cli import report as report_group
-from bot.settings import Settings
+from bot.settings import Settings, env_file_values, unknown_variables
 from storage import audit, outbox, people, roles, units
 from storage.backup import BackupError
 from storage.keyguard import BallotKeyError
@@ -53,9 +54,13 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
+@click.version_option(package_name="sanal", message="sanal %(version)s")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Sanal: citizens' proposals and votes for the Local Development Fund."""
+    # A misspelt SANAL_* variable was silently ignored: say so, once, before anything.
+    for line in unknown_variables(os.environ, _env_file_or_nothing()):
+        click.echo(f"Warning: {line}", err=True)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -64,6 +69,13 @@ def main(verbose: bool) -> None:
     logging.getLogger("twilio").setLevel(logging.DEBUG if verbose else logging.WARNING)
     # No phone number, Telegram id or token in any log line, at any level (bot.log_redact).
     log_redact.install()
+
+
+def _env_file_or_nothing() -> dict[str, str]:
+    try:
+        return env_file_values()
+    except (OSError, UnicodeDecodeError):  # a .env that cannot be read: settings say so
+        return {}
 
 
 @main.command()

@@ -6,12 +6,14 @@ these rather than each keep a copy.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
-from bot.settings import Settings
+from bot.settings import Settings, env_file_values, explain
 
 db_option = click.option(
     "--db",
@@ -26,5 +28,15 @@ def settings_for(**overrides: Any) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**values)
-    except Exception as exc:  # pydantic's message names the setting and the problem
-        raise click.ClickException(f"bad settings: {exc}") from None
+    except ValidationError as exc:  # one line naming the variable, not pydantic's four
+        options = {k: f"--{k.replace('_', '-')} {v}" for k, v in values.items()}
+        raise click.ClickException(explain(exc, options, os.environ, _env_file())) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # a .env that cannot be read
+        raise click.ClickException(f"settings: {exc}") from None
+
+
+def _env_file() -> dict[str, str]:
+    try:
+        return env_file_values()
+    except (OSError, UnicodeDecodeError):
+        return {}
