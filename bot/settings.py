@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 import types
 import typing
 from collections.abc import Mapping
@@ -304,6 +305,21 @@ def variables(field: str) -> list[str]:
     if isinstance(alias, str):
         return [alias]
     return [f"{ENV_PREFIX}{field.upper()}"]
+
+
+def variable_in_use(field: str) -> str:
+    """The variable that set a field here (SANAL_TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN),
+    for messages that name it; the usual one when none did."""
+    names = variables(field)
+    environ = {k.upper() for k in os.environ}
+    found = next((n for n in names if n in environ), None)
+    if found is None:
+        try:
+            in_file = {k.upper() for k in env_file_values()}
+        except (OSError, UnicodeDecodeError):
+            in_file = set()
+        found = next((n for n in names if n in in_file), names[0])
+    return found
 
 
 def known_variables() -> set[str]:
