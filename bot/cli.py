@@ -16,7 +16,7 @@ from bot import log_redact
 from bot.app import Sanal
 from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
-from bot.cli_options import db_option, settings_for
+from bot.cli_options import db_option, os_error_line, settings_for
 from bot.database import database as open_database
 from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
@@ -48,9 +48,7 @@ class _Group(click.Group):
         except DatabaseUnusable as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
-            where = f"{exc.filename}: " if exc.filename else ""
-            why = "a file, not a folder" if isinstance(exc, FileExistsError) else exc.strerror
-            raise click.ClickException(f"{where}{why or exc}") from None
+            raise click.ClickException(os_error_line(exc)) from None
 
 
 @click.group(cls=_Group)

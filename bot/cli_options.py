@@ -40,3 +40,19 @@ def _env_file() -> dict[str, str]:
         return env_file_values()
     except (OSError, UnicodeDecodeError):
         return {}
+
+
+def file_in_the_way(path: Path) -> Path | None:
+    """The file standing where a folder of ``path`` must be (data/ is a file), if any."""
+    return next((p for p in path.parents if p.is_file()), None)
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError as the one line an operator reads: which path, and what is wrong."""
+    name = Path(exc.filename) if exc.filename else None
+    if isinstance(exc, FileExistsError | NotADirectoryError) and name is not None:
+        blocking = name if name.is_file() else file_in_the_way(name)
+        if blocking is not None:
+            return f"{blocking}: a file, not a folder"
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
