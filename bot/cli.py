@@ -145,17 +145,34 @@ def units_group() -> None:
 @db_option
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def units_import(db: Path | None, csv_file: Path) -> None:
-    """Import units from a level,code,name,parent_code CSV (all or nothing)."""
+    """Import units from a level,code,name,parent_code CSV (all or nothing).
+
+    A parent may be listed in the file above its units or be in the database already:
+    a file of a soum's new bags needs no copy of the soum and its aimag."""
     settings = settings_for(db=db)
     try:
-        parsed = units.parse_units_csv(csv_file.read_text(encoding="utf-8"))
+        # The file on its own first: a bad line is refused before the database is opened.
+        units_file = units.read_units_csv(csv_file.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise click.ClickException(f"{csv_file}: not UTF-8 text") from None
     except units.UnitsFileError as exc:
         raise click.ClickException(f"{csv_file}: {exc}; nothing imported") from None
+    parsed = units_file.units
+
+    national = 0
 
     async def go() -> dict[str, int]:
+        nonlocal national
         async with open_database(settings) as database, database.write() as conn:
+            if await units.count(conn) == 0:
+                # As at every first start (bot/app.py): the national list underneath, so
+                # that a file of new bags finds its soums on a new database too.
+                packaged = units.parse_units_csv(units.packaged_units_csv())
+                national = (await units.upsert_units(conn, packaged))["added"]
+            try:
+                units_file.check(await units.known_levels(conn))
+            except units.UnitsFileError as exc:  # raised inside: the transaction rolls back
+                raise click.ClickException(f"{csv_file}: {exc}; nothing imported") from None
             counts = await units.upsert_units(conn, parsed)
             await audit.record(
                 conn,
@@ -169,6 +186,8 @@ def units_import(db: Path | None, csv_file: Path) -> None:
             return counts
 
     counts = _run(go)
+    if national:
+        click.echo(f"the database had no units: the national list loaded first ({national})")
     levels = {lvl: sum(1 for u in parsed if u.level == lvl) for lvl in ("aimag", "soum", "bag")}
     click.echo(
         f"{len(parsed)} units read ({levels['aimag']} aimags, {levels['soum']} soums, "
