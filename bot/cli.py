@@ -16,6 +16,7 @@ from bot import log_redact
 from bot.app import Sanal
 from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
+from bot.chat_input import ChatInput
 from bot.cli_options import db_option, os_error_line, settings_for
 from bot.database import database as open_database
 from bot.demo import DEMO_HELP, ensure_demo
@@ -343,34 +344,38 @@ def chat(db: Path | None, phone: str) -> None:
         try:
             if (refused := simulator_gate.chat_refusal(sanal.simulator, settings)) is not None:
                 raise click.ClickException(refused)
-            loop = asyncio.get_running_loop()
-            while True:
-                why = await simulator_gate.refusal(sanal.db.reader, sanal.simulator, e164)
-                if why is not None:  # checked before each line: a real channel may write
-                    raise click.ClickException(f"{e164}: {why}")
-                line = await loop.run_in_executor(None, _prompt)
-                if line is None:
-                    return
-                msg = simulator.inbound(phone, line, sanal.clock.now())
-                inbox_id = await sanal.intake.receive_and_wait(msg)
-                # Read before sending: a ballot's reply is sealed once sent.
-                replies = await outbox.for_inbox(sanal.db.reader, inbox_id)
-                await sanal.drain_outbox()
-                for row in replies:
-                    if row.kind == "reply":
-                        click.echo(f"< {row.text}")
+            lines = ChatInput()
+            try:
+                await _chat(sanal, phone, e164, lines)
+            finally:
+                lines.close()
         finally:
             await sanal.stop()
 
-    _run(go)
-
-
-def _prompt() -> str | None:
-    # A prompt only for a person at a terminal; scripts piping lines in get replies only.
     try:
-        return input("> " if sys.stdin.isatty() else "")
-    except EOFError:
-        return None
+        _run(go)
+    except KeyboardInterrupt:  # Ctrl+C: the way out of a chat, so no error and no trace
+        if sys.stdout.isatty():
+            click.echo()  # after the ^C the terminal shows
+        click.echo("stopped")
+
+
+async def _chat(sanal: Sanal, phone: str, e164: str, lines: ChatInput) -> None:
+    while True:
+        why = await simulator_gate.refusal(sanal.db.reader, sanal.simulator, e164)
+        if why is not None:  # checked before each line: a real channel may write
+            raise click.ClickException(f"{e164}: {why}")
+        line = await lines.next()
+        if line is None:
+            return
+        msg = simulator.inbound(phone, line, sanal.clock.now())
+        inbox_id = await sanal.intake.receive_and_wait(msg)
+        # Read before sending: a ballot's reply is sealed once sent.
+        replies = await outbox.for_inbox(sanal.db.reader, inbox_id)
+        await sanal.drain_outbox()
+        for row in replies:
+            if row.kind == "reply":
+                click.echo(f"< {row.text}")
 
 
 @main.command(name="sms-cost")
