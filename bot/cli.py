@@ -20,6 +20,7 @@ from bot.chat_input import ChatInput
 from bot.cli_options import db_option, os_error_line, settings_for
 from bot.database import database as open_database
 from bot.demo import DEMO_HELP, ensure_demo
+from bot.gateway_cli import gateway_group
 from bot.phone import PhoneError, normalise
 from bot.reports.cli import report as report_group
 from bot.settings import Settings, env_file_values, unknown_variables
@@ -402,6 +403,8 @@ main.add_command(report_group)
 # `sanal backup DEST`, `sanal restore SRC` (bot/backup_cli.py).
 main.add_command(backup_cmd)
 main.add_command(restore_cmd)
+# `sanal gateway register`, `sanal gateway list` (bot/gateway_cli.py).
+main.add_command(gateway_group)
 
 
 if __name__ == "__main__":  # pragma: no cover
