@@ -13,7 +13,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from bot.settings import Settings, env_file_values, explain
+from bot.settings import ENV_FILE, Settings, env_file_values, explain
 
 db_option = click.option(
     "--db",
@@ -31,8 +31,10 @@ def settings_for(**overrides: Any) -> Settings:
     except ValidationError as exc:  # one line naming the variable, not pydantic's four
         options = {k: f"--{k.replace('_', '-')} {v}" for k, v in values.items()}
         raise click.ClickException(explain(exc, options, os.environ, _env_file())) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:  # a .env that cannot be read
-        raise click.ClickException(f"settings: {exc}") from None
+    except UnicodeDecodeError:  # a .env saved in another encoding
+        raise click.ClickException(f"{ENV_FILE}: not UTF-8 text") from None
+    except OSError as exc:  # a .env that cannot be read
+        raise click.ClickException(os_error_line(exc)) from None
 
 
 def _env_file() -> dict[str, str]:

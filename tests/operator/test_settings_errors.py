@@ -184,3 +184,11 @@ def test_the_installed_command_prints_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr == "Error: SANAL_PORT='http': must be a whole number from 0 to 65535\n"
     assert done.stdout == ""
+
+
+def test_a_env_file_in_another_encoding(folder: Path) -> None:
+    (folder / ".env").write_bytes(
+        "SANAL_PORT=80\nSANAL_LATIN_WRITER_LANG=монгол\n".encode("cp1251")
+    )
+    code, _, err = sanal("official", "list")
+    assert code == 1 and err == "Error: .env: not UTF-8 text\n"
