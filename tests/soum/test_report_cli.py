@@ -115,14 +115,23 @@ def test_everything_for_a_soum_with_a_progress_bar(db: Path, tmp_path: Path) -> 
     result = run("all", ZAG, "--db", str(db), "--out", str(tmp_path / "all"))
     assert result.exit_code == 0, result.output
     written = [Path(line) for line in result.stdout.splitlines()]
-    assert len(written) == 4 * len(BAGS) + 1 + 2  # per round 4 files, the soum, participation
+    # Per round 4 files; the soum's XLSX, its allocation as CSV and JSON and its .pb;
+    # participation as CSV and XLSX.
+    assert len(written) == 4 * len(BAGS) + 4 + 2
     assert all(p.stat().st_size > 0 for p in written)
     assert sorted(p.suffix for p in written) == sorted(
-        [".xlsx", ".pdf", ".png", ".pb"] * len(BAGS) + [".xlsx", ".csv", ".xlsx"]
+        [".xlsx", ".pdf", ".png", ".pb"] * len(BAGS)
+        + [".xlsx", ".csv", ".json", ".pb"]
+        + [".csv", ".xlsx"]
     )
+    assert {p.name for p in written} >= {
+        f"allocation-{ZAG}-{YEAR}.csv",
+        f"allocation-{ZAG}-{YEAR}.json",
+        f"sanal-{ZAG}-{YEAR}.pb",
+    }
     # tqdm's bars on stderr: rounds read, bags counted, files written, each to 100%.
     bars = result.stderr
-    for desc, total in (("rounds", len(BAGS)), ("participation", 4), ("writing", 15)):
+    for desc, total in (("rounds", len(BAGS)), ("participation", 4), ("writing", 18)):
         assert f"{desc}: 100%" in bars and f"{total}/{total}" in bars, (desc, bars)
 
 

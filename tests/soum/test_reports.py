@@ -239,7 +239,12 @@ async def test_pabulib_export_reads_back_anonymised(
     for bag, spec in BAGS.items():
         path = tmp_path / f"sanal-{bag}.pb"
         inst, prof = parse_pabulib(str(path))  # pabutools' own parser
-        assert inst.budget_limit == 80_000_000  # the soum's ceiling
+        # The bag's budget: what the soum's allocation under its rule in force (the
+        # standard rule, pabulib's greedy-custom) gives this bag's projects, not the
+        # soum's ceiling shared by all bags.
+        selected = [p for p in inst if inst.project_meta[p]["selected"] == "1"]
+        assert inst.budget_limit == sum(p.cost for p in selected) < 80_000_000
+        assert inst.meta["rule"] == "greedy-custom" and "ranking" in inst.meta["comment"]
         assert inst.meta["country"] == "Mongolia" and inst.meta["currency"] == "MNT"
         costs = {p.name: int(p.cost) for p in inst}
         assert len(costs) == len(spec["proposals"])

@@ -213,6 +213,7 @@ async def test_three_bags_scored_allocated_and_reported(
     async with sanal.db.write() as conn:
         stored = await import_scores(
             conn,
+            sanal.settings,
             ZAG,
             YEAR,
             s.member_ids[2],
@@ -462,7 +463,15 @@ async def test_a_long_allocation_still_fits_an_sms(
         for pid in s.member_ids:
             sheet = {n: {"importance": 3, "fit": 4} for n in range(1, 19)}
             await import_scores(
-                conn, ZAG, YEAR, pid, sheet, sanal.clock.now(), actor="test", channel="cli"
+                conn,
+                sanal.settings,
+                ZAG,
+                YEAR,
+                pid,
+                sheet,
+                sanal.clock.now(),
+                actor="test",
+                channel="cli",
             )
     a = s.members[0]
     await a.say("ХЯЗГААР 100 сая")
