@@ -16,6 +16,7 @@ $(VENV)/.test-deps: $(BIN)/sanal
 	touch $@
 
 run: $(BIN)/sanal
+	@echo "sanal is $(BIN)/sanal: '. $(BIN)/activate' puts it on PATH in this shell"
 	$(BIN)/sanal serve --demo
 
 lint: $(VENV)/.test-deps

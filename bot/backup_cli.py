@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli_options import db_option, settings_for
+from bot.cli_options import db_option, file_in_the_way, settings_for
 from bot.database import database
 from storage.backup import BackupError, Summary, free_name, make, restore
 from storage.keyguard import BallotKeyError
@@ -40,6 +40,10 @@ def backup_cmd(db: Path | None, dest: str, key_to: Path | None) -> None:
     # A folder: one that exists, or a new one written with a slash at the end.
     into_folder = dest.endswith(("/", os.sep)) or Path(dest).is_dir()
     target = free_name(Path(dest), source.stem, now) if into_folder else Path(dest)
+    for place in (target, key_to):  # data/ a file: said plainly, before anything is copied
+        blocking = file_in_the_way(place) if place is not None else None
+        if blocking is not None:
+            raise click.ClickException(f"{blocking}: a file, not a folder")
 
     async def go() -> Summary:
         # Opened first so that a missing or wrong key is refused, as by every command:

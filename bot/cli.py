@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,12 +17,14 @@ from bot import log_redact, logs
 from bot.app import Sanal
 from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
-from bot.cli_options import db_option, settings_for
+from bot.chat_input import ChatInput
+from bot.cli_options import db_option, os_error_line, settings_for
 from bot.database import database as open_database
 from bot.demo import DEMO_HELP, ensure_demo
+from bot.gateway_cli import gateway_group
 from bot.phone import PhoneError, normalise
 from bot.reports.cli import report as report_group
-from bot.settings import Settings
+from bot.settings import Settings, env_file_values, unknown_variables
 from bot.status import status_cmd
 from storage import audit, outbox, people, roles, rounds, units
 from storage.backup import BackupError
@@ -49,15 +52,17 @@ class _Group(click.Group):
         except DatabaseUnusable as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
-            where = f"{exc.filename}: " if exc.filename else ""
-            why = "a file, not a folder" if isinstance(exc, FileExistsError) else exc.strerror
-            raise click.ClickException(f"{where}{why or exc}") from None
+            raise click.ClickException(os_error_line(exc)) from None
 
 
 @click.group(cls=_Group)
+@click.version_option(package_name="sanal", message="sanal %(version)s")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Sanal: citizens' proposals and votes for the Local Development Fund."""
+    # A misspelt SANAL_* variable was silently ignored: say so, once, before anything.
+    for line in unknown_variables(os.environ, _env_file_or_nothing()):
+        click.echo(f"Warning: {line}", err=True)
     # Text at INFO until the command reads its settings: then SANAL_LOG_LEVEL and
     # SANAL_LOG_FORMAT (bot/logs.py, from bot/cli_options.py).
     logs.start(verbose=verbose)
@@ -65,6 +70,13 @@ def main(verbose: bool) -> None:
     logging.getLogger("twilio").setLevel(logging.DEBUG if verbose else logging.WARNING)
     # No phone number, Telegram id or token in any log line, at any level (bot.log_redact).
     log_redact.install()
+
+
+def _env_file_or_nothing() -> dict[str, str]:
+    try:
+        return env_file_values()
+    except (OSError, UnicodeDecodeError):  # a .env that cannot be read: settings say so
+        return {}
 
 
 @main.command()
@@ -136,17 +148,34 @@ def units_group() -> None:
 @db_option
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def units_import(db: Path | None, csv_file: Path) -> None:
-    """Import units from a level,code,name,parent_code CSV (all or nothing)."""
+    """Import units from a level,code,name,parent_code CSV (all or nothing).
+
+    A parent may be listed in the file above its units or be in the database already:
+    a file of a soum's new bags needs no copy of the soum and its aimag."""
     settings = settings_for(db=db)
     try:
-        parsed = units.parse_units_csv(csv_file.read_text(encoding="utf-8"))
+        # The file on its own first: a bad line is refused before the database is opened.
+        units_file = units.read_units_csv(csv_file.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise click.ClickException(f"{csv_file}: not UTF-8 text") from None
     except units.UnitsFileError as exc:
         raise click.ClickException(f"{csv_file}: {exc}; nothing imported") from None
+    parsed = units_file.units
+
+    national = 0
 
     async def go() -> dict[str, int]:
+        nonlocal national
         async with open_database(settings) as database, database.write() as conn:
+            if await units.count(conn) == 0:
+                # As at every first start (bot/app.py): the national list underneath, so
+                # that a file of new bags finds its soums on a new database too.
+                packaged = units.parse_units_csv(units.packaged_units_csv())
+                national = (await units.upsert_units(conn, packaged))["added"]
+            try:
+                units_file.check(await units.known_levels(conn))
+            except units.UnitsFileError as exc:  # raised inside: the transaction rolls back
+                raise click.ClickException(f"{csv_file}: {exc}; nothing imported") from None
             counts = await units.upsert_units(conn, parsed)
             await audit.record(
                 conn,
@@ -160,6 +189,8 @@ def units_import(db: Path | None, csv_file: Path) -> None:
             return counts
 
     counts = _run(go)
+    if national:
+        click.echo(f"the database had no units: the national list loaded first ({national})")
     levels = {lvl: sum(1 for u in parsed if u.level == lvl) for lvl in ("aimag", "soum", "bag")}
     click.echo(
         f"{len(parsed)} units read ({levels['aimag']} aimags, {levels['soum']} soums, "
@@ -315,34 +346,38 @@ def chat(db: Path | None, phone: str) -> None:
         try:
             if (refused := simulator_gate.chat_refusal(sanal.simulator, settings)) is not None:
                 raise click.ClickException(refused)
-            loop = asyncio.get_running_loop()
-            while True:
-                why = await simulator_gate.refusal(sanal.db.reader, sanal.simulator, e164)
-                if why is not None:  # checked before each line: a real channel may write
-                    raise click.ClickException(f"{e164}: {why}")
-                line = await loop.run_in_executor(None, _prompt)
-                if line is None:
-                    return
-                msg = simulator.inbound(phone, line, sanal.clock.now())
-                inbox_id = await sanal.intake.receive_and_wait(msg)
-                # Read before sending: a ballot's reply is sealed once sent.
-                replies = await outbox.for_inbox(sanal.db.reader, inbox_id)
-                await sanal.drain_outbox()
-                for row in replies:
-                    if row.kind == "reply":
-                        click.echo(f"< {row.text}")
+            lines = ChatInput()
+            try:
+                await _chat(sanal, phone, e164, lines)
+            finally:
+                lines.close()
         finally:
             await sanal.stop()
 
-    _run(go)
-
-
-def _prompt() -> str | None:
-    # A prompt only for a person at a terminal; scripts piping lines in get replies only.
     try:
-        return input("> " if sys.stdin.isatty() else "")
-    except EOFError:
-        return None
+        _run(go)
+    except KeyboardInterrupt:  # Ctrl+C: the way out of a chat, so no error and no trace
+        if sys.stdout.isatty():
+            click.echo()  # after the ^C the terminal shows
+        click.echo("stopped")
+
+
+async def _chat(sanal: Sanal, phone: str, e164: str, lines: ChatInput) -> None:
+    while True:
+        why = await simulator_gate.refusal(sanal.db.reader, sanal.simulator, e164)
+        if why is not None:  # checked before each line: a real channel may write
+            raise click.ClickException(f"{e164}: {why}")
+        line = await lines.next()
+        if line is None:
+            return
+        msg = simulator.inbound(phone, line, sanal.clock.now())
+        inbox_id = await sanal.intake.receive_and_wait(msg)
+        # Read before sending: a ballot's reply is sealed once sent.
+        replies = await outbox.for_inbox(sanal.db.reader, inbox_id)
+        await sanal.drain_outbox()
+        for row in replies:
+            if row.kind == "reply":
+                click.echo(f"< {row.text}")
 
 
 @main.command(name="sms-cost")
@@ -381,6 +416,8 @@ main.add_command(backup_cmd)
 main.add_command(restore_cmd)
 # `sanal status`: the operator's page, read-only (bot/status.py).
 main.add_command(status_cmd)
+# `sanal gateway register`, `sanal gateway list` (bot/gateway_cli.py).
+main.add_command(gateway_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

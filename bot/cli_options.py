@@ -6,13 +6,15 @@ these rather than each keep a copy.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from bot import logs
-from bot.settings import Settings
+from bot.settings import ENV_FILE, Settings, env_file_values, explain
 
 db_option = click.option(
     "--db",
@@ -27,7 +29,35 @@ def settings_for(**overrides: Any) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None}
     try:
         settings = Settings(**values)
-    except Exception as exc:  # pydantic's message names the setting and the problem
-        raise click.ClickException(f"bad settings: {exc}") from None
+    except ValidationError as exc:  # one line naming the variable, not pydantic's four
+        options = {k: f"--{k.replace('_', '-')} {v}" for k, v in values.items()}
+        raise click.ClickException(explain(exc, options, os.environ, _env_file())) from None
+    except UnicodeDecodeError:  # a .env saved in another encoding
+        raise click.ClickException(f"{ENV_FILE}: not UTF-8 text") from None
+    except OSError as exc:  # a .env that cannot be read
+        raise click.ClickException(os_error_line(exc)) from None
     logs.apply(settings)  # SANAL_LOG_LEVEL, SANAL_LOG_FORMAT from here on
     return settings
+
+
+def _env_file() -> dict[str, str]:
+    try:
+        return env_file_values()
+    except (OSError, UnicodeDecodeError):
+        return {}
+
+
+def file_in_the_way(path: Path) -> Path | None:
+    """The file standing where a folder of ``path`` must be (data/ is a file), if any."""
+    return next((p for p in path.parents if p.is_file()), None)
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError as the one line an operator reads: which path, and what is wrong."""
+    name = Path(exc.filename) if exc.filename else None
+    if isinstance(exc, FileExistsError | NotADirectoryError) and name is not None:
+        blocking = name if name.is_file() else file_in_the_way(name)
+        if blocking is not None:
+            return f"{blocking}: a file, not a folder"
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"

@@ -6,23 +6,36 @@ Provider credentials keep the providers' own names (``TWILIO_AUTH_TOKEN``,
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
+import os
+import types
+import typing
+from collections.abc import Mapping
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+import annotated_types
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SANAL_"
+ENV_FILE = ".env"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="SANAL_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=ENV_PREFIX, env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
     )
 
     db: Path = Path("sanal.db")
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    public_url: str | None = None  # e.g. https://sanal.example.mn, what providers call
+    # What providers call, e.g. https://sanal.example.mn: https only (Twilio and Telegram
+    # call nothing else), http only on loopback (tests, a trainer's laptop).
+    public_url: str | None = None
 
     # Secret for ballot keys; when unset, a key file beside the database is created once.
     ballot_key: SecretStr | None = None
@@ -173,8 +186,14 @@ class Settings(BaseSettings):
 
     @field_validator("public_url")
     @classmethod
-    def _strip_slash(cls, value: str | None) -> str | None:
-        return value.rstrip("/") if value else value
+    def _https(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        refusal = public_url_refusal(value)
+        if refusal is not None:
+            raise ValueError(refusal)
+        return value
 
     @field_validator("sms_provider")
     @classmethod
@@ -182,7 +201,9 @@ class Settings(BaseSettings):
         names = [n.strip() for n in value.split(",") if n.strip()]
         unknown = sorted(set(names) - {"sim", "twilio", "android"})
         if not names or unknown:
-            raise ValueError(f"SANAL_SMS_PROVIDER: sim, twilio and/or android, not {unknown}")
+            raise ValueError(
+                "must be sim, twilio or android, or two of them joined by a comma (twilio,android)"
+            )
         return ",".join(dict.fromkeys(names))
 
     @field_validator("simulator_token")
@@ -192,7 +213,7 @@ class Settings(BaseSettings):
         if not token:
             return None  # SANAL_SIMULATOR_TOKEN= (empty) means no token
         if len(token) < 16:  # it guards a server with real people on it: not guessable
-            raise ValueError("SANAL_SIMULATOR_TOKEN: at least 16 characters (openssl rand -hex 16)")
+            raise ValueError("must be at least 16 characters (openssl rand -hex 16)")
         return SecretStr(token)
 
     @field_validator("metrics_token")
@@ -261,6 +282,205 @@ def parse_offsets(text: str) -> list[timedelta]:
             continue
         number, unit = part[:-1], part[-1:]
         if unit not in _UNITS or not number.isdigit() or int(number) == 0:
-            raise ValueError(f"reminder offset {part!r}: a whole number and d, h or m")
+            raise ValueError(
+                f"{part!r} is not a reminder offset: a whole number then d, h or m, "
+                "comma-separated (3d,1d,2h)"
+            )
         found.add(int(number) * _UNITS[unit])
     return sorted(found, reverse=True)
+
+
+# --- What an operator reads when a setting is wrong ---------------------------------------
+
+# The addresses where http:// is allowed: nobody outside the machine can call them, so
+# nothing real (Twilio, Telegram) is behind them; the tests and a trainer's laptop are.
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def public_url_refusal(url: str) -> str | None:
+    """Why SANAL_PUBLIC_URL cannot be used, or None."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and _loopback(host):
+        return None
+    return (
+        "must start with https:// and name the host (https://sanal.example.mn): Twilio and "
+        "Telegram call https addresses only; http:// is allowed only for localhost and "
+        "127.0.0.1 (tests, training)"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# SANAL_* names that are not settings but knobs of the test suite and the benchmarks
+# (make soak): not misspellings, so not warned about.
+NOT_SETTINGS = frozenset({"SANAL_SOAK", "SANAL_SOAK_RUNS", "SANAL_SEED", "SANAL_PABULIB_DIR"})
+
+
+def variables(field: str) -> list[str]:
+    """The environment variables that set a field, the usual one first."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    if isinstance(alias, str):
+        return [alias]
+    return [f"{ENV_PREFIX}{field.upper()}"]
+
+
+def variable_in_use(field: str) -> str:
+    """The variable that set a field here (SANAL_TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN),
+    for messages that name it; the usual one when none did."""
+    names = variables(field)
+    environ = {k.upper() for k in os.environ}
+    found = next((n for n in names if n in environ), None)
+    if found is None:
+        try:
+            in_file = {k.upper() for k in env_file_values()}
+        except (OSError, UnicodeDecodeError):
+            in_file = set()
+        found = next((n for n in names if n in in_file), names[0])
+    return found
+
+
+def known_variables() -> set[str]:
+    return {name for field in Settings.model_fields for name in variables(field)}
+
+
+def env_file_values(path: Path | None = None) -> dict[str, str]:
+    """The variables a `.env` file sets (none when there is no file)."""
+    from dotenv import dotenv_values  # pydantic-settings' own reader of .env files
+
+    path = path or Path(ENV_FILE)
+    if not path.is_file():
+        return {}
+    return {k: v or "" for k, v in dotenv_values(path, encoding="utf-8").items()}
+
+
+def unknown_variables(environ: Mapping[str, str], env_file: Mapping[str, str]) -> list[str]:
+    """One warning line per SANAL_* variable that sets nothing (a misspelling, most often:
+    SANAL_MAXCHOICES was silently ignored), naming the closest setting when one is close."""
+    known = known_variables()
+    lines = []
+    for where, names in (("", environ), (f" (in {ENV_FILE})", env_file)):
+        for name in sorted(names):
+            upper = name.upper()
+            if not upper.startswith(ENV_PREFIX) or upper in known or upper in NOT_SETTINGS:
+                continue
+            line = f"{name}{where} is not a Sanal setting and is ignored"
+            close = closest(upper, known)
+            lines.append(f"{line}; did you mean {close}?" if close else line)
+    return lines
+
+
+def closest(name: str, known: set[str]) -> str | None:
+    # Compared without the underscores: SANAL_MAXCHOICES is SANAL_MAX_CHOICES misspelt,
+    # and the prefix they share says nothing.
+    def bare(n: str) -> str:
+        return n.removeprefix(ENV_PREFIX).replace("_", "")
+
+    by_bare = {bare(k): k for k in known if k.startswith(ENV_PREFIX)}
+    found = difflib.get_close_matches(bare(name), list(by_bare), n=1, cutoff=0.75)
+    return by_bare[found[0]] if found else None
+
+
+def explain(
+    error: ValidationError,
+    options: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    env_file: Mapping[str, str] | None = None,
+) -> str:
+    """Pydantic's report (four lines a problem, naming the Python field) as one line that
+    names what the operator typed (the environment variable, the .env line or the option)
+    and what is allowed."""
+    options = options or {}
+    environ = {k.upper(): v for k, v in (environ or {}).items()}
+    in_file = {k.upper(): v for k, v in (env_file or {}).items()}
+    problems = []
+    for problem in error.errors():
+        loc = problem.get("loc") or ("?",)
+        field = _field_of(str(loc[0]))
+        if field is None:
+            problems.append(f"{loc[0]}: {problem.get('msg', 'not allowed')}")
+            continue
+        names = variables(field)
+        if field in options:  # given on the command line: named as typed
+            problems.append(f"{options[field]}: {_allowed(field, problem)}")
+            continue
+        name = next((n for n in names if n in environ), None)
+        suffix = ""
+        if name is None:
+            name = next((n for n in names if n in in_file), names[0])
+            suffix = f" (in {ENV_FILE})" if name in in_file else ""
+        where = f"{name}{_shown(field, problem.get('input'))}{suffix}"
+        problems.append(f"{where}: {_allowed(field, problem)}")
+    return "; ".join(problems)
+
+
+def _field_of(name: str) -> str | None:
+    if name in Settings.model_fields:
+        return name
+    return next((f for f in Settings.model_fields if name.upper() in variables(f)), None)
+
+
+def _shown(field: str, value: Any) -> str:
+    annotation = Settings.model_fields[field].annotation
+    if "SecretStr" in str(annotation) or not isinstance(value, str | int | float):
+        return ""  # never a secret on the terminal (it may end up in a ticket or a log)
+    text = str(value)
+    return f"={text!r}" if len(text) <= 60 else f"={text[:57]!r}..."
+
+
+def _allowed(field: str, problem: Mapping[str, Any]) -> str:
+    """What the field takes, in words: from its validator's message, else its type and
+    bounds (so a wrong number says the whole range, not only the side it missed)."""
+    if problem.get("type") == "value_error":
+        ctx = problem.get("ctx") or {}
+        return str(ctx.get("error") or problem.get("msg", "")).removeprefix("Value error, ")
+    info = Settings.model_fields[field]
+    kinds = [a for a in _plain(info.annotation) if a is not type(None)]
+    kind = kinds[0] if kinds else str
+    if typing.get_origin(kind) is Literal:
+        return "must be one of " + ", ".join(str(v) for v in typing.get_args(kind))
+    if kind is bool:
+        return "must be true or false"
+    if kind is time:
+        return "must be a time of day, hours and minutes (22:00)"
+    if kind in (int, float):
+        words = "a whole number" if kind is int else "a number"
+        return f"must be {words}{_bounds(info.metadata)}"
+    return str(problem.get("msg", "not allowed"))
+
+
+def _plain(annotation: Any) -> tuple[Any, ...]:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def _bounds(metadata: list[Any]) -> str:
+    low = high = ""
+    for m in metadata:
+        if isinstance(m, annotated_types.Ge):
+            low = f"{m.ge:g}"
+        elif isinstance(m, annotated_types.Gt):
+            low = f"above {m.gt:g}"
+        elif isinstance(m, annotated_types.Le):
+            high = f"{m.le:g}"
+        elif isinstance(m, annotated_types.Lt):
+            high = f"below {m.lt:g}"
+    if low and high:
+        return f" {low}, at most {high}" if low.startswith("above") else f" from {low} to {high}"
+    if low:
+        return f" {low}" if low.startswith("above") else f", {low} or more"
+    if high:
+        return f", at most {high}"
+    return ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
@@ -29,8 +29,43 @@ class UnitsFileError(ValueError):
     """A units file that is refused whole; the message names the line and the reason."""
 
 
-def parse_units_csv(text: str, tz_overrides: dict[str, str] | None = None) -> list[Unit]:
-    """Read ``level,code,name,parent_code`` rows. Raise UnitsFileError on the first bad line."""
+@dataclass(frozen=True, slots=True)
+class UnitsFile:
+    """A units file read line by line; its parents outside the file not yet looked up."""
+
+    units: list[Unit]
+    # A unit whose parent is not in the file: its code -> (line, parent's level), so that
+    # a soum's new bags can come without the soum (it is in the database already).
+    outside: dict[str, tuple[int, str]]
+
+    def check(self, known: Mapping[str, str]) -> list[Unit]:
+        """The units, if every parent outside the file is in ``known`` (code -> level: the
+        units in the database) at the right level; else UnitsFileError naming the line."""
+        for unit in self.units:
+            if unit.code in self.outside:
+                lineno, want = self.outside[unit.code]
+                parent = unit.parent_code or ""
+                if known.get(parent) != want:
+                    raise UnitsFileError(
+                        f"line {lineno}: parent {parent!r} is not a {want} listed above or "
+                        "in the database"
+                    )
+                if not unit.code.startswith(parent):
+                    raise UnitsFileError(f"line {lineno}: code {unit.code} is not inside {parent}")
+        return self.units
+
+
+def parse_units_csv(
+    text: str, tz_overrides: dict[str, str] | None = None, known: Mapping[str, str] | None = None
+) -> list[Unit]:
+    """Read ``level,code,name,parent_code`` rows. Raise UnitsFileError on the first bad
+    line. A parent must be listed above, or be in ``known`` (code -> level)."""
+    return read_units_csv(text, tz_overrides).check(known or {})
+
+
+def read_units_csv(text: str, tz_overrides: dict[str, str] | None = None) -> UnitsFile:
+    """Read and check a units file on its own; parents it does not list are left to
+    ``UnitsFile.check`` against the database."""
     overrides = tz_overrides or {}
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
@@ -42,6 +77,7 @@ def parse_units_csv(text: str, tz_overrides: dict[str, str] | None = None) -> li
     ]:
         raise UnitsFileError("line 1: header must be level,code,name,parent_code")
     units: list[Unit] = []
+    outside: dict[str, tuple[int, str]] = {}
     seen: dict[str, str] = {}
     for lineno, row in enumerate(reader, start=2):
         if not row or all(not cell.strip() for cell in row):
@@ -64,11 +100,15 @@ def parse_units_csv(text: str, tz_overrides: dict[str, str] | None = None) -> li
                 raise UnitsFileError(f"line {lineno}: an aimag has no parent")
         else:
             want = PARENT_LEVEL[level]
-            if seen.get(parent) != want:
+            if parent in seen and seen[parent] != want:
+                raise UnitsFileError(f"line {lineno}: parent {parent!r} is not a {want}")
+            if not parent.isdigit() or len(parent) != LEVELS[want]:
                 raise UnitsFileError(
-                    f"line {lineno}: parent {parent!r} is not a {want} listed above"
+                    f"line {lineno}: parent {parent!r} is not a {want} code ({LEVELS[want]} digits)"
                 )
-            if not code.startswith(parent):
+            if parent not in seen:  # looked up in the database by check()
+                outside[code] = (lineno, want)
+            elif not code.startswith(parent):
                 raise UnitsFileError(f"line {lineno}: code {code} is not inside {parent}")
         seen[code] = level
         aimag = code[:2]
@@ -76,7 +116,12 @@ def parse_units_csv(text: str, tz_overrides: dict[str, str] | None = None) -> li
         units.append(Unit(code, level, name, parent or None, tz))
     if not units:
         raise UnitsFileError("the file has no units")
-    return units
+    return UnitsFile(units, outside)
+
+
+async def known_levels(conn: Conn) -> dict[str, str]:
+    """Every unit in the database: code -> level (for ``UnitsFile.check``)."""
+    return {r["code"]: r["level"] for r in await fetchall(conn, "SELECT code, level FROM units")}
 
 
 def packaged_units_csv() -> str:

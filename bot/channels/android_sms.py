@@ -11,34 +11,32 @@ with a local SIM on its Wi-Fi and run the open-source gateway app on it.
   and the app retries a webhook for up to two days. A message is therefore keyed on the
   sender, the text and the phone's reception time; the same sender and text again within
   ``android_dedupe_seconds`` is also taken as the same message.
-* Outbound: ``POST {gateway}/message`` with our own message id (``sanal-<outbox id>``),
-  so a retry after a timeout cannot make the phone send twice: we first ask the gateway
-  for that id, and it refuses a second message with an id it already has.
+* Outbound: through the app's own client (bot/channels/android_gateway.py), ``POST
+  /messages`` with our own message id (``sanal-<outbox id>``), so a retry after a timeout
+  cannot make the phone send twice: we first ask the gateway for that id, and it refuses a
+  second message with an id it already has. The client also registers these webhooks
+  (`sanal gateway register`); their signature is checked here, by us.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import logging
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from bot.channels import json_body
-from bot.channels.base import ConfigError, SendResult, Transport
+from bot.channels.android_gateway import WEBHOOK_PATH, AndroidTransport
+from bot.channels.base import ConfigError, Transport
 from bot.channels.refusals import RefusalLog
 from bot.message import Channel, Inbound
 from bot.phone import try_normalise
 from bot.settings import Settings
-from bot.sms_segments import count_segments
 from storage import inbox, outbox
 from storage.ballots import BallotKey
-from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +45,6 @@ MAX_WEBHOOK_BYTES = 64 * 1024
 # Signed webhooks older or newer than this are replays (the gateway's documented advice).
 MAX_SKEW = timedelta(minutes=5)
 STATUS_EVENTS = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}
-# Message states the gateway reports for a message it has and has not given up on.
-LIVE_STATES = {"Pending", "Processed", "Sent", "Delivered"}
 
 
 class AndroidConfigError(ConfigError):
@@ -101,7 +97,7 @@ class AndroidChannel:
 
     def routes(self, app: Any) -> list[web.RouteDef]:
         self._app = app
-        return [web.post("/sms/android", self.webhook)]
+        return [web.post(WEBHOOK_PATH, self.webhook)]
 
     async def start(self, app: Any) -> None:
         self._app = app
@@ -203,82 +199,3 @@ class AndroidChannel:
                 f"android {reason}"[:200] if status == "failed" and reason else None,
             )
         return web.Response(status=204)
-
-
-class AndroidTransport:
-    name = Channel.ANDROID.value
-    per_address_per_second: float | None = None
-
-    def __init__(self, settings: Settings) -> None:
-        assert settings.android_gateway_url and settings.android_gateway_password is not None
-        self.base = settings.android_gateway_url.rstrip("/")
-        self.rate_per_second = settings.android_rate_per_second
-        credentials = (
-            f"{settings.android_gateway_user or ''}:"
-            f"{settings.android_gateway_password.get_secret_value()}"
-        )
-        self._headers = {
-            "Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()
-        }
-        self._timeout = aiohttp.ClientTimeout(total=settings.sms_timeout_seconds)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def send(self, message: OutboxRow) -> SendResult:
-        message_id = f"sanal-{message.id}"
-        segments = count_segments(message.text).segments
-        if message.maybe_accepted:
-            known = await self._known(message_id)
-            if known is None:
-                return SendResult.unchecked("android reconcile failed")
-            if known:
-                return SendResult.sent(message_id, segments)
-        body = {
-            "id": message_id,
-            "textMessage": {"text": message.text},
-            "phoneNumbers": [message.address.removeprefix("tel:")],
-            "withDeliveryReport": True,
-        }
-        try:
-            async with self._http().post(f"{self.base}/message", json=body) as resp:
-                status = resp.status
-                detail = (await resp.text())[:200]
-        except TimeoutError:
-            return SendResult.retry("android timeout")
-        except aiohttp.ClientConnectorError as exc:  # refused, no route: never sent
-            return SendResult.retry(f"android network {type(exc).__name__}", in_doubt=False)
-        except aiohttp.ClientError as exc:
-            return SendResult.retry(f"android network {type(exc).__name__}")
-        if status in (200, 201, 202):
-            return SendResult.sent(message_id, segments)
-        if status == 409:  # the gateway already has this id: it was accepted before
-            return SendResult.sent(message_id, segments)
-        if status == 429:
-            return SendResult.retry(f"android {status}", in_doubt=False)
-        if status >= 500:
-            return SendResult.retry(f"android {status}")
-        if status in (401, 403):  # wrong user or password: retry, an operator must fix it
-            log.error("the Android gateway refused our credentials (%s)", status)
-            return SendResult.retry(f"android {status} credentials", in_doubt=False)
-        return SendResult.failed(f"android {status} {detail}")
-
-    async def _known(self, message_id: str) -> bool | None:
-        """Does the gateway have this message (and not failed it)? None: cannot tell."""
-        try:
-            async with self._http().get(f"{self.base}/message/{message_id}") as resp:
-                if resp.status == 404:
-                    return False
-                if resp.status != 200:
-                    return None
-                state = (await resp.json()).get("state")
-        except (TimeoutError, aiohttp.ClientError, json.JSONDecodeError, ValueError):
-            return None
-        return state in LIVE_STATES

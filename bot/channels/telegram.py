@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from telegram import Bot as PtbBot
 from telegram import Update
-from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.channels import json_body
@@ -38,7 +38,7 @@ from bot.channels.telegram_menu import register_commands, set_governor_menu
 from bot.channels.telegram_redact import install, redact
 from bot.channels.telegram_transport import TelegramTransport, retry_seconds
 from bot.message import Channel, Inbound
-from bot.settings import Settings
+from bot.settings import Settings, variable_in_use
 
 if TYPE_CHECKING:
     from bot.app import Sanal
@@ -59,6 +59,10 @@ MAX_UPDATE_BYTES = 1024 * 1024
 
 class TelegramConfigError(ConfigError):
     """Telegram is switched on but cannot work as configured."""
+
+
+class WebhookRefused(TelegramConfigError):
+    """Telegram will not call SANAL_PUBLIC_URL (setWebhook answered 400)."""
 
 
 def webhook_secret(token: str) -> str:
@@ -194,11 +198,14 @@ class TelegramChannel:
         try:
             await self.setup()
         except InvalidToken:
-            # PTB's message would carry the token to the terminal: say it without.
+            # getMe or setWebhook answered 401 or 404: this token will never work, and
+            # retrying it for ever only fills the log. PTB's message would carry the token
+            # to the terminal: say it without.
             raise TelegramConfigError(
-                "Telegram refused TELEGRAM_BOT_TOKEN: copy it again from @BotFather"
+                f"Telegram refused {variable_in_use('telegram_bot_token')}: "
+                "copy the token again from @BotFather"
             ) from None
-        except TelegramError as exc:
+        except TelegramError as exc:  # unreachable, 5xx, 429: it will pass, so retry
             log.warning("Telegram not reachable at start (%s); retrying", redact(str(exc)))
         if self.background:
             self._task = asyncio.create_task(self._run(), name="telegram")
@@ -207,9 +214,15 @@ class TelegramChannel:
         """Check the token (getMe), set or delete the webhook, register the commands."""
         await self.bot.initialize()
         if self.webhook:
-            await self.bot.set_webhook(
-                self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES
-            )
+            try:
+                await self.bot.set_webhook(
+                    self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES
+                )
+            except BadRequest as exc:  # "bad webhook: ...": an address Telegram cannot call
+                raise WebhookRefused(
+                    f"Telegram will not call {self.webhook_url} ({redact(exc.message)}): "
+                    "check SANAL_PUBLIC_URL, or SANAL_TELEGRAM_MODE=polling"
+                ) from None
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
         await register_commands(self.bot)
@@ -258,7 +271,12 @@ class TelegramChannel:
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc))
             except InvalidToken:
-                log.error("Telegram refused the bot token: Telegram stops; fix TELEGRAM_BOT_TOKEN")
+                # Refused after a start that could not reach Telegram (or revoked while
+                # running): Telegram stops, SMS goes on; one line says what to fix.
+                log.error(
+                    "Telegram refused %s: Telegram stops until a restart with a good token",
+                    variable_in_use("telegram_bot_token"),
+                )
                 return
             except Exception as exc:
                 log.warning("Telegram polling: %s; again in %.0fs", redact(repr(exc)), delay)
