@@ -115,14 +115,14 @@ def test_everything_for_a_soum_with_a_progress_bar(db: Path, tmp_path: Path) -> 
     result = run("all", ZAG, "--db", str(db), "--out", str(tmp_path / "all"))
     assert result.exit_code == 0, result.output
     written = [Path(line) for line in result.stdout.splitlines()]
-    assert len(written) == 4 * len(BAGS) + 1 + 2  # per round 4 files, the soum, participation
+    assert len(written) == 5 * len(BAGS) + 1 + 2  # per round 5 files, the soum, participation
     assert all(p.stat().st_size > 0 for p in written)
     assert sorted(p.suffix for p in written) == sorted(
-        [".xlsx", ".pdf", ".png", ".pb"] * len(BAGS) + [".xlsx", ".csv", ".xlsx"]
+        [".xlsx", ".pdf", ".docx", ".png", ".pb"] * len(BAGS) + [".xlsx", ".csv", ".xlsx"]
     )
     # tqdm's bars on stderr: rounds read, bags counted, files written, each to 100%.
     bars = result.stderr
-    for desc, total in (("rounds", len(BAGS)), ("participation", 4), ("writing", 15)):
+    for desc, total in (("rounds", len(BAGS)), ("participation", 4), ("writing", 18)):
         assert f"{desc}: 100%" in bars and f"{total}/{total}" in bars, (desc, bars)
 
 

@@ -316,9 +316,11 @@ async def test_reports_on_request_in_telegram(sanal: Sanal, client: TestClient[A
         )
     docs = json.loads(rows[-1][0])["documents"]
     names = sorted(d["filename"] for d in docs)
-    assert names == [f"minutes-{ZAG_BAG_1}-{YEAR}.pdf", f"results-{ZAG_BAG_1}-{YEAR}.png",
-                     f"round-{ZAG_BAG_1}-{YEAR}.xlsx"]  # fmt: skip
-    assert [magic(Path(d["path"])) for d in docs] == [b"%PDF", b"\x89PNG", b"PK\x03\x04"]
+    stem = f"{ZAG_BAG_1}-{YEAR}"
+    assert names == [f"minutes-{stem}.docx", f"minutes-{stem}.pdf", f"results-{stem}.png",
+                     f"round-{stem}.xlsx"]  # fmt: skip
+    zipped = b"PK\x03\x04"  # DOCX and XLSX
+    assert [magic(Path(d["path"])) for d in docs] == [b"%PDF", zipped, b"\x89PNG", zipped]
     # A working-group member gets the soum's plan and a score sheet.
     member = s.members[0].number
     async with sanal.db.write() as conn:
