@@ -187,3 +187,22 @@ async def test_telegram_offers_a_button_that_confirms(
     text, _ = await telegram_say(sanal, 8880001, button["data"])  # the button pressed
     assert "ИНХ жагсаалтыг баталлаа, 2 хүн ирсэн" in text
     assert (await current(sanal, ZAG_BAG_1)).status == "submitted"
+
+
+async def test_a_round_confirmed_before_the_numbers_were_stored(
+    sanal: Sanal, client: TestClient[Any, Any]
+) -> None:
+    """A round confirmed before migration 0014 has no stored confirmation: its minutes give
+    the number the same rule gives and the quorum of the citizens registered at the close,
+    and say the attendance was short without claiming the governor was asked."""
+    gov = await closed_round(sanal, client, ZAG_BAG_1)
+    await gov.say("БАТЛАХ 2 ТИЙМ")
+    rnd = await current(sanal, ZAG_BAG_1)
+    async with sanal.db.write() as conn:
+        await conn.execute("DELETE FROM khural_confirmations WHERE round_id = ?", (rnd.id,))
+    made = await minutes(sanal, ZAG_BAG_1)
+    assert made.decision_number == f"{rnd.year}/{ZAG_BAG_1}-01"
+    assert (made.present, made.required, made.registered) == (2, QUORUM, 5)
+    texts = [b.text for b in made.attendance]
+    assert "Ирц хүрээгүй: 2/3." in texts
+    assert not any("баталгаажуулсан" in t for t in texts)
