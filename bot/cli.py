@@ -21,7 +21,7 @@ from bot.demo import DEMO_HELP, ensure_demo
 from bot.phone import PhoneError, normalise
 from bot.reports.cli import report as report_group
 from bot.settings import Settings
-from storage import audit, outbox, people, roles, units
+from storage import audit, outbox, people, roles, rounds, units
 from storage.backup import BackupError
 from storage.keyguard import BallotKeyError
 
@@ -351,9 +351,19 @@ def _prompt() -> str | None:
 def sms_cost_cmd(db: Path | None, bag_code: str | None, round_id: int | None) -> None:
     """What SMS cost: messages and segments sent, by provider."""
     settings = settings_for(db=db)
+    if not Path(settings.db).exists():
+        raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
 
     async def go() -> list[outbox.SmsCost]:
         async with open_database(settings, needs_key=False) as database:
+            # An unknown bag or round is a typo, not a unit that sent nothing: "0 messages"
+            # would be a wrong answer said with confidence.
+            if bag_code is not None:
+                bag = await units.get(database.reader, bag_code)
+                if bag is None or bag.level != "bag":
+                    raise click.ClickException(f"no bag with code {bag_code}")
+            if round_id is not None and await rounds.get(database.reader, round_id) is None:
+                raise click.ClickException(f"no round with id {round_id}")
             return await outbox.sms_cost(database.reader, bag_code=bag_code, round_id=round_id)
 
     costs = _run(go)

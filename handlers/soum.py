@@ -8,17 +8,19 @@ for operators of the soum or above it; anyone else is refused and the refusal au
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from bot.delivery import queue_for_person
-from bot.message import Button
+from bot.clock import local_text
+from bot.delivery import compose, queue_for_person, route_for
+from bot.message import Button, Channel
 from bot.settings import Settings
+from bot.sms_segments import count_segments
 from handlers.allocation import RULES
 from handlers.closing import results
-from handlers.context import Context, Text
+from handlers.context import Context, Notice, Text
 from handlers.soum_plan import SoumPlan, build
 from storage import audit, people, roles, rounds, soum, units
 from storage.db import Conn
@@ -147,6 +149,11 @@ async def submit_round(
                 now=now,
                 round_id=rnd.id,
             )
+    # The soum list grew: an allocation in force is recomputed with the new bag in it.
+    await keep_in_force(
+        conn, settings, soum_code, rnd.year, now, cause="list",
+        actor=actor, channel=channel, actor_id=actor_id, skip_person=skip_person,
+    )  # fmt: skip
     await audit.record(
         conn,
         now=now,
@@ -210,6 +217,7 @@ async def score(ctx: Context, soum_code: str) -> None:
         )
     given = {c.name: v for c, v in zip(crits, values, strict=True)}
     await ctx.audit("soum.score", unit_code=soum_code, number=number, year=year, **given)
+    await _keep(ctx, soum_code, year, "scores")
     plan = await build(conn, soum_code, year)
     line = next(x for x in plan.lines if x.item.proposal_id == item.proposal_id)
     shown = line.combined.score
@@ -284,6 +292,14 @@ async def _offer_next(
     ctx.add("score.left", left=len(todo), usage=_usage(crits, item.number))
 
 
+async def _keep(ctx: Context, soum_code: str, year: int, cause: str) -> None:
+    """After a member's change of the inputs: the rule in force is applied to them."""
+    await keep_in_force(
+        ctx.conn, ctx.settings, soum_code, year, ctx.now, cause=cause,
+        actor=ctx.actor, channel=ctx.channel, actor_id=ctx.person.id,
+    )  # fmt: skip
+
+
 # --- ceiling and weights ------------------------------------------------------------------
 
 
@@ -296,6 +312,7 @@ async def ceiling(ctx: Context, soum_code: str) -> None:
     year = ctx.intent.year or await planning_year(ctx.conn, ctx.settings, soum_code, ctx.now)
     await soum.set_ceiling(ctx.conn, soum_code, year, amount, ctx.person.id, ctx.now)
     await ctx.audit("soum.ceiling", unit_code=soum_code, year=year, amount_mnt=amount)
+    await _keep(ctx, soum_code, year, "ceiling")
     unit = await units.get(ctx.conn, soum_code)
     ctx.reply("ceiling.ok", soum=unit.name if unit else soum_code, year=year, amount=mln(amount))
 
@@ -330,6 +347,7 @@ async def weights(ctx: Context, soum_code: str) -> None:
     await ctx.audit(
         "soum.weights", unit_code=soum_code, year=year, **{c.name: c.weight for c in new}
     )
+    await _keep(ctx, soum_code, year, "weights")
     ctx.reply("weights.ok", year=year)
     _list_weights(ctx, new)
 
@@ -341,25 +359,33 @@ def _list_weights(ctx: Context, crits: Sequence[Criterion]) -> None:
 
 # --- allocation -----------------------------------------------------------------------------
 
+# Why an allocation was recomputed under the rule in force (soum_allocations.cause, and the
+# catalog's alloc.recomputed.<cause>): a bag's list joined the soum list, a member's
+# scores, the weights or the ceiling changed, or ХУВААРИЛАХ found the recorded run stale.
+CAUSES = ("list", "scores", "weights", "ceiling", "view")
 
-async def run_allocation(
+
+@dataclass(frozen=True, slots=True)
+class Recomputed:
+    plan: SoumPlan  # the plan as recomputed, with the new run's time
+    run_id: int
+    changed: bool  # the rule in force now funds other proposals than before
+    told: int  # working-group members the notice was queued for
+
+
+async def _record(
     conn: Conn,
-    soum_code: str,
-    year: int,
+    plan: SoumPlan,
     now: datetime,
     *,
     actor: str,
-    channel: str,
-    actor_id: int | None = None,
-    choose: str | None = None,
-) -> tuple[SoumPlan, int] | None:
-    """Compute both rules, record the run (and the rule chosen) and audit it.
-
-    None when the soum has no ceiling for the year.
-    """
-    plan = await build(conn, soum_code, year)
-    if plan.ceiling is None or any(plan.allocation(rule) is None for rule in RULES):
-        return None
+    actor_id: int | None,
+    chosen_rule: str | None,
+    chosen_at: datetime | None,
+    cause: str,
+) -> int:
+    """Record every rule's decisions of ``plan`` as one run."""
+    assert plan.ceiling is not None
     items: list[AllocationItem] = []
     for line in plan.lines:
         for rule in RULES:
@@ -377,17 +403,54 @@ async def run_allocation(
                     else None,
                 )
             )
-    run_id = await soum.record_allocation(
+    return await soum.record_allocation(
         conn,
-        soum_code=soum_code,
-        year=year,
+        soum_code=plan.soum_code,
+        year=plan.year,
         ceiling_mnt=plan.ceiling,
         now=now,
         actor=actor,
         actor_id=actor_id,
         items=items,
-        chosen_rule=choose,
+        chosen_rule=chosen_rule,
+        chosen_at=chosen_at,
+        inputs=plan.inputs,
+        cause=cause,
     )
+
+
+async def run_allocation(
+    conn: Conn,
+    soum_code: str,
+    year: int,
+    now: datetime,
+    *,
+    actor: str,
+    channel: str,
+    actor_id: int | None = None,
+    choose: str | None = None,
+) -> tuple[SoumPlan, int] | None:
+    """Compute every rule, record the run (and the rule chosen) and audit it.
+
+    None when the soum has no ceiling for the year.
+    """
+    plan = await build(conn, soum_code, year)
+    if plan.ceiling is None or any(plan.allocation(rule) is None for rule in RULES):
+        return None
+    run_id = await _record(
+        conn,
+        plan,
+        now,
+        actor=actor,
+        actor_id=actor_id,
+        chosen_rule=choose,
+        chosen_at=now if choose else None,
+        cause="chosen" if choose else "view",
+    )
+    if choose:
+        plan = replace(
+            plan, rule_in_force=choose, computed_at=now, chosen_at=now, run_id=run_id, stale=False
+        )
     await audit.record(
         conn,
         now=now,
@@ -407,6 +470,123 @@ async def run_allocation(
     return plan, run_id
 
 
+async def keep_in_force(
+    conn: Conn,
+    settings: Settings,
+    soum_code: str,
+    year: int,
+    now: datetime,
+    *,
+    cause: str,
+    actor: str,
+    channel: str,
+    actor_id: int | None = None,
+    skip_person: int | None = None,
+) -> Recomputed | None:
+    """The rule in force stays one fact: after any change of the allocation's inputs, call
+    this in the same transaction. When a rule is in force and its recorded run no longer
+    matches the inputs, the allocation is recomputed under that rule and recorded as a new
+    run (same rule, same time chosen, computed now), audited, and, when the funded set
+    changed, every working-group member is told. None when nothing was recomputed."""
+    if cause not in CAUSES:
+        raise ValueError(f"unknown cause {cause!r}")
+    plan = await build(conn, soum_code, year)
+    rule = plan.rule_in_force
+    if rule is None or not plan.stale or plan.ceiling is None:
+        return None
+    before = await soum.in_force(conn, soum_code, year)
+    run_id = await _record(
+        conn,
+        plan,
+        now,
+        actor=actor,
+        actor_id=actor_id,
+        chosen_rule=rule,
+        chosen_at=plan.chosen_at,
+        cause=cause,
+    )
+    plan = replace(plan, computed_at=now, run_id=run_id, stale=False)
+    funded = plan.funded(rule)
+    was = before.funded() if before else frozenset()
+    changed = was != {ln.item.proposal_id for ln in funded}
+    # SMS costs: the members hear of a recomputation that changes what is funded; one that
+    # funds the same proposals is recorded and audited, and the reports show its time.
+    told = (
+        await _tell_working_group(conn, settings, plan, run_id, cause, now, skip_person)
+        if changed
+        else 0
+    )
+    number_of = {ln.item.proposal_id: ln.item.number for ln in plan.lines}
+    await audit.record(
+        conn,
+        now=now,
+        actor=actor,
+        actor_id=actor_id,
+        action="soum.allocate.recompute",
+        channel=channel,
+        unit_code=soum_code,
+        run=run_id,
+        replaces=before.id if before else None,
+        year=year,
+        cause=cause,
+        rule=rule,
+        ceiling_mnt=plan.ceiling,
+        before=sorted(number_of[p] for p in was if p in number_of),
+        funded=[ln.item.number for ln in funded],
+        changed=changed,
+        members_told=told,
+    )
+    return Recomputed(plan, run_id, changed, told)
+
+
+def _segments(parts: Sequence[Text], lang: str) -> int:
+    return count_segments(compose(parts, lang)).segments
+
+
+def _funded_parts(plan: SoumPlan, rule: str, key: str) -> list[list[Text]]:
+    """The funded set under ``rule`` said two ways: every number, or how many."""
+    said = {"rule": Text(f"alloc.rule.{rule}"), "spent": _spent(plan, rule)}
+    return [
+        [Text(key, {**said, "numbers": _numbers(plan, rule)})],
+        [Text(f"{key}_count", {**said, "count": len(plan.funded(rule))})],
+    ]
+
+
+async def _tell_working_group(
+    conn: Conn,
+    settings: Settings,
+    plan: SoumPlan,
+    run_id: int,
+    cause: str,
+    now: datetime,
+    skip_person: int | None,
+) -> int:
+    """Queue the recomputation notice for every working-group member (as the bags' lists
+    are announced, soum.submitted_notice): why, the rule, and what it funds now."""
+    assert plan.rule_in_force is not None
+    why = Text(f"alloc.recomputed.{cause}")
+    numbers, count = _funded_parts(plan, plan.rule_in_force, "alloc.funded_now")
+    told = 0
+    for member in await roles.holders(conn, "soum", plan.soum_code):
+        person = await people.get(conn, member.person_id)
+        if person is None or person.id == skip_person:
+            continue
+        parts = [why, *numbers]
+        route = route_for(person, settings)
+        sms = route is not None and route[0] != Channel.TELEGRAM.value
+        if sms and _segments(parts, person.lang) > settings.max_segments:
+            parts = [why, *count]
+        told += await queue_for_person(
+            conn,
+            settings,
+            person,
+            parts,
+            dedupe_key=f"soum_alloc:{run_id}:{person.id}",
+            now=now,
+        )
+    return told
+
+
 def _decimal(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{float(value):.4f}"
 
@@ -420,8 +600,14 @@ def _spent(plan: SoumPlan, rule: str) -> Text:
     return mln(alloc.spent if alloc else 0)
 
 
+# The side-by-side, in the order the replies number them (1, 2, 3) and Telegram's buttons.
+SHOWN_RULES = ("greedy", "mes", "mes_plain")
+BUTTON_WORDS = {"greedy": "GREEDY", "mes": "MES", "mes_plain": "PLAIN"}
+
+
 async def allocate(ctx: Context, soum_code: str) -> None:
-    """ХУВААРИЛАХ: both rules side by side; ХУВААРИЛАХ ЭРЭМБЭ|ТЭГШ records the rule chosen."""
+    """ХУВААРИЛАХ: the rules side by side; ХУВААРИЛАХ ЭРЭМБЭ|ТЭГШ|ЭНГИЙН records the rule
+    chosen (with its explanation); ХУВААРИЛАХ ТАЙЛБАР explains the rules."""
     if ctx.intent.error:
         ctx.reply("alloc.usage")
         return
@@ -429,7 +615,18 @@ async def allocate(ctx: Context, soum_code: str) -> None:
     if not await soum.soum_list(ctx.conn, soum_code, year):
         ctx.reply("soum.no_list", year=year)
         return
-    choose = ctx.intent.text or None
+    word = ctx.intent.text or None
+    if word == "explain":
+        rules = SHOWN_RULES if not ctx.inbound.channel.is_sms else ("greedy", "mes")
+        _say(ctx, [[]], [_about(rule) for rule in rules])
+        return
+    choose = word if word in RULES else None
+    if choose is None:
+        # A look at the rules also brings a stale allocation in force up to date.
+        await keep_in_force(
+            ctx.conn, ctx.settings, soum_code, year, ctx.now, cause="view",
+            actor=ctx.actor, channel=ctx.channel, actor_id=ctx.person.id,
+        )  # fmt: skip
     done = await run_allocation(
         ctx.conn,
         soum_code,
@@ -444,47 +641,131 @@ async def allocate(ctx: Context, soum_code: str) -> None:
         ctx.reply("alloc.no_ceiling")
         return
     plan, _ = done
-    # Every funded number when the SMS has room; else how many, and where the list is
-    # (an SMS cut at its segment budget would lose the second rule without a word).
-    for numbers in (True, False):
-        ctx.restart_reply()
-        if choose:
-            _chosen(ctx, plan, choose, numbers=numbers)
-        else:
-            _side_by_side(ctx, plan, year, numbers=numbers)
-        if ctx.fits():
-            break
-    if not choose:
-        ctx.buttons = ((Button("1", "ALLOCATE GREEDY"), Button("2", "ALLOCATE MES")),)
-
-
-def _chosen(ctx: Context, plan: SoumPlan, rule: str, *, numbers: bool) -> None:
-    name = Text(f"alloc.rule.{rule}")
-    if numbers:
-        ctx.reply("alloc.chosen", rule=name, numbers=_numbers(plan, rule),
-                  spent=_spent(plan, rule))  # fmt: skip
+    if choose:
+        # Every funded number when the SMS has room, else how many and where the list is;
+        # the rule's two sentences follow (in a second SMS when they do not fit the first).
+        numbers, count = _funded_parts(plan, choose, "alloc.chosen")
+        _say(ctx, [numbers, [*count, Text("alloc.where")]], [Text(f"alloc.explain.{choose}")])
         return
-    ctx.reply("alloc.chosen_count", rule=name, count=len(plan.funded(rule)),
-              spent=_spent(plan, rule))  # fmt: skip
-    ctx.add("alloc.where")
+    in_force = await _in_force_line(ctx, plan)
+    if ctx.inbound.channel.is_sms:
+        # Every funded number if it fits, else how many; greedy and equal shares always;
+        # the third rule, the pointer to the explanations, the words to choose with (known
+        # once a rule is in force) and the rule in force where they fit, given up in that
+        # order. The last has room in three segments whatever the list.
+        pair = SHOWN_RULES[:2]
+        heads = [
+            _side_by_side(
+                plan, year, rules, numbers=numbers, in_force=now, hint=hint, choose=choose
+            )
+            for numbers in (True, False)
+            for rules, hint, choose, now in (
+                (SHOWN_RULES, True, True, in_force),
+                (pair, True, True, in_force),
+                (pair, False, True, in_force),
+                (pair, False, in_force is None, in_force),
+                (pair, False, True, None),
+            )
+        ]
+        _say(ctx, heads, [])
+    else:  # Telegram: everything, each rule explained under its result, and buttons
+        every = _side_by_side(
+            plan, year, SHOWN_RULES, numbers=True, in_force=in_force, hint=False, choose=True
+        )
+        _say(ctx, [every], [_about(rule) for rule in SHOWN_RULES])
+        ctx.buttons = (
+            tuple(
+                Button(str(i), f"ALLOCATE {BUTTON_WORDS[rule]}")
+                for i, rule in enumerate(SHOWN_RULES, start=1)
+            ),
+        )
 
 
-def _side_by_side(ctx: Context, plan: SoumPlan, year: int, *, numbers: bool) -> None:
-    ctx.reply(
-        "alloc.header",
-        soum=plan.soum_name,
-        year=year,
-        ceiling=mln(plan.ceiling or 0),
-        unscored=plan.unscored,
+async def _in_force_line(ctx: Context, plan: SoumPlan) -> Text | None:
+    if plan.rule_in_force is None or plan.computed_at is None:
+        return None
+    unit = await units.get(ctx.conn, plan.soum_code)
+    return Text(
+        "alloc.in_force",
+        {
+            "rule": Text(f"alloc.rule.{plan.rule_in_force}"),
+            "when": local_text(plan.computed_at, unit.tz if unit else None),
+        },
     )
-    for rule in ("greedy", "mes"):
+
+
+def _side_by_side(
+    plan: SoumPlan,
+    year: int,
+    rules: Sequence[str],
+    *,
+    numbers: bool,
+    in_force: Text | None,
+    hint: bool,
+    choose: bool,
+) -> list[Text]:
+    parts = [
+        Text(
+            "alloc.header",
+            {
+                "soum": plan.soum_name,
+                "year": year,
+                "ceiling": mln(plan.ceiling or 0),
+                "unscored": plan.unscored,
+            },
+        )
+    ]
+    for rule in rules:
         if numbers:
-            ctx.add(f"alloc.{rule}", numbers=_numbers(plan, rule), spent=_spent(plan, rule))
+            params: dict[str, object] = {"numbers": _numbers(plan, rule)}
+            key = f"alloc.{rule}"
         else:
-            ctx.add(f"alloc.{rule}_count", count=len(plan.funded(rule)), spent=_spent(plan, rule))
+            params, key = {"count": len(plan.funded(rule))}, f"alloc.{rule}_count"
+        parts.append(Text(key, {**params, "spent": _spent(plan, rule)}))
     if not numbers:
-        ctx.add("alloc.where")
-    ctx.add("alloc.choose")
+        parts.append(Text("alloc.where"))
+    if in_force is not None:
+        parts.append(in_force)
+    if choose:
+        parts.append(Text("alloc.choose" if len(rules) == 2 else "alloc.choose3"))
+    if hint:
+        parts.append(Text("alloc.explain_hint"))
+    return parts
+
+
+def _about(rule: str) -> Text:
+    """A rule's two sentences after its number and name in the side-by-side."""
+    return Text(f"alloc.about.{rule}", {"text": Text(f"alloc.explain.{rule}")})
+
+
+def _fits(ctx: Context, parts: Sequence[Text]) -> bool:
+    if not ctx.inbound.channel.is_sms:
+        return True
+    return _segments(parts, ctx.person.lang) <= ctx.settings.max_segments
+
+
+def _say(ctx: Context, heads: Sequence[Sequence[Text]], tail: Sequence[Text]) -> None:
+    """Reply with the first of ``heads`` that fits the SMS budget (the last one if none
+    does), then the ``tail`` parts. On SMS a tail part that does not fit goes in a further
+    message, whole: a rule's explanation is never cut, nor split from its number."""
+    head = list(heads[-1])
+    for option in heads:
+        if _fits(ctx, option):
+            head = list(option)
+            break
+    messages: list[list[Text]] = [head]
+    for part in tail:
+        if _fits(ctx, [*messages[-1], part]) or not messages[-1]:
+            messages[-1].append(part)
+        else:
+            messages.append([part])
+    first, *more = messages
+    ctx.reply(first[0].key, **first[0].params)
+    for part in first[1:]:
+        ctx.add(part.key, **part.params)
+    for parts in more:
+        # Sent to the member like a notice, on the channel they wrote from, after the reply.
+        ctx.notices.append(Notice(ctx.person.id, tuple(parts)))
 
 
 # --- scores from a sheet --------------------------------------------------------------------
@@ -492,6 +773,7 @@ def _side_by_side(ctx: Context, plan: SoumPlan, year: int, *, numbers: bool) -> 
 
 async def import_scores(
     conn: Conn,
+    settings: Settings,
     soum_code: str,
     year: int,
     person_id: int,
@@ -538,4 +820,8 @@ async def import_scores(
         year=year,
         scores=stored,
     )
+    await keep_in_force(
+        conn, settings, soum_code, year, now, cause="scores",
+        actor=actor, channel=channel, actor_id=person_id,
+    )  # fmt: skip
     return stored

@@ -13,12 +13,20 @@ soum list number. The standard rule funds in this order and skips what no longer
 ceiling; the Method of Equal Shares runs beside it on all the citizens' ballots of the
 soum's submitted rounds. Allocation ids are the list numbers written with four digits, so
 pabutools' tie-breaking by id is the list order.
+
+The rule in force is one fact: the newest recorded run with a rule chosen
+(storage.soum.in_force). The plan carries that rule, when its allocation was computed and a
+fingerprint of the inputs (:func:`fingerprint`); handlers.soum records a new run whenever
+the inputs change under a rule in force, so every report reads the same funded set, and
+``stale`` says when a recorded run no longer matches what the plan computes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 
@@ -96,6 +104,16 @@ class SoumPlan:
     # The rule in force (chosen by the working group) and when its allocation was computed.
     rule_in_force: str | None = None
     computed_at: datetime | None = None
+    chosen_at: datetime | None = None  # when the working group chose the rule in force
+    inputs: str = ""  # fingerprint of what this plan was computed from
+    run_id: int | None = None  # the recorded run that holds the rule in force
+    # The recorded run of the rule in force was computed from other inputs, or funds other
+    # proposals than this plan does: it must be recomputed (handlers.soum.keep_in_force).
+    stale: bool = False
+
+    def funded_in_force(self) -> list[PlanLine] | None:
+        """The lines the rule in force funds, in rank order; None while no rule is chosen."""
+        return self.funded(self.rule_in_force) if self.rule_in_force else None
 
     def allocation(self, rule: str) -> Allocation | None:
         return {"greedy": self.greedy, "mes": self.mes, "mes_plain": self.mes_plain}[rule]
@@ -185,6 +203,41 @@ def allocate(
     return standard, mes, plain
 
 
+async def ballots_of(conn: Conn, items: Sequence[ListItem]) -> list[frozenset[str]]:
+    """Every citizen's ballot of the rounds on the soum list, as allocation ids, in the
+    order of the rounds and, within one, of the ballots' keys (random: nothing of a voter)."""
+    number_of = {i.proposal_id: project_id(i.number) for i in items}
+    out: list[frozenset[str]] = []
+    for round_id in dict.fromkeys(i.round_id for i in items):
+        for b in await ballots.anonymous_ballots(conn, round_id):
+            out.append(frozenset(number_of[p] for p in b if p in number_of))
+    return out
+
+
+def fingerprint(
+    ceiling: int | None,
+    criteria: Sequence[Criterion],
+    items: Sequence[ListItem],
+    scores: Sequence[Score],
+    soum_ballots: Sequence[frozenset[str]],
+) -> str:
+    """A SHA-256 of everything an allocation depends on: the ceiling, the criteria and
+    weights, each list line's cost, households and votes, every member's scores and the
+    soum's ballots (as a sorted multiset: nothing of who cast which)."""
+    payload = {
+        "ceiling": ceiling,
+        "criteria": [[c.name, c.source, c.position, c.weight] for c in criteria],
+        "items": sorted(
+            [i.number, i.proposal_id, i.round_id, i.cost_mnt, i.beneficiaries, i.votes, i.voters]
+            for i in items
+        ),
+        "scores": sorted([s.proposal_id, s.person_id, s.criterion, s.value] for s in scores),
+        "ballots": sorted(sorted(b) for b in soum_ballots),
+    }
+    text = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
     """Everything the working group, the reports and the allocation need, in rank order."""
     unit = await units.get(conn, soum_code)
@@ -195,11 +248,7 @@ async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
     combined = combine(items, all_scores, criteria)
     ordered = rank(items, combined)
 
-    number_of = {i.proposal_id: project_id(i.number) for i in items}
-    soum_ballots: list[frozenset[str]] = []
-    for round_id in dict.fromkeys(i.round_id for i in items):
-        for b in await ballots.anonymous_ballots(conn, round_id):
-            soum_ballots.append(frozenset(number_of[p] for p in b if p in number_of))
+    soum_ballots = await ballots_of(conn, items)
 
     standard: Allocation | None = None
     mes: Allocation | None = None
@@ -237,7 +286,8 @@ async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
             )
         )
     members = sorted({s.person_id for s in all_scores})
-    return SoumPlan(
+    inputs = fingerprint(ceiling, criteria, items, all_scores, soum_ballots)
+    plan = SoumPlan(
         soum_code,
         unit.name if unit else soum_code,
         year,
@@ -249,6 +299,20 @@ async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
         mes,
         members,
         plain,
+        inputs=inputs,
+    )
+    run = await soum.in_force(conn, soum_code, year)
+    if run is None or run.chosen_rule is None:
+        return plan
+    live = frozenset(line.item.proposal_id for line in plan.funded(run.chosen_rule))
+    return replace(
+        plan,
+        rule_in_force=run.chosen_rule,
+        computed_at=run.run_at,
+        chosen_at=run.chosen_at,
+        run_id=run.id,
+        # A run from before fingerprints (None) is stale too: its inputs are unknown.
+        stale=run.inputs != inputs or run.funded() != live,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from handlers.percent import percent as percent  # the one rounding (handlers/percent.py)
 from storage.proposals import Proposal
 
 
@@ -41,7 +42,3 @@ def rank(proposals: Sequence[Proposal], votes: Mapping[int, int], voters: int) -
         Ranked(p, votes.get(p.id, 0), i, (votes.get(p.id, 0) / voters) if voters else 0.0)
         for i, p in enumerate(ordered, start=1)
     ]
-
-
-def percent(value: float) -> str:
-    return f"{round(value * 100)}%"

@@ -235,9 +235,17 @@ class AllocationRun:
     soum_code: str
     year: int
     ceiling_mnt: int
-    run_at: datetime
-    chosen_rule: str | None
+    run_at: datetime  # when this allocation was computed
+    chosen_rule: str | None  # the rule in force from this run on (None: a look only)
     items: tuple[AllocationItem, ...]
+    chosen_at: datetime | None = None  # when the working group chose the rule
+    inputs: str | None = None  # fingerprint of the inputs (None before migration 0013)
+    cause: str | None = None  # why it ran: view | chosen | list | scores | weights | ceiling
+
+    def funded(self, rule: str | None = None) -> frozenset[int]:
+        """Proposal ids the run funds under ``rule`` (default: the rule chosen)."""
+        rule = rule or self.chosen_rule
+        return frozenset(i.proposal_id for i in self.items if i.rule == rule and i.funded)
 
 
 async def record_allocation(
@@ -251,11 +259,18 @@ async def record_allocation(
     actor_id: int | None,
     items: Sequence[AllocationItem],
     chosen_rule: str | None = None,
+    chosen_at: datetime | None = None,
+    inputs: str | None = None,
+    cause: str | None = None,
 ) -> int:
+    """Record a run. A run recomputed under the rule in force keeps the time the rule was
+    chosen (``chosen_at``); a rule chosen now is chosen ``now``."""
+    if chosen_rule and chosen_at is None:
+        chosen_at = now
     run_id = await insert(
         conn,
         "INSERT INTO soum_allocations (soum_code, year, ceiling_mnt, run_at, actor, actor_id, "
-        "chosen_rule, chosen_at) VALUES (?,?,?,?,?,?,?,?)",
+        "chosen_rule, chosen_at, inputs, cause) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             soum_code,
             year,
@@ -264,7 +279,9 @@ async def record_allocation(
             actor,
             actor_id,
             chosen_rule,
-            to_db(now) if chosen_rule else None,
+            to_db(chosen_at) if chosen_rule and chosen_at else None,
+            inputs,
+            cause,
         ),
     )
     await conn.executemany(
@@ -290,6 +307,7 @@ async def record_allocation(
 async def latest_allocation(
     conn: Conn, soum_code: str, year: int, *, chosen_only: bool = False
 ) -> AllocationRun | None:
+    """The newest run; with ``chosen_only`` the newest run of the rule in force."""
     sql = "SELECT * FROM soum_allocations WHERE soum_code = ? AND year = ? "
     if chosen_only:
         sql += "AND chosen_rule IS NOT NULL "
@@ -320,7 +338,16 @@ async def latest_allocation(
             )
             for i in items
         ),
+        from_db(row["chosen_at"]) if row["chosen_at"] else None,
+        row["inputs"],
+        row["cause"],
     )
+
+
+async def in_force(conn: Conn, soum_code: str, year: int) -> AllocationRun | None:
+    """The run that holds the rule in force (the newest run with a rule chosen), or None
+    while the working group has chosen no rule."""
+    return await latest_allocation(conn, soum_code, year, chosen_only=True)
 
 
 async def soums_with_lists(conn: Conn) -> list[tuple[str, int]]:

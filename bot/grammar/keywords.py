@@ -78,12 +78,16 @@ NOTICE_WORDS: dict[str, str] = {
 # the quorum or the meeting date has not come (handlers/governor.confirm warned first).
 CONFIRM_YES_WORDS = ("тийм", "тиймээ", "yes")
 
-# The rule a soum chooses: fund in rank order (greedy), or the Method of Equal Shares.
+# The rule a soum chooses: fund in rank order (greedy), the Method of Equal Shares as cities
+# run it (mes, the default equal-shares rule), or its plain variant (mes_plain); the
+# numbers are the side-by-side's. ТАЙЛБАР asks for the rules explained ("explain").
 RULE_WORDS: dict[str, str] = {
     "эрэмбэ": "greedy", "эрэмбээр": "greedy", "дараалал": "greedy", "greedy": "greedy",
     "rank": "greedy", "standard": "greedy", "1": "greedy",
     "тэгш": "mes", "mes": "mes", "equal": "mes", "equalshares": "mes",
     "2": "mes",
+    "энгийн": "mes_plain", "plain": "mes_plain", "3": "mes_plain",
+    "тайлбар": "explain", "тайлбарла": "explain", "explain": "explain", "why": "explain",
 }  # fmt: skip
 
 # Words that stop and start only when they are the whole message (Twilio's opt-out and

@@ -78,7 +78,8 @@ def output_option(suffix: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 @click.group(name="report")
 def report() -> None:
-    """Reports: round and soum XLSX, khural minutes PDF, results PNG, pabulib, participation."""
+    """Reports: round and soum XLSX, khural minutes PDF, results PNG, pabulib (.pb) of a
+    round and of a soum, the soum's allocation as CSV/JSON, participation."""
     # matplotlib's PDF backend subsets fonts with fontTools, which logs every table it
     # prunes at INFO: noise between the progress bar and the file names.
     logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -220,6 +221,50 @@ def soum_cmd(
     _write(path, save(soum_workbook(rep, lang)))
 
 
+@report.command(name="soum-pb")
+@db_option
+@click.argument("soum_code", metavar="SOUM")
+@year_option
+@output_option(".pb")
+def soum_pb_cmd(db: Path | None, soum_code: str, year: int | None, output: Path | None) -> None:
+    """The soum's allocation as open data in the pabulib .pb format: every bag's projects,
+    every ballot (anonymised), the ceiling as budget, selected by the rule in force."""
+    from bot.reports.pabulib import soum_pb
+
+    async def work(conn: Conn) -> tuple[int, str]:
+        year_of = await _soum_year(conn, soum_code, year)
+        min_voters = settings_for(db=db).min_voters_for_counts
+        return year_of, await soum_pb(conn, soum_code, year_of, min_voters)
+
+    year_of, text = _read(db, work)
+    _write(output or Path(f"sanal-{soum_code}-{year_of}.pb"), text)
+
+
+@report.command(name="allocation")
+@db_option
+@click.option("--soum", "soum_code", required=True, metavar="SOUM", help="The soum's code")
+@year_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@output_option(".csv or .json")
+def allocation_cmd(
+    db: Path | None, soum_code: str, year: int | None, fmt: str, output: Path | None
+) -> None:
+    """The soum's allocation as CSV or JSON: each proposal under each rule, funded or not
+    and why, the rule in force and when it was computed, the ceiling."""
+    from bot.reports.allocation_export import allocation_csv, allocation_json
+    from bot.reports.data import soum_report
+
+    async def work(conn: Conn) -> Any:
+        year_of = await _soum_year(conn, soum_code, year)
+        return await soum_report(
+            conn, soum_code, year_of, settings_for(db=db).min_voters_for_counts
+        )
+
+    rep = _read(db, work)
+    path = output or Path(f"allocation-{soum_code}-{rep.plan.year}.{fmt}")
+    _write(path, allocation_csv(rep) if fmt == "csv" else allocation_json(rep))
+
+
 @report.command()
 @db_option
 @click.argument("soum_code", metavar="SOUM")
@@ -280,6 +325,7 @@ def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
                 )
             return await import_scores(
                 conn,
+                settings,
                 filled.soum_code,
                 filled.year,
                 person.id,
@@ -325,18 +371,33 @@ async def _participation(conn: Conn, unit_code: str, year: int | None) -> tuple[
 @db_option
 @click.argument("unit")
 @year_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "png"]),
+    default="csv",
+    help="png: every bag a tile coloured by turnout, grouped by soum (for a slide)",
+)
 @lang_option
-@output_option(".csv or .xlsx")
+@output_option(".csv, .xlsx or .png")
 def participation_cmd(
     db: Path | None, unit: str, year: int | None, fmt: str, lang: str, output: Path | None
 ) -> None:
-    """Registered, voted, turnout, proposals and channels per bag and soum (CSV or XLSX)."""
+    """Registered, voted, turnout, proposals and channels per bag and soum (CSV or XLSX),
+    or turnout by bag as a map-like PNG."""
     from bot.reports.participation import participation_csv, participation_xlsx, summary
+    from bot.reports.participation_map import participation_png
 
     year, rows = _read(db, lambda conn: _participation(conn, unit, year))
     path = output or Path(f"participation-{unit}-{year}.{fmt}")
-    _write(path, participation_csv(rows) if fmt == "csv" else participation_xlsx(rows, lang))
+    data: bytes | str
+    if fmt == "png":
+        data = participation_png(rows, None, lang)
+    elif fmt == "xlsx":
+        data = participation_xlsx(rows, lang)
+    else:
+        data = participation_csv(rows)
+    _write(path, data)
     click.echo(summary(rows, lang))
 
 
@@ -354,13 +415,15 @@ def participation_cmd(
 )
 def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Path) -> None:
     """Every report of a soum or an aimag for a year, with a progress bar."""
+    from bot.reports.allocation_export import allocation_csv, allocation_json
     from bot.reports.chart import results_png
     from bot.reports.data import CountsHidden, ReportError, round_report, soum_report
     from bot.reports.minutes import khural_facts, minutes_of
     from bot.reports.minutes_docx import minutes_docx
     from bot.reports.minutes_pdf import minutes_pdf
-    from bot.reports.pabulib import round_pb
+    from bot.reports.pabulib import round_pb, soum_pb
     from bot.reports.participation import participation_csv, participation_xlsx
+    from bot.reports.participation_map import participation_png
     from storage import rounds, soum, units
 
     async def gather(conn: Conn) -> tuple[int, tuple[list[Any], list[str]], list[Any], Any]:
@@ -389,11 +452,17 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
                         hidden.append(str(exc))
                 bar.update(1)
         soums = [target] if target.level == "soum" else await units.children(conn, unit)
-        plans = [
-            await soum_report(conn, s.code, y, min_voters)
-            for s in soums
-            if await soum.latest_year(conn, s.code) is not None
-        ]
+        plans = []
+        for s in soums:
+            if await soum.latest_year(conn, s.code) is None:
+                continue
+            srep = await soum_report(conn, s.code, y, min_voters)
+            try:  # the soum's .pb: refused with too few voters in a bag, or no ceiling
+                pb: str | None = await soum_pb(conn, s.code, y, min_voters)
+            except ReportError as exc:
+                hidden.append(str(exc))
+                pb = None
+            plans.append((srep, pb))
         _, part = await _participation(conn, unit, y)
         return y, (done, hidden), plans, part
 
@@ -410,12 +479,19 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
             (out_dir / f"results-{stem}.png", partial(results_png, rep, None, lang)),
             (out_dir / f"sanal-{stem}.pb", partial(str, pb)),
         ]
-    for srep in plans:
-        name = f"soum-{srep.plan.soum_code}-{y}.xlsx"
-        files.append((out_dir / name, partial(_soum_xlsx, srep, lang)))
+    for srep, soum_pb_text in plans:
+        code = srep.plan.soum_code
+        files += [
+            (out_dir / f"soum-{code}-{y}.xlsx", partial(_soum_xlsx, srep, lang)),
+            (out_dir / f"allocation-{code}-{y}.csv", partial(allocation_csv, srep)),
+            (out_dir / f"allocation-{code}-{y}.json", partial(allocation_json, srep)),
+        ]
+        if soum_pb_text is not None:
+            files.append((out_dir / f"sanal-{code}-{y}.pb", partial(str, soum_pb_text)))
     files += [
         (out_dir / f"participation-{unit}-{y}.csv", partial(participation_csv, part)),
         (out_dir / f"participation-{unit}-{y}.xlsx", partial(participation_xlsx, part, lang)),
+        (out_dir / f"participation-{unit}-{y}.png", partial(participation_png, part, None, lang)),
     ]
     with _bar(len(files), "file", "writing") as bar:
         for path, make in files:

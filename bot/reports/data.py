@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from handlers.closing import CHANNEL_LABELS, DEFAULT_MIN_VOTERS, results
 from handlers.soum_plan import PlanLine, SoumPlan, build
 from handlers.tally import Participation, Ranked
-from storage import ballots, meetings, people, proposals, roles, rounds, soum, units
-from storage.db import Conn, fetchall, fetchone
+from storage import ballots, meetings, people, proposals, roles, rounds, units
+from storage.db import Conn, fetchone
 from storage.proposals import Proposal
 from storage.rounds import Round
 from storage.units import Unit
@@ -67,7 +67,7 @@ class RoundLine:
     share: float
     flag: str | None
     soum_number: int | None = None
-    soum_funded: bool | None = None  # by the soum's chosen rule, once chosen
+    soum_funded: bool | None = None  # by the soum's rule in force, once one is chosen
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +92,12 @@ class RoundReport:
     chair: str | None  # names of officials, never phone numbers
     governor: str | None
     proposals_total: int
+    # The soum's allocation the lines' soum_funded come from (handlers.soum_plan): the rule
+    # in force (None: no rule chosen yet, or the list is not at the soum), when it was
+    # computed, and whether the recorded run is stale (inputs changed, not yet recomputed).
+    rule_in_force: str | None = None
+    computed_at: datetime | None = None
+    allocation_stale: bool = False
 
     @property
     def attendance(self) -> int | None:
@@ -150,7 +156,7 @@ async def round_report(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOT
             f"fewer than {min_voters}: counts are not shown, to keep ballots secret "
             "(SANAL_MIN_VOTERS_FOR_COUNTS)"
         )
-    on_list = await _soum_numbers(conn, rnd)
+    on_list, plan = await _soum_numbers(conn, rnd)
     lines = [_line(r, on_list) for r in res.ranked]
     everything = await proposals.of_round(conn, rnd.id)
     number_of = {p.id: p.number for p in everything}
@@ -180,6 +186,9 @@ async def round_report(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOT
         await _official_name(conn, "chair", bag.code),
         await _official_name(conn, "governor", bag.code),
         len(everything),
+        plan.rule_in_force if plan else None,
+        plan.computed_at if plan else None,
+        plan.stale if plan else False,
     )
 
 
@@ -200,24 +209,28 @@ def _line(r: Ranked, on_list: dict[int, tuple[int, bool | None]]) -> RoundLine:
     )
 
 
-async def _soum_numbers(conn: Conn, rnd: Round) -> dict[int, tuple[int, bool | None]]:
-    """proposal id -> (soum list number, funded by the soum's chosen rule or None)."""
-    rows = await fetchall(
-        conn,
-        "SELECT proposal_id, soum_code, year, number FROM soum_list WHERE round_id = ?",
-        (rnd.id,),
+async def _soum_numbers(
+    conn: Conn, rnd: Round
+) -> tuple[dict[int, tuple[int, bool | None]], SoumPlan | None]:
+    """proposal id -> (soum list number, funded by the rule in force or None), and the
+    soum's plan they come from: the same computation as the soum's own report, so a bag's
+    report, its .pb and the soum's XLSX never disagree on what is funded."""
+    row = await fetchone(
+        conn, "SELECT soum_code, year FROM soum_list WHERE round_id = ? LIMIT 1", (rnd.id,)
     )
-    if not rows:
-        return {}
-    run = await soum.latest_allocation(
-        conn, rows[0]["soum_code"], rows[0]["year"], chosen_only=True
-    )
-    funded: dict[int, bool] = {}
-    if run is not None:
-        funded = {i.proposal_id: i.funded for i in run.items if i.rule == run.chosen_rule}
-    return {
-        int(r["proposal_id"]): (int(r["number"]), funded.get(int(r["proposal_id"]))) for r in rows
-    }
+    if row is None:
+        return {}, None
+    plan = await build(conn, row["soum_code"], int(row["year"]))
+    out: dict[int, tuple[int, bool | None]] = {}
+    for line in plan.lines:
+        if line.item.round_id != rnd.id:
+            continue
+        funded: bool | None = None
+        if plan.rule_in_force is not None:
+            d = line.decision(plan.rule_in_force)
+            funded = bool(d and d.funded)
+        out[line.item.proposal_id] = (line.item.number, funded)
+    return out, plan
 
 
 # --- participation for the annual performance assessment -----------------------------------
@@ -355,10 +368,11 @@ class SoumReport:
     aimag: Unit | None
     participation: list[ParticipationRow]
     members: list[MemberScores]
-    chosen_rule: str | None
-    chosen_at: datetime | None
+    chosen_rule: str | None  # the rule in force (plan.rule_in_force); None: none chosen
+    chosen_at: datetime | None  # when it was chosen; plan.computed_at: when last computed
     # A bag round with fewer voters than this shows no votes, share or bag rank.
     min_voters: int = DEFAULT_MIN_VOTERS
+    tz: str = "Asia/Ulaanbaatar"  # the soum's zone: times are shown in it
 
     @property
     def lines(self) -> list[PlanLine]:
@@ -387,13 +401,13 @@ async def soum_report(
             if mine:
                 scores[line.item.number] = dict(mine)
         members.append(MemberScores(person.name if person and person.name else f"№{i}", scores))
-    run = await soum.latest_allocation(conn, soum_code, year, chosen_only=True)
     return SoumReport(
         plan,
         await units.get(conn, unit.parent_code) if unit.parent_code else None,
         await participation(conn, soum_code, year),
         members,
-        run.chosen_rule if run else None,
-        run.run_at if run else None,
+        plan.rule_in_force,
+        plan.chosen_at,
         min_voters,
+        unit.tz,
     )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.texts import render
+
+if TYPE_CHECKING:
+    from bot.reports.data import RoundReport
 
 REPORT_LANGS = ("mn", "en")
 
@@ -24,6 +29,21 @@ def reason(code: str, lang: str = "mn") -> str:
 
 def rule(code: str | None, lang: str = "mn") -> str:
     return render(f"alloc.rule.{code}", lang) if code else "-"
+
+
+def rule_in_force(code: str | None, lang: str = "mn") -> str:
+    """The rule in force by its name, or "not chosen" (a working group yet to choose)."""
+    return rule(code, lang) if code else label("alloc.not_chosen", lang)
+
+
+def explain(code: str, lang: str = "mn") -> str:
+    """A rule in two plain sentences (catalog ``alloc.explain.<rule>``)."""
+    return render(f"alloc.explain.{code}", lang)
+
+
+def round_rule(rep: RoundReport) -> str | None:
+    """The soum rule a bag round's "funded" marks follow (None: no rule chosen yet)."""
+    return rep.rule_in_force
 
 
 def status(code: str, lang: str = "mn") -> str:

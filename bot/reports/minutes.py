@@ -24,6 +24,7 @@ from bot.clock import day_text, local_text
 from bot.reports.data import RoundReport, by_label
 from bot.reports.labels import label
 from bot.settings import Settings
+from handlers.percent import percent, percent_number
 from storage import confirmations
 from storage.confirmations import Confirmation, decision_number
 from storage.db import Conn
@@ -192,8 +193,8 @@ def minutes_of(rep: RoundReport, facts: KhuralFacts | None, lang: str = "mn") ->
             attendance.append(Para(t(key, attendance=present, quorum=facts.quorum), bold=below))
 
     p = rep.participation
-    turnout = t("turnout", voted=p.voted, registered=p.registered, turnout=round(p.turnout * 100))
-    vote = [Para(turnout)]
+    shown = percent_number(p.turnout)  # the one rounding every report uses
+    vote = [Para(t("turnout", voted=p.voted, registered=p.registered, turnout=shown))]
     channels = by_label(dict(p.by_channel))
     if channels:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(channels.items()))
@@ -211,7 +212,7 @@ def minutes_of(rep: RoundReport, facts: KhuralFacts | None, lang: str = "mn") ->
                     ln.text,
                     str(ln.beneficiaries) if ln.beneficiaries is not None else "-",
                     f"{ln.cost_mnt:,}" if ln.cost_mnt is not None else "-",
-                    f"{ln.votes} ({round(ln.share * 100)}%)",
+                    f"{ln.votes} ({percent(ln.share)})",
                 )
                 for ln in rep.lines
             ),

@@ -12,12 +12,16 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
-from bot.reports.data import round_report
+from bot.reports.data import CountsHidden, ReportError, public_text, round_report
 from handlers.allocation import Project, money
 from handlers.closing import DEFAULT_MIN_VOTERS
-from storage import ballots, proposals
+from handlers.soum_plan import ballots_of, build
+from handlers.soum_plan import project_id as pid
+from storage import ballots, proposals, rounds, units
 from storage import soum as soum_store
 from storage.db import Conn
 from storage.rounds import Round
@@ -122,22 +126,96 @@ def _clean(value: object) -> str:
     return " ".join(text.replace(";", ",").split())
 
 
+# pabulib's names of the rules (pabulib.org/format, META ``rule``). Sanal's standard rule
+# funds in the working group's ranking, not by votes: pabulib calls a greedy rule with its
+# own order "greedy-custom" and asks for a comment saying what it is. Sanal's two equal-
+# shares rules are completed by greedy by votes, which the comment says too.
+PB_RULES = {"greedy": "greedy-custom", "mes": "equalshares/add1", "mes_plain": "equalshares"}
+NO_RULE = "unknown"  # pabulib: the information is not available (no rule chosen yet)
+RULE_NOTES = {
+    "greedy": (
+        "rule greedy-custom: Sanal's standard rule, greedy in the soum working group's "
+        "ranking (column soum_rank: soum_score, the working group's combined score 0-100, "
+        "then households, vote share, list number), funding each project that fits the money "
+        "left; a project without soum_rank is not fully scored and is not funded"
+    ),
+    "mes": (
+        "rule equalshares/add1: the Method of Equal Shares (Cost_Sat) with Add1 completion "
+        "(every voter's share raised by 1 MNT while the outcome fits the budget), then greedy "
+        "by votes for the money left, as equalshares.net computes it"
+    ),
+    "mes_plain": (
+        "rule equalshares: the Method of Equal Shares (Cost_Sat) completed by greedy by votes"
+    ),
+}
+
+
+def pb_rule(rule: str | None) -> str:
+    """The META ``rule`` of an allocation under Sanal's ``rule`` (None: none chosen)."""
+    return PB_RULES[rule] if rule else NO_RULE
+
+
+def local_iso(when: datetime, tz: str | None) -> str:
+    """A moment as ISO 8601 with the offset of the soum's zone (+08:00, or +07:00 in the
+    west), to the second."""
+    return when.astimezone(ZoneInfo(tz or "Asia/Ulaanbaatar")).isoformat(timespec="seconds")
+
+
+def _comment(notes: Sequence[str]) -> str:
+    """pabulib's META comment: each note numbered, "#1: ... #2: ..."."""
+    return " ".join(f"#{i}: {note}" for i, note in enumerate(notes, start=1))
+
+
+def _unlinkable(raw: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Ballots sorted by their content (length, then project ids): the order they were cast
+    in, and the voter keys', are gone; voter ids are only positions in this order."""
+    return sorted(
+        (sorted(b, key=_id_order) for b in raw),
+        key=lambda b: (len(b), [_id_order(p) for p in b]),
+    )
+
+
+def _id_order(project: str) -> tuple[int, str]:
+    return (int(project), project) if project.isdigit() else (1 << 62, project)
+
+
 async def round_pb(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> str:
     """A closed round as open data. Ballots are sorted by their content and numbered, so
-    nothing of a voter is left but what they chose together with everyone else."""
+    nothing of a voter is left but what they chose together with everyone else.
+
+    The bag's budget: the money the soum's allocation under the rule in force gives the
+    bag's projects (``selected`` marks them, the soum's .pb holds the whole allocation);
+    while no rule is chosen, the total cost of the bag's proposals, nothing selected. The
+    META comment says which, and the rule."""
     # Refuses a round still open, and one with too few ballots to publish unlinked.
     rep = await round_report(conn, rnd, min_voters)
     on_ballot = await proposals.of_round(conn, rnd.id, "accepted")
     number_of = {p.id: str(p.number) for p in on_ballot}
     raw = await ballots.anonymous_ballots(conn, rnd.id)
-    votes = sorted(
-        (sorted((number_of[pid] for pid in b if pid in number_of), key=int) for b in raw),
-        key=lambda b: (len(b), [int(n) for n in b]),
-    )
-    ceiling = await soum_store.ceiling(conn, rep.soum.code, rnd.year) if rep.soum else None
-    costs = [ln.cost_mnt or 0 for ln in rep.lines]
-    budget = ceiling if ceiling is not None else sum(costs)
+    votes = _unlinkable([[number_of[pid] for pid in b if pid in number_of] for b in raw])
+    rule = rep.rule_in_force
     where = ", ".join(u.name for u in (rep.bag, rep.soum, rep.aimag) if u is not None)
+    notes: list[str] = []
+    if rule is not None:
+        budget = sum(ln.cost_mnt or 0 for ln in rep.lines if ln.soum_funded)
+        ceiling = await soum_store.ceiling(conn, rep.soum.code, rnd.year) if rep.soum else None
+        computed = local_iso(rep.computed_at, rep.bag.tz) if rep.computed_at else "-"
+        notes += [
+            "budget: the money the soum's allocation gives this bag's projects (selected); "
+            f"the soum's LDF ceiling, {ceiling} MNT, is shared by all its bags, and the "
+            "soum's own .pb holds the whole allocation",
+            f"selected: funded by the soum's allocation under the rule in force, computed "
+            f"{computed} over the ballots and projects of every bag of the soum",
+            RULE_NOTES[rule],
+        ]
+        if rep.allocation_stale:
+            notes.append("the soum's inputs changed after this allocation was recorded")
+    else:
+        budget = sum(ln.cost_mnt or 0 for ln in rep.lines)
+        notes.append(
+            "no allocation rule chosen yet by the soum working group: budget is the total "
+            "cost of the bag's proposals and nothing is selected"
+        )
     meta: dict[str, object] = {
         "description": f"Sanal: LDF (ОНХС) bag round, {where}, {rnd.year}",
         "country": "Mongolia",
@@ -146,14 +224,13 @@ async def round_pb(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS)
         "instance": rnd.year,
         "budget": budget,
         "vote_type": "approval",
-        "rule": "greedy",
+        "rule": pb_rule(rule),
         "min_length": 1,
         "max_length": rnd.max_choices,
         "currency": "MNT",
         "language": "mn",
+        "comment": _comment(notes),
     }
-    if ceiling is None:
-        meta["comment"] = "budget: the total cost of the proposals (no soum ceiling set)"
     rows: list[dict[str, object]] = []
     for ln in sorted(rep.lines, key=lambda x: x.number):
         row: dict[str, object] = {
@@ -163,7 +240,102 @@ async def round_pb(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS)
             "name": ln.text,
             "beneficiaries": ln.beneficiaries if ln.beneficiaries is not None else "",
         }
-        if ln.soum_funded is not None:
-            row["selected"] = int(ln.soum_funded)
+        if rule is not None:
+            row["selected"] = int(bool(ln.soum_funded))
+        rows.append(row)
+    return write_pb(meta, rows, votes)
+
+
+async def soum_pb(
+    conn: Conn, soum_code: str, year: int, min_voters: int = DEFAULT_MIN_VOTERS
+) -> str:
+    """The soum's allocation as open data: every project of the soum list with a cost
+    (project ids are the list numbers with four digits, the ids the allocation breaks ties
+    by), every ballot of the bags' submitted rounds, the soum's ceiling as the budget, and
+    ``selected`` by the rule in force. pabutools on this file and the rule in META funds
+    what Sanal shows (tests/soum/test_one_truth.py).
+
+    Refused (:class:`CountsHidden`) when a bag's round had fewer voters than
+    ``min_voters``: its projects' ids would tell its few ballots apart."""
+    unit = await units.get(conn, soum_code)
+    if unit is None or unit.level != "soum":
+        raise ReportError(f"no soum with code {soum_code}")
+    plan = await build(conn, soum_code, year)
+    if plan.ceiling is None:
+        raise ReportError(f"soum {soum_code} has no ceiling for {year}: no budget to publish")
+    few = sorted(
+        {(ln.bag_name, ln.item.voters) for ln in plan.lines if ln.item.voters < min_voters}
+    )
+    if few:
+        bags = ", ".join(f"{name} ({voters} voted)" for name, voters in few)
+        raise CountsHidden(
+            f"{plan.soum_name} ({soum_code}), {year}: fewer than {min_voters} voted in {bags}: "
+            "their ballots would be told apart, so the soum's .pb is not written "
+            "(SANAL_MIN_VOTERS_FOR_COUNTS)"
+        )
+    costed = {pid(ln.item.number) for ln in plan.lines if ln.item.cost_mnt is not None}
+    raw = await ballots_of(conn, [ln.item for ln in plan.lines])
+    votes = _unlinkable([[p for p in b if p in costed] for b in raw])
+    rule = plan.rule_in_force
+    aimag = await units.get(conn, unit.parent_code) if unit.parent_code else None
+    where = ", ".join(u.name for u in (unit, aimag) if u is not None)
+    notes = (
+        [RULE_NOTES[rule]]
+        if rule
+        else ["no allocation rule chosen yet by the soum working group: nothing is selected"]
+    )
+    if rule and plan.computed_at:
+        notes.append(f"selected: the allocation computed {local_iso(plan.computed_at, unit.tz)}")
+        if plan.stale:
+            notes.append("the inputs changed after this allocation was recorded")
+    uncosted = [ln.item.number for ln in plan.lines if ln.item.cost_mnt is None]
+    if uncosted:
+        notes.append(
+            "left out, having no cost estimate (no rule funds them): soum list numbers "
+            + ", ".join(str(n) for n in sorted(uncosted))
+            + "; the ballots keep their other choices"
+        )
+    notes.append(
+        "soum_rank and soum_score: the working group's ranking and combined score 0-100 "
+        "(empty: not fully scored); ballots are sorted by their content, voter ids are "
+        "positions"
+    )
+    rounds_max = [
+        r.max_choices
+        for r in [await rounds.get(conn, rid) for rid in {ln.item.round_id for ln in plan.lines}]
+        if r is not None
+    ]
+    meta: dict[str, object] = {
+        "description": f"Sanal: LDF (ОНХС) soum allocation, {where}, {year}",
+        "country": "Mongolia",
+        "unit": unit.name,
+        "instance": year,
+        "budget": plan.ceiling,
+        "vote_type": "approval",
+        "rule": pb_rule(rule),
+        "min_length": 1,
+        "max_length": max(rounds_max, default=1),
+        "currency": "MNT",
+        "language": "mn",
+        "comment": _comment(notes),
+    }
+    rows: list[dict[str, object]] = []
+    for ln in sorted(plan.lines, key=lambda x: x.item.number):
+        if ln.item.cost_mnt is None:
+            continue
+        score = ln.combined.score
+        row: dict[str, object] = {
+            "project_id": pid(ln.item.number),
+            "cost": ln.item.cost_mnt,
+            "votes": ln.item.votes,
+            "name": public_text(ln.item.text),
+            "bag": ln.bag_name,
+            "beneficiaries": ln.item.beneficiaries if ln.item.beneficiaries is not None else "",
+            "soum_rank": ln.rank if score is not None else "",
+            "soum_score": f"{float(score * 100):.2f}" if score is not None else "",
+        }
+        if rule is not None:
+            d = ln.decision(rule)
+            row["selected"] = int(bool(d and d.funded))
         rows.append(row)
     return write_pb(meta, rows, votes)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from bot.reports.data import ParticipationRow
 from bot.reports.labels import label
 from bot.reports.xlsx import participation_workbook, save
+from handlers.percent import percent_number
 
 FIELDS = ("code", "name", "level", "year", "round_status", "registered", "voted", "turnout",
           "proposals", "accepted")  # fmt: skip
@@ -69,5 +70,5 @@ def summary(rows: Sequence[ParticipationRow], lang: str = "mn") -> str:
         name=t.name,
         voted=t.voted,
         registered=t.registered,
-        turnout=round(t.turnout * 100),
+        turnout=percent_number(t.turnout),
     )

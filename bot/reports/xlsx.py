@@ -12,16 +12,20 @@ a score sheet back evaluates nothing: formulas are refused, not computed.
 
 from __future__ import annotations
 
+import textwrap
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.cell.cell import Cell as XlCell
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -33,13 +37,29 @@ from bot.reports.data import (
     by_label,
     public_text,
 )
-from bot.reports.labels import criterion, label, reason, rule, status
+from bot.reports.labels import (
+    criterion,
+    explain,
+    label,
+    reason,
+    round_rule,
+    rule,
+    rule_in_force,
+    status,
+)
+from handlers.allocation import RULES
 from handlers.closing import DEFAULT_MIN_VOTERS
-from handlers.soum_plan import SoumPlan
+from handlers.percent import percent_value
+from handlers.soum_plan import SoumPlan, project_id
 from storage.soum import Criterion
 
 Cell = str | int | float | None
 BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+RIGHT = Alignment(horizontal="right")
+MONEY = "#,##0"  # 80,000,000: tens of millions of tögrög read at a glance
+MONEY_COLUMNS = (6, 7, 9)  # cost, money left before it, most a supporter paid
+EXPLAIN_WIDTH = 60  # characters: a rule's two sentences wrap in four or five lines
 META_SHEET = "sanal"
 HIDDEN = "—"  # a bag's votes when too few voted to show them (ballot secrecy)
 # A soum's score sheet is tens of kilobytes unpacked; a zip bomb is gigabytes.
@@ -91,8 +111,9 @@ def _pairs(ws: Worksheet, pairs: Sequence[tuple[str, Cell]]) -> int:
     return len(pairs) + 2
 
 
-def _pct(x: float) -> float:
-    return round(x * 100, 1)
+def _pct(x: float | Fraction) -> float:
+    """A share as the percentage every report shows (handlers/percent.py)."""
+    return percent_value(x)
 
 
 def save(wb: Workbook, path: Path | None = None) -> bytes:
@@ -137,7 +158,7 @@ def round_workbook(rep: RoundReport, lang: str = "mn") -> Workbook:
             label("col.votes", lang),
             label("col.share", lang),
             label("col.soum_number", lang),
-            label("col.soum_funded", lang),
+            _funded_header(round_rule(rep), lang),
         ],
         (
             [
@@ -165,6 +186,13 @@ def round_workbook(rep: RoundReport, lang: str = "mn") -> Workbook:
             ([o.number, o.text, status(o.status, lang), o.note] for o in rep.others),
         )  # fmt: skip
     return wb
+
+
+def _funded_header(code: str | None, lang: str) -> str:
+    """The heading of the "funded" column: by the rule in force, named when known."""
+    if code is None:
+        return label("col.soum_funded", lang)
+    return label("col.soum_funded_by", lang, rule=rule(code, lang))
 
 
 def _participation_sheet(
@@ -229,6 +257,7 @@ def participation_workbook(rows: Sequence[ParticipationRow], lang: str = "mn") -
 
 def soum_workbook(rep: SoumReport, lang: str = "mn") -> Workbook:
     plan = rep.plan
+    in_force, _ = _in_force(rep)
     wb = Workbook()
     ws = _sheet(wb, label("sheet.soum_list", lang), first=True)
     top = _pairs(
@@ -238,7 +267,7 @@ def soum_workbook(rep: SoumReport, lang: str = "mn") -> Workbook:
             (label("soum", lang), f"{plan.soum_name} ({plan.soum_code})"),
             (label("year", lang), plan.year),
             (label("ceiling", lang), plan.ceiling if plan.ceiling is not None else "-"),
-            (label("chosen_rule", lang), rule(rep.chosen_rule, lang)),
+            (label("chosen_rule", lang), rule_in_force(in_force, lang)),
             (label("voted", lang), plan.voters),
         ],
     )
@@ -258,8 +287,7 @@ def soum_workbook(rep: SoumReport, lang: str = "mn") -> Workbook:
             *(criterion(c.name, lang) for c in crits),
             label("col.combined", lang),
             label("col.members", lang),
-            label("col.greedy", lang),
-            label("col.mes", lang),
+            *(_rule_header(code, in_force, lang) for code in RULES),
         ],
         (
             [
@@ -271,12 +299,11 @@ def soum_workbook(rep: SoumReport, lang: str = "mn") -> Workbook:
                 line.item.beneficiaries,
                 line.item.cost_mnt,
                 HIDDEN if bag_counts_hidden(line, rep.min_voters) else line.item.votes,
-                HIDDEN if bag_counts_hidden(line, rep.min_voters) else _pct(float(line.share)),
+                HIDDEN if bag_counts_hidden(line, rep.min_voters) else _pct(line.share),
                 *(_score(line.combined.by_criterion.get(c.name)) for c in crits),
                 _score(line.combined.score),
                 line.combined.members,
-                reason(line.greedy_reason, lang),
-                reason(line.mes_reason, lang),
+                *(reason(line.reason(code), lang) for code in RULES),
             ]
             for line in plan.lines
         ),
@@ -294,6 +321,12 @@ def soum_workbook(rep: SoumReport, lang: str = "mn") -> Workbook:
     return wb
 
 
+def _rule_header(code: str, in_force: str | None, lang: str) -> str:
+    """A rule's column on the soum list, marked when it is the rule in force."""
+    text = label(f"col.{code}", lang)
+    return label("alloc.marked", lang, text=text) if code == in_force else text
+
+
 def _text(text: str) -> str:
     return public_text(text)
 
@@ -305,42 +338,167 @@ def _score(value: object) -> float | None:
     return round(float(value) * 100, 1)  # type: ignore[arg-type]
 
 
+def _in_force(rep: SoumReport) -> tuple[str | None, datetime | None]:
+    """The rule in force and when its allocation was computed (the plan's one truth)."""
+    return rep.plan.rule_in_force, rep.plan.computed_at
+
+
+def _when(at: datetime | None, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if at is not None else "-"
+
+
+def _money(value: Fraction | int | None) -> int | float | None:
+    """An exact amount as a cell: a whole number of tögrög stays an int."""
+    if value is None:
+        return None
+    value = Fraction(value)
+    return int(value) if value.denominator == 1 else float(value)
+
+
+def _wrapped(ws: Worksheet, row: int, column: int, text: str, width: int) -> None:
+    """A long text (a rule explained) wrapped in its cell, the row tall enough for it.
+
+    Spreadsheets do not grow a row for wrapped text written by a program (Excel keeps the
+    default height), so the height is set from the lines the text takes."""
+    cell = _put(ws, row, column, text)
+    cell.alignment = WRAP
+    lines = len(textwrap.wrap(text, width=max(width - 4, 10))) or 1
+    ws.row_dimensions[row].height = max(ws.row_dimensions[row].height or 0, 15 * lines + 3)
+
+
+def _shown_width(value: Cell) -> int:
+    if value is None:
+        return 0
+    return len(f"{value:,}") if isinstance(value, int | float) else len(value)
+
+
 def _allocation_sheet(wb: Workbook, rep: SoumReport, lang: str) -> None:
+    """The three rules side by side, then each rule's decisions in the order it took them.
+
+    Summary: one row per rule, its totals labelled (funded proposals, spent, left,
+    ceiling), the rule in force marked, the rule explained in two sentences. Then, per
+    rule, every proposal in the order the rule considered it: equal shares list what their
+    supporters bought in the order they bought it, each with the money the budget had left
+    before it, then the completion; the standard rule the soum ranking. Proposals a rule
+    did not consider (no cost, not scored) close its list."""
     plan = rep.plan
     ws = _sheet(wb, label("sheet.allocation", lang))
-    rows: list[list[Cell]] = []
-    for rule_code, alloc in (("greedy", plan.greedy), ("mes", plan.mes)):
-        if alloc is None:
-            continue
-        spent = float(alloc.spent)
-        rows.append([rule(rule_code, lang), None, None, None, None, spent, float(alloc.left)])
-        for line in plan.lines:
-            d = line.greedy if rule_code == "greedy" else line.mes
-            code = line.greedy_reason if rule_code == "greedy" else line.mes_reason
-            rows.append(
-                [
-                    rule(rule_code, lang),
-                    line.item.number,
-                    _text(line.item.text),
-                    label("yes" if d and d.funded else "no", lang),
-                    reason(code, lang),
-                    line.item.cost_mnt,
-                    float(d.money_left) if d else None,
-                ]
-            )
-    _table(
+    in_force, computed_at = _in_force(rep)
+    tz = rep.aimag.tz if rep.aimag else "Asia/Ulaanbaatar"
+    row = _pairs(
         ws,
         [
-            label("col.rule", lang),
-            label("col.soum_number", lang),
-            label("col.proposal", lang),
-            label("col.funded", lang),
-            label("col.reason", lang),
-            label("col.cost", lang),
-            label("col.money_left", lang),
+            (label("soum", lang), f"{plan.soum_name} ({plan.soum_code})"),
+            (label("year", lang), plan.year),
+            (label("ceiling", lang), plan.ceiling if plan.ceiling is not None else "-"),
+            (label("alloc.rule_in_force", lang), rule_in_force(in_force, lang)),
+            (
+                label("alloc.computed_at", lang),
+                label("alloc.stale", lang, when=_when(computed_at, tz))
+                if plan.stale
+                else _when(computed_at, tz),
+            ),
         ],
-        rows,
     )
+    summary = [
+        label("col.rule", lang),
+        label("alloc.in_force", lang),
+        label("alloc.explain", lang),
+        label("alloc.funded_count", lang),
+        label("alloc.spent", lang),
+        label("alloc.left", lang),
+        label("ceiling", lang),
+    ]
+    for col, h in enumerate(summary, start=1):
+        _put(ws, row, col, h).font = BOLD
+    for code in RULES:
+        row += 1
+        alloc = plan.allocation(code)
+        _put(ws, row, 1, rule(code, lang)).font = BOLD
+        _put(ws, row, 2, label("yes", lang) if code == in_force else None)
+        _wrapped(ws, row, 3, explain(code, lang), EXPLAIN_WIDTH)
+        _put(ws, row, 4, len(alloc.funded) if alloc else "-")
+        amounts = (alloc.spent, alloc.left, alloc.budget) if alloc else (None, None, None)
+        for col, amount in enumerate(amounts, start=5):
+            _put(ws, row, col, "-" if amount is None else _money(amount)).number_format = MONEY
+    headers = [
+        label("alloc.position", lang),
+        label("col.soum_number", lang),
+        label("col.proposal", lang),
+        label("col.funded", lang),
+        label("col.reason", lang),
+        label("col.cost", lang),
+        label("alloc.money_before", lang),
+        label("alloc.mes_round", lang),
+        label("alloc.price", lang),
+    ]
+    # Wide enough for both tables' headings (column C, the explanations, is set below).
+    widths = [
+        max(len(h), len(t) if i != 2 else 0)
+        for i, (h, t) in enumerate(zip(headers, [*summary, "", ""], strict=True))
+    ]
+    widths[0] = max(widths[0], *(len(rule(code, lang)) for code in RULES))  # the rule names
+    by_id = {project_id(line.item.number): line for line in plan.lines}
+    for code in RULES:
+        alloc = plan.allocation(code)
+        if alloc is None:
+            continue
+        row += 2
+        title = rule(code, lang)
+        heading = label("alloc.order", lang, rule=title)
+        if code == in_force:
+            heading = label("alloc.marked", lang, text=heading)
+        _put(ws, row, 1, heading).font = BOLD
+        row += 1
+        for col, h in enumerate(headers, start=1):
+            _put(ws, row, col, h).font = BOLD
+        seen: set[str] = set()
+        table: list[list[Cell]] = []
+        for d in alloc.decisions:
+            seen.add(d.project.id)
+            line = by_id.get(d.project.id)
+            table.append(
+                [
+                    d.position,
+                    line.item.number if line else d.project.id,
+                    _text(line.item.text) if line else None,
+                    label("yes" if d.funded else "no", lang),
+                    reason(line.reason(code) if line else d.reason.value, lang),
+                    _money(d.project.cost),
+                    _money(d.money_left),
+                    d.mes_round,
+                    _money(d.price),
+                ]
+            )
+        for line in plan.lines:  # what the rule did not consider: no cost, not scored
+            if project_id(line.item.number) in seen:
+                continue
+            table.append(
+                [None, line.item.number, _text(line.item.text), label("no", lang),
+                 reason(line.reason(code), lang), line.item.cost_mnt, None, None, None]
+            )  # fmt: skip
+        for values in table:
+            row += 1
+            for col, value in enumerate(values, start=1):
+                cell = _put(ws, row, col, value)
+                if col in MONEY_COLUMNS and value is not None:
+                    cell.number_format = MONEY
+                widths[col - 1] = max(widths[col - 1], _shown_width(value))
+        for key, amount in (
+            ("alloc.total_spent", alloc.spent),
+            ("alloc.total_left", alloc.left),
+            ("alloc.total_ceiling", alloc.budget),
+        ):
+            row += 1
+            total = _put(ws, row, 5, label(key, lang, rule=title))  # beside the cost column
+            total.font, total.alignment = BOLD, RIGHT
+            amount_cell = _put(ws, row, 6, _money(amount))
+            amount_cell.font, amount_cell.number_format = BOLD, MONEY
+    for col, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = min(max(w + 2, 8), 60)
+    # Column A holds the row labels at the top, column C the rules explained.
+    ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width, 28)
+    ws.column_dimensions["C"].width = max(ws.column_dimensions["C"].width, EXPLAIN_WIDTH)
 
 
 def _members_sheet(wb: Workbook, rep: SoumReport, crits: Sequence[Criterion], lang: str) -> None:

@@ -43,7 +43,7 @@ BALLOTS = [
     [5, 3, 4], [1, 4, 6], [7, 6, 8], [7, 2, 4], [5, 3, 8], [1, 2, 6],
 ]  # fmt: skip
 
-ROW = re.compile(r"^(\d+)\. (?:№|No)(\d+) (.+): (\d+) \((\d+)%\)$")
+ROW = re.compile(r"^(\d+)\. (?:№|No)(\d+) (.+): (\d+) \((\d+(?:\.\d)?)%\)$")  # handlers/percent.py
 MORE = re.compile(r"^(?:Цааш: ДҮН|Tsaash: DUN) (\d+)$")
 LIST_ROW = re.compile(r"^(\d+)\. (.+)$")
 LIST_MORE = re.compile(r"^(?:Цааш: ЖАГСААЛТ|Tsaash: JAGSAALT) (\d+)$")
@@ -240,7 +240,7 @@ async def test_turnout_is_frozen_at_the_close(sanal: Sanal, client: TestClient[A
 
     before = await figures()
     # 12 + 4 citizens, the governor and the chair: 18 registered, 16 voted.
-    assert before == ("Оролцоо 12/18 (67%); SMS 12", 18, 18)
+    assert before == ("Оролцоо 12/18 (66.7%); SMS 12", 18, 18)
     for n in LATECOMERS:
         assert "Баянбулаг" in await Phone(client, n).say(f"НЭГДЭХ {ZAG_BAG_1}")
     assert await figures() == before

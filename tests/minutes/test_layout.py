@@ -17,6 +17,7 @@ from docx.oxml.ns import qn
 from bot.reports.minutes import SIGN_LINE, Para, minutes_of
 from bot.reports.minutes_docx import minutes_docx
 from bot.reports.minutes_pdf import BOTTOM, LEADING, PAGE_H, _layout, _Text, minutes_pdf
+from handlers.percent import percent
 from storage.units import Unit
 from tests.minutes.made import LONG_BAG, facts, report
 from tests.minutes.read import docx_text, flat, ink, ink_in_bands, page_images, pdf_pages
@@ -67,7 +68,7 @@ def test_long_texts_on_many_pages_stay_inside_the_margins(tmp_path: Path, lang: 
     text = " ".join(pages)
     for line in rep.lines:  # every proposal whole, whatever its length
         assert flat(line.text) in text, line.number
-        assert f"{line.votes} ({round(line.share * 100)}%)" in text
+        assert f"{line.votes} ({percent(line.share)})" in text
     for i, page in enumerate(pages, start=1):
         assert page.endswith(f"{i}/{len(pages)}") or page.endswith(f"{i} of {len(pages)}")
     signature_page(pages)

@@ -109,9 +109,8 @@ async def test_two_ballots_are_not_shown_as_counts_anywhere(
     sheets = [soum_workbook(srep).worksheets[0], score_sheet(srep.plan).worksheets[0]]
     for ws in sheets:
         rows = [[c.value for c in row] for row in ws.iter_rows()]
-        header = next(i for i, r in enumerate(rows) if "Санал" in r)
-        # "Санал" heads both the proposal and the votes column; the votes come after.
-        votes = max(i for i, v in enumerate(rows[header]) if v == "Санал")
+        header = next(i for i, r in enumerate(rows) if "Дэмжсэн иргэд" in r)
+        votes = rows[header].index("Дэмжсэн иргэд")  # the votes column
         listed = [r for r in rows[header + 1 :] if any(r)]
         assert len(listed) == 2 and {r[votes] for r in listed} == {HIDDEN}, rows
 

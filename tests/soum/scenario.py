@@ -107,9 +107,10 @@ async def telegram_say(sanal: Sanal, telegram_id: int, text: str) -> str:
     return "\n".join(r.text for r in rows if r.kind == "reply")
 
 
-def citizens_of(bag: str) -> list[str]:
+def citizens_of(bag: str, count: int | None = None) -> list[str]:
     index = list(BAGS).index(bag) + 1
-    return [f"+976991{index}{i:04d}" for i in range(1, len(BAGS[bag]["ballots"]) + 1)]
+    count = len(BAGS[bag]["ballots"]) if count is None else count
+    return [f"+976991{index}{i:04d}" for i in range(1, count + 1)]
 
 
 def all_citizens() -> list[str]:
@@ -140,9 +141,10 @@ async def working_group(sanal: Sanal, client: TestClient[Any, Any]) -> Soum:
     return soum
 
 
-async def run_bag(soum: Soum, bag: str) -> None:
-    """One bag's whole round: open, join, propose, accept, vote, close, confirm."""
-    spec = BAGS[bag]
+async def run_bag(soum: Soum, bag: str, spec: dict[str, Any] | None = None) -> None:
+    """One bag's whole round: open, join, propose, accept, vote, close, confirm (``spec``:
+    another bag's proposals and ballots than the scenario's, in the form of BAGS)."""
+    spec = spec or BAGS[bag]
     sanal, client = soum.sanal, soum.client
     await make_official(sanal, spec["governor"], "governor", bag)
     async with sanal.db.write() as conn:
@@ -152,7 +154,7 @@ async def run_bag(soum: Soum, bag: str) -> None:
     gov = Person(sanal, client, spec["governor"])
     soum.governors[bag] = gov
     assert "эхэллээ" in await gov.say("НЭЭХ")
-    phones = [Person(sanal, client, n) for n in citizens_of(bag)]
+    phones = [Person(sanal, client, n) for n in citizens_of(bag, len(spec["ballots"]))]
     for p in phones:
         assert "Бүртгэгдлээ" in await p.say(f"НЭГДЭХ {bag}")
     for i, text in enumerate(spec["proposals"]):
@@ -197,7 +199,15 @@ async def scored_and_chosen(sanal: Sanal, client: TestClient[Any, Any]) -> Soum:
     async with sanal.db.write() as conn:
         for pid in s.member_ids:
             await import_scores(
-                conn, ZAG, PLAN_YEAR, pid, SCORES, sanal.clock.now(), actor="test", channel="cli"
+                conn,
+                sanal.settings,
+                ZAG,
+                PLAN_YEAR,
+                pid,
+                SCORES,
+                sanal.clock.now(),
+                actor="test",
+                channel="cli",
             )
     assert "80 сая" in await s.members[0].say("ХЯЗГААР 80 сая")
     assert "Сонгосон" in await s.members[1].say("ХУВААРИЛАХ ЭРЭМБЭ")

@@ -26,6 +26,7 @@ from bot.app import Sanal
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.reports.chart import png_size
+from bot.reports.participation_map import BLOCK_HEAD, FOOTER, HEADER, MIN_WIDTH, TILE_H
 from bot.web import build_web_app
 from tests.conftest import START, ZAG_BAG_1, ZAG_BAG_2, make_settings
 from tests.soum.scenario import BAGS, MEMBERS, PLAN_YEAR, ZAG, scored_and_chosen
@@ -73,6 +74,7 @@ def test_each_report_to_its_file(db: Path, tmp_path: Path) -> None:
         "scores.xlsx": ["scores", ZAG, "--lang", "en"],
         "participation.csv": ["participation", ZAG],
         "participation.xlsx": ["participation", ZAG, "--format", "xlsx", "--year", YEAR],
+        "participation.png": ["participation", ZAG, "--format", "png"],
     }
     for name, args in cases.items():
         result = run(*args, "--db", str(db), "-o", str(out / name))
@@ -100,6 +102,13 @@ def test_each_report_to_its_file(db: Path, tmp_path: Path) -> None:
     )
     part = load_workbook(out / "participation.xlsx")["Оролцоо"]
     assert part.max_row == len(rows) + 1
+    # The map: one tile per bag of Заг (four, one without a round), drawn at its size.
+    bags = [r for r in rows if r["level"] == "bag"]
+    with Image.open(out / "participation.png") as img:
+        img.load()
+        assert img.format == "PNG"
+        assert img.size == (MIN_WIDTH, HEADER + BLOCK_HEAD + TILE_H + FOOTER)  # one row of 4
+    assert len(bags) == 4
 
 
 def test_default_names_in_the_current_folder(db: Path, tmp_path: Path) -> None:
@@ -115,14 +124,24 @@ def test_everything_for_a_soum_with_a_progress_bar(db: Path, tmp_path: Path) -> 
     result = run("all", ZAG, "--db", str(db), "--out", str(tmp_path / "all"))
     assert result.exit_code == 0, result.output
     written = [Path(line) for line in result.stdout.splitlines()]
-    assert len(written) == 5 * len(BAGS) + 1 + 2  # per round 5 files, the soum, participation
+    # Per round 5 files (the minutes as PDF and DOCX); the soum's XLSX, its allocation as
+    # CSV and JSON and its .pb; participation as CSV, XLSX and the map-like PNG.
+    assert len(written) == 5 * len(BAGS) + 4 + 3
     assert all(p.stat().st_size > 0 for p in written)
     assert sorted(p.suffix for p in written) == sorted(
-        [".xlsx", ".pdf", ".docx", ".png", ".pb"] * len(BAGS) + [".xlsx", ".csv", ".xlsx"]
+        [".xlsx", ".pdf", ".docx", ".png", ".pb"] * len(BAGS)
+        + [".xlsx", ".csv", ".json", ".pb"]
+        + [".csv", ".xlsx", ".png"]
     )
+    assert {p.name for p in written} >= {
+        f"allocation-{ZAG}-{YEAR}.csv",
+        f"allocation-{ZAG}-{YEAR}.json",
+        f"sanal-{ZAG}-{YEAR}.pb",
+        f"participation-{ZAG}-{YEAR}.png",
+    }
     # tqdm's bars on stderr: rounds read, bags counted, files written, each to 100%.
     bars = result.stderr
-    for desc, total in (("rounds", len(BAGS)), ("participation", 4), ("writing", 18)):
+    for desc, total in (("rounds", len(BAGS)), ("participation", 4), ("writing", 22)):
         assert f"{desc}: 100%" in bars and f"{total}/{total}" in bars, (desc, bars)
 
 

@@ -92,7 +92,15 @@ async def _round(app: Sanal, client: TestClient[Any, Any]) -> None:
         scores = {n: {"importance": 3, "fit": 4} for n in range(1, REJECTED)}
         year = START.year + 1
         await import_scores(
-            conn, ZAG, year, member_id, scores, app.clock.now(), actor="test", channel="cli"
+            conn,
+            app.settings,
+            ZAG,
+            year,
+            member_id,
+            scores,
+            app.clock.now(),
+            actor="test",
+            channel="cli",
         )
 
 

@@ -31,6 +31,7 @@ from bot.reports.minutes_pdf import minutes_pdf
 from bot.reports.pabulib import read_pb, round_pb
 from bot.reports.participation import participation_csv, participation_xlsx
 from bot.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
+from handlers.percent import percent
 from storage import people, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, make_official
 from tests.soum.scenario import (
@@ -156,7 +157,7 @@ async def test_round_xlsx_minutes_pdf_and_chart_png(
         for line in rep.lines:
             first_words = " ".join(line.text.split()[:2])
             assert first_words in flat, first_words
-            assert f"{line.votes} ({round(line.share * 100)}%)" in flat
+            assert f"{line.votes} ({percent(line.share)})" in flat  # the one rounding
         fonts = [f.get_object() for p in pdf.pages for f in p["/Resources"]["/Font"].values()]
         assert fonts and all("DejaVuSans" in str(f["/BaseFont"]) for f in fonts)
         for f in fonts:
@@ -194,25 +195,30 @@ async def test_soum_xlsx_and_score_sheet(
         assert line.combined.score is not None
         assert r["Нийт оноо"] == round(float(line.combined.score) * 100, 1)
         assert r["Үнэлсэн гишүүн"] == 3
-        # The standard rule's verdict and its reason, beside equal shares'.
-        assert r["Эрэмбээр"] in ("эрэмбээрээ санхүүжинэ", "үлдэгдэл мөнгөнд багтсангүй")
-        assert r["Тэгш хуваалт"] in (
-            "дэмжигчдийн тэгш хувиар санхүүжинэ",
-            "үлдэгдлээр санхүүжинэ",
-            "үлдэгдэл мөнгөнд багтсангүй",
-        )
-        assert (r["Эрэмбээр"] == "эрэмбээрээ санхүүжинэ") == bool(
-            line.greedy and line.greedy.funded
-        )
+        # The standard rule's verdict and its reason (the rule in force, marked so),
+        # beside both equal shares'.
+        standard = r["Эрэмбээр (мөрдөж буй)"]
+        assert standard in ("эрэмбээрээ санхүүжинэ", "үлдэгдэл мөнгөнд багтсангүй")
+        for equal_shares in (r["Тэгш хуваалт"], r["Энгийн тэгш хуваалт"]):
+            assert equal_shares in (
+                "дэмжигчдийн тэгш хувиар санхүүжинэ",
+                "үлдэгдлээр санхүүжинэ",
+                "үлдэгдэл мөнгөнд багтсангүй",
+            )
+        assert (standard == "эрэмбээрээ санхүүжинэ") == bool(line.greedy and line.greedy.funded)
     scores = list(wb["Гишүүдийн оноо"].iter_rows(min_row=2, values_only=True))
     assert {r[0] for r in scores} == set(MEMBERS.values())  # names of officials, not phones
     assert {(r[1], r[2], r[3]) for r in scores} == {
         (n, v["importance"], v["fit"]) for n, v in SCORES.items()
     }
     assert len(scores) == 3 * 7
-    alloc = list(wb["Хуваарилалт"].iter_rows(min_row=2, values_only=True))
-    totals = {r[0]: r[5] for r in alloc if r[1] is None}
-    assert set(totals) == {"эрэмбээр, багтахгүйг алгасах", "тэгш хуваалт"}
+    # The three rules side by side, what each spent under its own heading (the sheet in
+    # detail: tests/reports/test_xlsx_sheets.py).
+    alloc = list(wb["Хуваарилалт"].iter_rows(values_only=True))
+    head = next(i for i, r in enumerate(alloc) if r[0] == "Дүрэм")
+    spent_at = alloc[head].index("Зарцуулсан, ₮")
+    totals = {r[0]: r[spent_at] for r in alloc[head + 1 : head + 4]}
+    assert set(totals) == {"эрэмбээр, багтахгүйг алгасах", "тэгш хуваалт", "энгийн тэгш хуваалт"}
     assert all(0 < spent <= 80_000_000 for spent in totals.values())
     weights = {r[0]: r[2] for r in wb["Шалгуур"].iter_rows(min_row=2, values_only=True)}
     assert weights == {"ач холбогдол": 3, "бодлогод нийцэх": 3, "хүртэгчид": 2,
@@ -239,7 +245,12 @@ async def test_pabulib_export_reads_back_anonymised(
     for bag, spec in BAGS.items():
         path = tmp_path / f"sanal-{bag}.pb"
         inst, prof = parse_pabulib(str(path))  # pabutools' own parser
-        assert inst.budget_limit == 80_000_000  # the soum's ceiling
+        # The bag's budget: what the soum's allocation under its rule in force (the
+        # standard rule, pabulib's greedy-custom) gives this bag's projects, not the
+        # soum's ceiling shared by all bags.
+        selected = [p for p in inst if inst.project_meta[p]["selected"] == "1"]
+        assert inst.budget_limit == sum(p.cost for p in selected) < 80_000_000
+        assert inst.meta["rule"] == "greedy-custom" and "ranking" in inst.meta["comment"]
         assert inst.meta["country"] == "Mongolia" and inst.meta["currency"] == "MNT"
         costs = {p.name: int(p.cost) for p in inst}
         assert len(costs) == len(spec["proposals"])

@@ -10,6 +10,7 @@ the rule chosen is recorded and audited; the reports are written and open.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from fractions import Fraction
@@ -213,6 +214,7 @@ async def test_three_bags_scored_allocated_and_reported(
     async with sanal.db.write() as conn:
         stored = await import_scores(
             conn,
+            sanal.settings,
             ZAG,
             YEAR,
             s.member_ids[2],
@@ -342,8 +344,11 @@ def open_reports(
     folder.mkdir()
     save(soum_workbook(srep), folder / "soum.xlsx")
     ws = load_workbook(folder / "soum.xlsx")["Хуваарилалт"]
-    rows = list(ws.iter_rows(min_row=2, values_only=True))
-    mes_rows = {r[1]: r for r in rows if r[0] == "тэгш хуваалт" and r[1] is not None}
+    rows = list(ws.iter_rows(values_only=True))
+    # Equal shares' decisions: the rows under its heading, up to its labelled totals.
+    start = next(i for i, r in enumerate(rows) if str(r[0]).startswith("тэгш хуваалт: "))
+    block = itertools.takewhile(lambda r: r[1] is not None, rows[start + 2 :])
+    mes_rows = {r[1]: r for r in block}
     assert {n for n, r in mes_rows.items() if r[3] == "тийм"} == funded
     assert sorted(mes_rows) == sorted(items)
     for rep in reps:
@@ -462,7 +467,15 @@ async def test_a_long_allocation_still_fits_an_sms(
         for pid in s.member_ids:
             sheet = {n: {"importance": 3, "fit": 4} for n in range(1, 19)}
             await import_scores(
-                conn, ZAG, YEAR, pid, sheet, sanal.clock.now(), actor="test", channel="cli"
+                conn,
+                sanal.settings,
+                ZAG,
+                YEAR,
+                pid,
+                sheet,
+                sanal.clock.now(),
+                actor="test",
+                channel="cli",
             )
     a = s.members[0]
     await a.say("ХЯЗГААР 100 сая")

@@ -129,6 +129,8 @@ NOT_SMS: dict[str, str] = {
     "report.chart.": "the results chart (PNG)",
     "report.minutes.": "the khural minutes (PDF)",
     "report.participation.": "the participation sheet and CLI",
+    "report.alloc.": "the soum XLSX's allocation sheet",
+    "report.map.": "the participation map (PNG)",
     "simulator.error.": "the training page's answers (bot/web.py), shown on the page",
 }
 # XLSX row labels
