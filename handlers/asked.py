@@ -1,10 +1,12 @@
 """The yes/no questions Sanal asks, remembered so that a bare "yes" knows what it answers.
 
 Sanal asks when it is unsure what a message meant: "stop the messages?" (handlers/optout)
-or "store this as a proposal?" (handlers/described). The question is recorded in the
-audit log against the message it answered (``asked.<question>`` with its inbox id). Only
-the person's very next message, on the same channel and within a day, answers it: a yes
-at any other time, a second yes, or a yes to a question never asked answers nothing.
+or "store this as a proposal?" (handlers/described), and when a governor's БАТЛАХ needs
+an explicit yes (below the quorum or before the meeting, handlers/governor). The question
+is recorded in the audit log against the message it answered (``asked.<question>`` with
+its inbox id). Only the person's very next message, on the same channel and within a day,
+answers it: a yes at any other time, a second yes, or a yes to a question never asked
+answers nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from storage.db import fetchone
 
 STOP = "stop"
 PROPOSAL = "proposal"
-QUESTIONS = (STOP, PROPOSAL)
+CONFIRM = "confirm"  # БАТЛАХ below the quorum or before the meeting (handlers/governor)
+QUESTIONS = (STOP, PROPOSAL, CONFIRM)
 ANSWER_WITHIN = timedelta(days=1)
 
 

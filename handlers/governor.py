@@ -3,17 +3,22 @@ record the khural's confirmation. Every action is checked against the role and a
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import deadline_text
-from handlers import reports, results_word, soum, voting_notice
+from bot.clock import day_text, deadline_text
+from bot.grammar.intents import Kind
+from bot.grammar.structured import intent_of
+from bot.message import Button, Channel
+from bot.texts import render
+from handlers import asked, reports, results_word, soum, voting_notice
 from handlers.closing import close_round
 from handlers.context import Context, Text
 from handlers.deadlines import deadline_at
 from handlers.eligibility import flag_label
 from handlers.proposals import short
-from storage import outbox, proposals, rounds, units
+from storage import confirmations, inbox, meetings, outbox, proposals, rounds, units
 from storage.proposals import Proposal
 from storage.rounds import Round
 
@@ -283,17 +288,80 @@ async def close(ctx: Context, bag_code: str) -> None:
     await reports.attach_chart(ctx, rnd.id)  # Telegram: the results chart as a document
 
 
+@dataclass(frozen=True, slots=True)
+class KhuralCheck:
+    """What БАТЛАХ is checked against: the quorum Sanal computes (handlers/khural.quorum,
+    the figure ХУРАЛ shows) and the meeting's date in the bag's time zone."""
+
+    attendance: int
+    quorum: int
+    registered: int
+    meeting_at: datetime | None
+    meeting_day: date | None  # the meeting's date, local to the bag
+
+    @property
+    def below_quorum(self) -> bool:
+        return self.attendance < self.quorum
+
+    def before_meeting(self, now: datetime, zone: ZoneInfo) -> bool:
+        return self.meeting_day is not None and now.astimezone(zone).date() < self.meeting_day
+
+
 async def confirm(ctx: Context, bag_code: str) -> None:
+    """БАТЛАХ 64: the khural confirmed the list, 64 present. Below the quorum or before the
+    meeting's date the governor is warned and nothing changes, until БАТЛАХ 64 ТИЙМ (or
+    "тийм" as the next message, or the Telegram button) confirms it explicitly; the
+    minutes then say so (storage/confirmations)."""
     if ctx.intent.error or not ctx.intent.numbers:
         ctx.reply("confirm.usage")
         return
     rnd = await round_in(ctx, bag_code, "closed")
     if rnd is None:
         return
+    from handlers.khural import quorum  # khural imports this module
+
     attendance = ctx.intent.numbers[0]
+    zone = ZoneInfo(await _bag_tz(ctx, bag_code))
+    need, registered = await quorum(ctx.conn, ctx.settings, bag_code)
+    meeting = await meetings.current(ctx.conn, rnd.id)
+    check = KhuralCheck(
+        attendance,
+        need,
+        registered,
+        meeting.starts_at if meeting else None,
+        meeting.starts_at.astimezone(zone).date() if meeting else None,
+    )
+    early = check.before_meeting(ctx.now, zone)
+    if (check.below_quorum or early) and ctx.intent.text != "yes":
+        await _warn(ctx, rnd, check, early, zone)
+        return
     await rounds.set_attendance(ctx.conn, rnd.id, attendance)
     await rounds.advance(ctx.conn, rnd.id, "closed", ctx.now)
-    await ctx.audit("round.confirm", unit_code=bag_code, round_id=rnd.id, attendance=attendance)
+    recorded = await confirmations.record(
+        ctx.conn,
+        round_id=rnd.id,
+        bag_code=bag_code,
+        year=rnd.year,
+        attendance=attendance,
+        quorum=check.quorum,
+        registered=check.registered,
+        meeting_at=check.meeting_at,
+        below_quorum=check.below_quorum,
+        before_meeting=early,
+        now=ctx.now,
+        person_id=ctx.person.id,
+    )
+    await ctx.audit(
+        "round.confirm",
+        unit_code=bag_code,
+        round_id=rnd.id,
+        attendance=attendance,
+        quorum=check.quorum,
+        registered=check.registered,
+        below_quorum=check.below_quorum,
+        before_meeting=early,
+        decision=recorded.decision,
+    )
     ctx.reply("confirm.ok", attendance=attendance)
     # The confirmed list goes to the soum at once; its working group is told (issue 6).
     confirmed = await rounds.get(ctx.conn, rnd.id)
@@ -309,6 +377,50 @@ async def confirm(ctx: Context, bag_code: str) -> None:
     )
     if sent is not None:
         ctx.add("soum.submitted", count=len(sent.numbers), members=sent.members)
+
+
+async def _warn(ctx: Context, rnd: Round, check: KhuralCheck, early: bool, zone: ZoneInfo) -> None:
+    """One short reply: present against required, or the meeting's date; the words (and on
+    Telegram the button) that confirm anyway. Asked, so that a bare "тийм" answers it."""
+    await ctx.audit(
+        "round.confirm_warned",
+        unit_code=rnd.bag_code,
+        round_id=rnd.id,
+        attendance=check.attendance,
+        quorum=check.quorum,
+        registered=check.registered,
+        below_quorum=check.below_quorum,
+        before_meeting=early,
+    )
+    await asked.ask(ctx, asked.CONFIRM)
+    day = day_text(check.meeting_at, zone) if check.meeting_at else ""
+    params = {"attendance": check.attendance, "quorum": check.quorum, "when": day}
+    if check.below_quorum and early:
+        ctx.reply("confirm.both", **params)
+    elif check.below_quorum:
+        ctx.reply("confirm.below_quorum", **params)
+    else:
+        ctx.reply("confirm.before_meeting", **params)
+    if ctx.inbound.channel is Channel.TELEGRAM:  # one tap instead of the words
+        label = render("telegram.btn.confirm_anyway", ctx.person.lang)
+        ctx.buttons = ((Button(label, f"CONFIRM {check.attendance} YES"),),)
+
+
+async def confirm_answered(ctx: Context, question: asked.Asked) -> None:
+    """The yes or no to the warning of БАТЛАХ: a yes confirms the attendance asked about,
+    with every check of БАТЛАХ again (the round may have moved on meanwhile)."""
+    row = await inbox.get(ctx.conn, question.inbox_id)
+    earlier = intent_of(row.message.text, row.message.extra) if row else None
+    if ctx.intent.text != "yes" or earlier is None or earlier.kind is not Kind.CONFIRM:
+        ctx.reply("confirm.not_confirmed")
+        return
+    bag_code = await ctx.governed_bag()
+    if bag_code is None:
+        await ctx.audit("refused.governor_word", intent=Kind.CONFIRM.value)
+        ctx.reply("governor.not_allowed")
+        return
+    ctx.intent = replace(earlier, text="yes")
+    await confirm(ctx, bag_code)
 
 
 async def sms_cost(ctx: Context, bag_code: str) -> None:

@@ -1,7 +1,8 @@
 """Reports on request (ТАЙЛАН): Telegram gets them as documents with the reply.
 
-A bag governor gets the khural minutes (PDF), the results chart (PNG) and the round's XLSX;
-a soum working-group member or operator gets the soum XLSX and the score sheet to fill.
+A bag governor gets the khural minutes (PDF to file, DOCX for the secretary to edit), the
+results chart (PNG) and the round's XLSX; a soum working-group member or operator gets
+the soum XLSX and the score sheet to fill.
 SMS cannot carry files: the reply says where to get them. Files are written to the
 reports folder (``SANAL_REPORTS_DIR``) and named in the outbox row's ``documents``.
 """
@@ -20,6 +21,7 @@ MIME = {
     ".pdf": "application/pdf",
     ".png": "image/png",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 OPEN = ("draft", "collecting", "voting")
 
@@ -65,6 +67,8 @@ async def request(ctx: Context) -> None:
         return
     from bot.reports.chart import results_png
     from bot.reports.data import CountsHidden, round_report, soum_report
+    from bot.reports.minutes import khural_facts, minutes_of
+    from bot.reports.minutes_docx import minutes_docx
     from bot.reports.minutes_pdf import minutes_pdf
     from bot.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
 
@@ -86,11 +90,13 @@ async def request(ctx: Context) -> None:
             ctx.reply("report.too_few", min=ctx.settings.min_voters_for_counts)
             return
         stem = f"{rnd.bag_code}-{rnd.year}"
-        paths = [folder / f"minutes-{stem}.pdf", folder / f"results-{stem}.png",
-                 folder / f"round-{stem}.xlsx"]  # fmt: skip
-        await asyncio.to_thread(minutes_pdf, rep, paths[0], lang)
-        await asyncio.to_thread(results_png, rep, paths[1], lang)
-        await asyncio.to_thread(save, round_workbook(rep, lang), paths[2])
+        paths = [folder / f"minutes-{stem}.pdf", folder / f"minutes-{stem}.docx",
+                 folder / f"results-{stem}.png", folder / f"round-{stem}.xlsx"]  # fmt: skip
+        made = minutes_of(rep, await khural_facts(ctx.conn, rep, ctx.settings), lang)
+        await asyncio.to_thread(minutes_pdf, made, paths[0])
+        await asyncio.to_thread(minutes_docx, made, paths[1])
+        await asyncio.to_thread(results_png, rep, paths[2], lang)
+        await asyncio.to_thread(save, round_workbook(rep, lang), paths[3])
         await ctx.audit("report.round", unit_code=bag_code, round_id=rnd.id)
     elif soum_code is not None:
         year = await planning_year(ctx.conn, ctx.settings, soum_code, ctx.now)

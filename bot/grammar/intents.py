@@ -39,7 +39,7 @@ class Kind(StrEnum):
     MEETING = "meeting"  # meeting_date, meeting_time, text = place
     CLOSE = "close"
     RESULTS = "results"
-    CONFIRM = "confirm"  # numbers[0] = attendance
+    CONFIRM = "confirm"  # numbers[0] = attendance; text "yes": confirmed despite a warning
     ADMIT = "admit"  # phone (approve a pending registration)
     POLICY = "policy"  # text = "open" | "approval"
     # Soum working group (and operators)

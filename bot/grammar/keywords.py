@@ -74,6 +74,10 @@ NOTICE_WORDS: dict[str, str] = {
     "off": "off",
 }  # fmt: skip
 
+# БАТЛАХ 64 ТИЙМ: the governor confirms the khural's list although the attendance is below
+# the quorum or the meeting date has not come (handlers/governor.confirm warned first).
+CONFIRM_YES_WORDS = ("тийм", "тиймээ", "yes")
+
 # The rule a soum chooses: fund in rank order (greedy), the Method of Equal Shares as cities
 # run it (mes, the default equal-shares rule), or its plain variant (mes_plain); the
 # numbers are the side-by-side's. ТАЙЛБАР asks for the rules explained ("explain").

@@ -18,6 +18,7 @@ from bot.grammar.deadlines import deadlines
 from bot.grammar.intents import Intent, Kind
 from bot.grammar.keywords import (
     ALONE_ONLY,
+    CONFIRM_YES_WORDS,
     KEYWORDS,
     LANG_WORDS,
     NOTICE_WORDS,
@@ -72,6 +73,7 @@ _LANG = {skeleton(w): lang for w, lang in LANG_WORDS.items()}
 _POLICY = {skeleton(w): p for w, p in POLICY_WORDS.items()}
 _RULE = {skeleton(w): r for w, r in RULE_WORDS.items()}
 _NOTICE = {skeleton(w): v for w, v in NOTICE_WORDS.items()}
+_CONFIRM_YES = frozenset(skeleton(w) for w in CONFIRM_YES_WORDS)
 
 
 def parse(text: str) -> Intent:
@@ -221,6 +223,14 @@ def _number_and_text(kind: Kind, usage: str) -> Reader:
             kind, numbers=(int(m.group(1)),), text=" ".join(m.group(2).split())[:300], script=script
         )
 
+    return read
+
+
+def _confirm(rest: str, script: str) -> Intent:
+    """БАТЛАХ 64, and БАТЛАХ 64 ТИЙМ: the attendance, confirmed explicitly (text "yes")."""
+    read = _numbers(Kind.CONFIRM, "confirm_usage")(rest, script)
+    if read.error is None and any(skeleton(w) in _CONFIRM_YES for w in _WORD.findall(rest)):
+        return Intent(Kind.CONFIRM, numbers=read.numbers, text="yes", script=script)
     return read
 
 
@@ -404,7 +414,7 @@ _ARGUMENTS: dict[Kind, Reader] = {
     Kind.MEETING: _meeting,
     Kind.CLOSE: _plain(Kind.CLOSE),
     Kind.RESULTS: _page(Kind.RESULTS),
-    Kind.CONFIRM: _numbers(Kind.CONFIRM, "confirm_usage"),
+    Kind.CONFIRM: _confirm,
     Kind.ADMIT: _admit,
     Kind.POLICY: _policy,
     Kind.SCORE: _score,

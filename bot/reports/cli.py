@@ -118,13 +118,32 @@ def round_cmd(db: Path | None, bag: str, year: int | None, lang: str, output: Pa
 @click.argument("bag")
 @year_option
 @lang_option
-@output_option(".pdf")
-def minutes(db: Path | None, bag: str, year: int | None, lang: str, output: Path | None) -> None:
-    """The bag khural's minutes draft as PDF (Mongolian Cyrillic, lines for signatures)."""
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "docx", "both"]),
+    default="pdf",
+    show_default=True,
+    help="PDF to print and file, DOCX for the secretary to edit, or both",
+)
+@output_option(".pdf or .docx")
+def minutes(
+    db: Path | None, bag: str, year: int | None, lang: str, fmt: str, output: Path | None
+) -> None:
+    """The bag khural's minutes: quorum, agenda, the vote, decision No., signatures."""
+    from bot.reports.minutes import khural_facts, minutes_of
+    from bot.reports.minutes_docx import minutes_docx
     from bot.reports.minutes_pdf import minutes_pdf
 
-    rep = _read(db, lambda conn: _round_report(conn, bag, year))
-    _write(output or Path(f"minutes-{_stem(rep)}.pdf"), minutes_pdf(rep, None, lang))
+    async def work(conn: Conn) -> Any:
+        rep = await _round_report(conn, bag, year)
+        return rep, minutes_of(rep, await khural_facts(conn, rep, settings_for(db=db)), lang)
+
+    rep, made = _read(db, work)
+    for suffix, draw in ((".pdf", minutes_pdf), (".docx", minutes_docx)):
+        if fmt in (suffix[1:], "both"):
+            path = (output or Path(f"minutes-{_stem(rep)}")).with_suffix(suffix)
+            _write(path, draw(made))
 
 
 @report.command()
@@ -399,6 +418,8 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
     from bot.reports.allocation_export import allocation_csv, allocation_json
     from bot.reports.chart import results_png
     from bot.reports.data import CountsHidden, ReportError, round_report, soum_report
+    from bot.reports.minutes import khural_facts, minutes_of
+    from bot.reports.minutes_docx import minutes_docx
     from bot.reports.minutes_pdf import minutes_pdf
     from bot.reports.pabulib import round_pb, soum_pb
     from bot.reports.participation import participation_csv, participation_xlsx
@@ -424,7 +445,9 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
                 if rnd is not None and rnd.status not in ("draft", "collecting", "voting"):
                     try:
                         rep = await round_report(conn, rnd, min_voters)
-                        done.append((rep, await round_pb(conn, rnd, min_voters)))
+                        facts = await khural_facts(conn, rep, settings_for(db=db))
+                        made = minutes_of(rep, facts, lang)  # the khural's quorum, confirmation
+                        done.append((rep, await round_pb(conn, rnd, min_voters), made))
                     except CountsHidden as exc:
                         hidden.append(str(exc))
                 bar.update(1)
@@ -447,11 +470,12 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
     for line in hidden:
         click.echo(f"not written: {line}")
     files: list[tuple[Path, Callable[[], bytes | str]]] = []
-    for rep, pb in done:
+    for rep, pb, made in done:
         stem = _stem(rep)
         files += [
             (out_dir / f"round-{stem}.xlsx", partial(_round_xlsx, rep, lang)),
-            (out_dir / f"minutes-{stem}.pdf", partial(minutes_pdf, rep, None, lang)),
+            (out_dir / f"minutes-{stem}.pdf", partial(minutes_pdf, made)),
+            (out_dir / f"minutes-{stem}.docx", partial(minutes_docx, made)),
             (out_dir / f"results-{stem}.png", partial(results_png, rep, None, lang)),
             (out_dir / f"sanal-{stem}.pb", partial(str, pb)),
         ]

@@ -175,7 +175,8 @@ async def run_bag(soum: Soum, bag: str, spec: dict[str, Any] | None = None) -> N
         else:
             assert "Баярлалаа" in await p.say(vote)
     await gov.say("ХААХ")
-    soum.confirm_replies[bag] = await gov.say(f"БАТЛАХ {spec['attendance']}")
+    # Confirmed before the khural's date (10 April): explicitly, as БАТЛАХ asks (issue 13).
+    soum.confirm_replies[bag] = await gov.say(f"БАТЛАХ {spec['attendance']} ТИЙМ")
 
 
 async def three_bags(sanal: Sanal, client: TestClient[Any, Any]) -> Soum:

@@ -124,12 +124,12 @@ def test_everything_for_a_soum_with_a_progress_bar(db: Path, tmp_path: Path) -> 
     result = run("all", ZAG, "--db", str(db), "--out", str(tmp_path / "all"))
     assert result.exit_code == 0, result.output
     written = [Path(line) for line in result.stdout.splitlines()]
-    # Per round 4 files; the soum's XLSX, its allocation as CSV and JSON and its .pb;
-    # participation as CSV, XLSX and the map-like PNG.
-    assert len(written) == 4 * len(BAGS) + 4 + 3
+    # Per round 5 files (the minutes as PDF and DOCX); the soum's XLSX, its allocation as
+    # CSV and JSON and its .pb; participation as CSV, XLSX and the map-like PNG.
+    assert len(written) == 5 * len(BAGS) + 4 + 3
     assert all(p.stat().st_size > 0 for p in written)
     assert sorted(p.suffix for p in written) == sorted(
-        [".xlsx", ".pdf", ".png", ".pb"] * len(BAGS)
+        [".xlsx", ".pdf", ".docx", ".png", ".pb"] * len(BAGS)
         + [".xlsx", ".csv", ".json", ".pb"]
         + [".csv", ".xlsx", ".png"]
     )
@@ -141,7 +141,7 @@ def test_everything_for_a_soum_with_a_progress_bar(db: Path, tmp_path: Path) -> 
     }
     # tqdm's bars on stderr: rounds read, bags counted, files written, each to 100%.
     bars = result.stderr
-    for desc, total in (("rounds", len(BAGS)), ("participation", 4), ("writing", 19)):
+    for desc, total in (("rounds", len(BAGS)), ("participation", 4), ("writing", 22)):
         assert f"{desc}: 100%" in bars and f"{total}/{total}" in bars, (desc, bars)
 
 

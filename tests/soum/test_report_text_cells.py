@@ -87,7 +87,7 @@ async def _round(app: Sanal, client: TestClient[Any, Any]) -> None:
     for i, citizen in enumerate(citizens):
         assert "Баярлалаа" in await citizen.say(f"СОНГО {1 + i % (REJECTED - 1)} 2")
     await gov.say("ХААХ")
-    await gov.say("БАТЛАХ 30")
+    await gov.say("БАТЛАХ 30 ТИЙМ")  # before the khural's date: explicitly (issue 13)
     async with app.db.write() as conn:  # the member's scores: the members sheet has rows
         scores = {n: {"importance": 3, "fit": 4} for n in range(1, REJECTED)}
         year = START.year + 1

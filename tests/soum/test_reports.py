@@ -31,6 +31,7 @@ from bot.reports.minutes_pdf import minutes_pdf
 from bot.reports.pabulib import read_pb, round_pb
 from bot.reports.participation import participation_csv, participation_xlsx
 from bot.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
+from handlers.percent import percent
 from storage import people, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, make_official
 from tests.soum.scenario import (
@@ -156,7 +157,7 @@ async def test_round_xlsx_minutes_pdf_and_chart_png(
         for line in rep.lines:
             first_words = " ".join(line.text.split()[:2])
             assert first_words in flat, first_words
-            assert f"{line.votes} ({round(line.share * 100)}%)" in flat
+            assert f"{line.votes} ({percent(line.share)})" in flat  # the one rounding
         fonts = [f.get_object() for p in pdf.pages for f in p["/Resources"]["/Font"].values()]
         assert fonts and all("DejaVuSans" in str(f["/BaseFont"]) for f in fonts)
         for f in fonts:
@@ -326,9 +327,11 @@ async def test_reports_on_request_in_telegram(sanal: Sanal, client: TestClient[A
         )
     docs = json.loads(rows[-1][0])["documents"]
     names = sorted(d["filename"] for d in docs)
-    assert names == [f"minutes-{ZAG_BAG_1}-{YEAR}.pdf", f"results-{ZAG_BAG_1}-{YEAR}.png",
-                     f"round-{ZAG_BAG_1}-{YEAR}.xlsx"]  # fmt: skip
-    assert [magic(Path(d["path"])) for d in docs] == [b"%PDF", b"\x89PNG", b"PK\x03\x04"]
+    stem = f"{ZAG_BAG_1}-{YEAR}"
+    assert names == [f"minutes-{stem}.docx", f"minutes-{stem}.pdf", f"results-{stem}.png",
+                     f"round-{stem}.xlsx"]  # fmt: skip
+    zipped = b"PK\x03\x04"  # DOCX and XLSX
+    assert [magic(Path(d["path"])) for d in docs] == [b"%PDF", zipped, b"\x89PNG", zipped]
     # A working-group member gets the soum's plan and a score sheet.
     member = s.members[0].number
     async with sanal.db.write() as conn:

@@ -101,6 +101,7 @@ SAMPLES: dict[str, Any] = {
     "rule": Text("alloc.rule.greedy"),
     "chosen": 2,
     "max": 5000,
+    "decision": "2028/675855-01",  # the khural's decision number (storage/confirmations)
 }
 # Where one variable name means another thing in one text.
 SAMPLES_FOR: dict[str, dict[str, Any]] = {
