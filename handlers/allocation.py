@@ -30,7 +30,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
+
+from gmpy2 import mpq  # type: ignore[import-untyped]
 
 Utility = Literal["cost", "cardinality"]
 # "greedy": fund in rank order, skip what does not fit. "mes": the Method of Equal Shares as
@@ -82,6 +84,9 @@ class Allocation:
     budget: Fraction
     funded: tuple[str, ...]  # project ids in the order they were funded
     decisions: tuple[Decision, ...]  # every project, in the order considered
+    # Equal shares with Add1 ("mes"): the share of the budget every voter started with in
+    # the MES run whose purchases were kept (budget / voters + k); None for the other rules.
+    voter_share: Fraction | None = None
 
     @property
     def spent(self) -> Fraction:
@@ -305,50 +310,279 @@ def equal_shares_add1(
     """The Method of Equal Shares with Add1 completion, then greedy (rule "mes").
 
     pabutools' ``exhaustion_by_budget_increase(method_of_equal_shares, budget_step=n)``
-    followed by ``greedy_utilitarian_welfare``: every voter's share is raised by one
-    currency unit at a time while MES's outcome still fits the real budget (stopping early
-    at an exhaustive outcome); the last outcome that fits is completed by greedy.
+    followed by ``greedy_utilitarian_welfare``: every voter's share ``budget / n + k`` for
+    k = 0, 1, 2, ... (one currency unit more per voter at each step, while ``budget + k * n``
+    stays within pabutools' bound ``budget * (n + 1)``); the first k whose MES outcome costs
+    more than the real budget stops with the previous outcome (none before k = 0), the first
+    exhaustive one stops with itself, and the outcome kept is completed by greedy.
+
+    Exact and fast: :class:`_Add1` runs MES once per *distinct outcome* rather than once per
+    step (see there). With no ballots MES buys nothing whatever the share (pabutools would
+    loop for ever: its step is 0), so the outcome is greedy's alone and ``voter_share`` is
+    None.
     """
     n = len(ballots)
     if n == 0:
         return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
-    costs = {p.id: p.cost for p in projects}
-
-    def run(k: int) -> tuple[_MesResult, bool, bool]:
-        res = _mes(projects, budget + k * n, ballots, utility)
-        spent = sum((costs[p.id] for p, _, _ in res.bought), Fraction(0))
-        taken = {p.id for p, _, _ in res.bought}
-        feasible = spent <= budget
-        exhaustive = feasible and all(
-            p.cost > budget - spent for p in projects if p.id not in taken
-        )
-        return res, feasible, exhaustive
-
-    # Interim search for the first stopping step, assuming the stop is monotone in k
-    # (galloping, then bisection). The exact incremental computation replaces it.
-    bound = int(budget)  # pabutools stops once the raised budget passes budget * (n + 1)
-    best, feasible, exhaustive = run(0)
-    if not feasible or exhaustive or bound == 0:
-        return _completed("mes", projects, budget, ballots, utility, best)
-    lo, hi = 0, 1  # run(lo) goes on; the first stop is in (lo, hi]
-    while hi <= bound:
-        res, feasible, exhaustive = run(hi)
-        if not feasible or exhaustive:
+    add1 = _Add1(projects, ballots, utility)
+    limit = _q(budget)
+    base = limit / n
+    last_k = int(limit)  # budget + k * n <= budget * (n + 1), i.e. k <= budget
+    kept: tuple[_Run, int] | None = None  # the outcome kept and the step it is taken at
+    k = 0
+    while k <= last_k:
+        run = add1.run(base + k)
+        spent = add1.spent(run)
+        if spent > limit:  # infeasible: the previous outcome stands
             break
-        best, lo, hi = res, hi, hi * 2
-    hi = min(hi, bound + 1)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        res, feasible, exhaustive = run(mid)
-        if feasible and not exhaustive:
-            best, lo = res, mid
-        else:
-            hi = mid
-    if hi <= bound:
-        res, feasible, _ = run(hi)
-        if feasible:  # it stopped because the outcome is exhaustive: that one is taken
-            best = res
-    return _completed("mes", projects, budget, ballots, utility, best)
+        if add1.exhaustive(run, limit - spent):
+            kept = (run, k)
+            break
+        # Every step whose share is below the run's limit gives this same outcome, so the
+        # loop goes on from the first step at or past it (the last one within the bound is
+        # the one pabutools would keep if it stopped there).
+        following = last_k + 1 if run.limit is None else k + max(1, _ceil(run.limit))
+        kept = (run, min(following - 1, last_k))
+        k = following
+    if kept is None:
+        return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
+    run, k = kept
+    share = base + k
+    mes = add1.result(run, share)
+    return _completed("mes", projects, budget, ballots, utility, mes, voter_share=_f(share))
+
+
+_ZERO = mpq(0)
+_ONE = mpq(1)
+
+
+def _q(x: Fraction) -> Any:
+    """An exact Fraction as gmpy2's mpq (several times faster in the inner loops)."""
+    return mpq(x.numerator, x.denominator)
+
+
+def _f(x: Any) -> Fraction:
+    return Fraction(int(x.numerator), int(x.denominator))
+
+
+def _ceil(x: Any) -> int:
+    return -int((-x.numerator) // x.denominator)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One MES run at the share ``s0``, every amount an affine function of the share.
+
+    Amounts are pairs (value at s0, slope): the amount at share s0 + t is value + slope * t.
+    ``limit`` is the t up to which (excluded) MES does exactly the same purchases with these
+    affine amounts; None when that holds for every larger share.
+    """
+
+    share: Any
+    bought: list[tuple[int, int, Any, Any]]  # (candidate, round, price value, price slope)
+    fell: dict[int, tuple[Any, Any]]  # candidate -> its supporters' money when it fell out
+    limit: Any
+
+
+class _Add1:
+    """The Method of Equal Shares as a function of every voter's starting share s.
+
+    Within an interval of shares where every comparison MES makes keeps its outcome, each
+    wallet, price factor and payment is an affine function a + b * s: the wallets start at
+    s, and a project's price factor is (cost - money of the supporters who pay all they
+    have) / (satisfaction of the others), with those two sets fixed. :meth:`run` runs MES
+    once at a share s0 carrying (value, slope) pairs, and records for each comparison that
+    decides the outcome the smallest share above s0 at which it could turn. Below the least
+    of these MES buys the same projects in the same rounds, so the Add1 loop jumps straight
+    to the first step at or past it: it runs MES once per interval, not once per currency
+    unit per voter (150,000,000 ₮ among 300 voters would be 500,000 steps).
+
+    The comparisons, and why they are enough:
+
+    * A project that its supporters cannot afford (money < cost) stays out until their
+      money, rising with s, reaches the cost.
+    * The project bought in a round: its supporters split into those who pay all they have
+      and the others (who pay price * utility); each must stay on its side. At s0 a
+      supporter exactly on the edge is put on the side it takes for shares just above (the
+      comparison is made on (value, slope) lexicographically); at s0 itself both sides give
+      the same price.
+    * Every other candidate must stay dearer (or equal with a later name): its price factor
+      is a convex function of s (the least rho with sum(min(wallet, rho * u)) >= cost, the
+      wallets affine: a concave constraint), so its tangent at s0 is below it and it is
+      enough that the tangent stays above the bought project's price. A price from an
+      earlier round (MES skips a project whose last price already exceeds the best one, as
+      pabutools does) is also below the current price, since wallets only shrink.
+
+    Ties at s0 are decided as pabutools decides them (the name as text); where a tie at s0
+    turns into a different order just above it, the limit is 0 and the next step is run.
+
+    Voters who paid for the same projects hold the same money, so a run keeps *wallet
+    classes*: the set of voters holding one (value, slope), as the bits of an int (voter i
+    is bit i), and counts a project's supporters in a class with one AND and a popcount.
+    A handful of classes stand for thousands of voters.
+    """
+
+    def __init__(
+        self, projects: Sequence[Project], ballots: Sequence[Collection[str]], utility: Utility
+    ) -> None:
+        self.projects = list(projects)
+        self.free: list[Project] = []  # free and wanted (Cardinality_Sat): always bought
+        self.cands: list[Project] = []
+        self.fans: list[int] = []  # a candidate's supporters, as bits
+        self.cost: list[Any] = []
+        self.util: list[Any] = []
+        self.sat: list[Any] = []  # total satisfaction of a candidate's supporters
+        ids = {p.id for p in projects}
+        fans = dict.fromkeys(ids, 0)
+        for voter, ballot in enumerate(ballots):
+            for pid in set(ballot) & ids:
+                fans[pid] |= 1 << voter
+        self.everyone = (1 << len(ballots)) - 1
+        for p in projects:
+            u = _q(_utility(p, utility))
+            total = fans[p.id].bit_count() * u
+            if total > 0:
+                if p.cost > 0:
+                    self.cands.append(p)
+                    self.fans.append(fans[p.id])
+                    self.cost.append(_q(p.cost))
+                    self.util.append(u)
+                    self.sat.append(total)
+                else:
+                    self.free.append(p)
+
+    def spent(self, run: _Run) -> Any:
+        return sum((self.cost[i] for i, _, _, _ in run.bought), _ZERO)
+
+    def exhaustive(self, run: _Run, left: Any) -> bool:
+        """pabutools' is_exhaustive: no project outside the outcome fits the money left."""
+        taken = {self.cands[i].id for i, _, _, _ in run.bought} | {p.id for p in self.free}
+        return all(_q(p.cost) > left for p in self.projects if p.id not in taken)
+
+    def result(self, run: _Run, share: Any) -> _MesResult:
+        """The run's purchases, with prices and shortfalls at ``share`` (within its limit)."""
+        t = share - run.share
+        bought = [(p, 0, Fraction(0)) for p in self.free]
+        bought += [(self.cands[i], r, _f(pv + pb * t)) for i, r, pv, pb in run.bought]
+        fell = {self.cands[i].id: _f(av + ab * t) for i, (av, ab) in run.fell.items()}
+        return _MesResult(bought, fell)
+
+    def run(self, s0: Any) -> _Run:
+        fans, cost, util, sat = self.fans, self.cost, self.util, self.sat
+        # Wallet classes: (voters as bits, wallet at s0, how fast it grows with the share).
+        classes: list[tuple[int, Any, Any]] = [(self.everyone, s0, _ONE)]
+        # A lower bound of each candidate's price factor, affine: its last computed price
+        # (the tangent at s0), at first cost / total satisfaction (nobody short of money).
+        low_v = [c / s for c, s in zip(cost, sat, strict=True)]
+        low_b = [_ZERO] * len(cost)
+        remaining = list(range(len(cost)))
+        bought: list[tuple[int, int, Any, Any]] = []
+        fell: dict[int, tuple[Any, Any]] = {}
+        limit: Any = None
+
+        round_no = 0
+        while True:
+            round_no += 1
+            remaining.sort(key=lambda i: low_v[i])
+            best: Any = None
+            tied: list[int] = []
+            priced: list[int] = []
+            gone: list[int] = []
+            skipped: list[int] = []
+            splits: dict[int, tuple[list[tuple[int, int, Any, Any]], int]] = {}
+            for pos, i in enumerate(remaining):
+                f = fans[i]
+                sup = []  # (class, supporters in it, value, slope)
+                av = _ZERO
+                for k, (bits, v, b) in enumerate(classes):
+                    n = (bits & f).bit_count()
+                    if n:
+                        sup.append((k, n, v, b))
+                        av += n * v
+                if av < cost[i]:
+                    ab = sum((n * b for _, n, _, b in sup), _ZERO)
+                    gone.append(i)
+                    fell[i] = (av, ab)
+                    if ab > 0:  # their money reaches the cost at s0 + (cost - av) / ab
+                        t = (cost[i] - av) / ab
+                        if limit is None or t < limit:
+                            limit = t
+                    continue
+                if best is not None and low_v[i] > best:
+                    skipped = remaining[pos:]
+                    break
+                rv, rb, poor = self._price(i, sup)
+                low_v[i], low_b[i] = rv, rb
+                splits[i] = (sup, poor)
+                priced.append(i)
+                if best is None or rv < best:
+                    best, tied = rv, [i]
+                elif rv == best:
+                    tied.append(i)
+            for i in gone:
+                remaining.remove(i)
+            if best is None:
+                return _Run(s0, bought, fell, limit)
+            c = min(tied, key=lambda i: self.cands[i].id)
+            rv, rb = low_v[c], low_b[c]
+            # Every other candidate must stay at least as dear (strictly for an earlier
+            # name, which holds at s0 since it lost): its lower bound must not cross.
+            for i in priced + skipped:
+                if i != c:
+                    ds = low_b[i] - rb
+                    if ds < 0:
+                        t = (low_v[i] - rv) / -ds
+                        if limit is None or t < limit:
+                            limit = t
+            # The bought project's supporters stay on their side of price * utility, and
+            # pay: the poorer ones all they have, the others price * utility.
+            u = util[c]
+            pv, pb = rv * u, rb * u
+            sup, poor = splits[c]
+            paid: dict[tuple[Any, Any], int] = {}
+            for j, (k, _, v, b) in enumerate(sup):
+                if j < poor:
+                    hv, hb = pv - v, pb - b
+                    after = (_ZERO, _ZERO)
+                else:
+                    hv, hb = v - pv, b - pb
+                    after = (hv, hb)
+                if hb < 0:
+                    t = hv / -hb
+                    if limit is None or t < limit:
+                        limit = t
+                bits = classes[k][0] & fans[c]
+                paid[after] = paid.get(after, 0) | bits
+            rest: dict[tuple[Any, Any], int] = {}
+            for bits, v, b in classes:
+                bits &= ~fans[c]
+                if bits:
+                    rest[v, b] = rest.get((v, b), 0) | bits
+            for key, bits in paid.items():
+                rest[key] = rest.get(key, 0) | bits
+            classes = [(bits, v, b) for (v, b), bits in rest.items()]
+            remaining.remove(c)
+            bought.append((c, round_no, pv, pb))
+
+    def _price(self, i: int, sup: list[tuple[int, int, Any, Any]]) -> tuple[Any, Any, int]:
+        """The price factor (value, slope) at s0 and just above, and how many of the
+        poorest supporters' classes pay all they have (pabutools' loop on affine amounts).
+
+        ``sup`` is sorted in place by wallet, as (value, slope) lexicographically: the
+        order just above s0."""
+        c, u = self.cost[i], self.util[i]
+        sup.sort(key=lambda e: (e[2], e[3]))
+        cv, cb = _ZERO, _ZERO
+        den = self.sat[i]
+        for j, (_, n, v, b) in enumerate(sup):
+            fv, fb = (c - cv) / den, -cb / den
+            lv = fv * u
+            if lv < v or (lv == v and fb * u <= b):
+                return fv, fb, j
+            cv += n * v
+            cb += n * b
+            den -= n * u
+        raise AssertionError("an affordable project always has a price")  # pragma: no cover
 
 
 def _completed(
@@ -360,6 +594,7 @@ def _completed(
     mes: _MesResult,
     *,
     complete: bool = True,
+    voter_share: Fraction | None = None,
 ) -> Allocation:
     """MES's purchases, then greedy over what is left (the decisions of every project)."""
     votes = approvals(projects, ballots)
@@ -408,4 +643,4 @@ def _completed(
             )
         )
     funded = tuple(d.project.id for d in decisions if d.funded)
-    return Allocation(rule, budget, funded, tuple(decisions))
+    return Allocation(rule, budget, funded, tuple(decisions), voter_share)
