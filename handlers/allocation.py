@@ -328,27 +328,35 @@ def equal_shares_add1(
     limit = _q(budget)
     base = limit / n
     last_k = int(limit)  # budget + k * n <= budget * (n + 1), i.e. k <= budget
-    kept: tuple[_Run, int] | None = None  # the outcome kept and the step it is taken at
+    kept: _Run | None = None  # the outcome kept
+    kept_k = 0  # the step it is taken at
+    horizon = 8 * _GRID  # how far past the share a run looks (units of 1 / _GRID)
     k = 0
     while k <= last_k:
-        run = add1.run(base + k)
+        run = add1.run(base + k, horizon)
         spent = add1.spent(run)
         if spent > limit:  # infeasible: the previous outcome stands
             break
         if add1.exhaustive(run, limit - spent):
-            kept = (run, k)
+            kept, kept_k = run, k
             break
-        # Every step whose share is below the run's limit gives this same outcome, so the
-        # loop goes on from the first step at or past it (the last one within the bound is
-        # the one pabutools would keep if it stopped there).
-        following = last_k + 1 if run.limit is None else k + max(1, _ceil(run.limit))
-        kept = (run, min(following - 1, last_k))
+        # Every step whose share is below s0 + the run's limit gives this same outcome,
+        # so the loop goes on from the first step at or past it (the last one within the
+        # bound is the one pabutools would keep if it stopped there).
+        following = k + max(1, -(-run.limit // _GRID))
+        kept, kept_k = run, min(following - 1, last_k)
         k = following
+        # The next horizon: twice as far when the whole of this one held (else as far:
+        # what stopped this run is usually behind the next one).
+        if run.limit >= horizon:
+            horizon *= 2
     if kept is None:
         return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
-    run, k = kept
-    share = base + k
-    mes = add1.result(run, share)
+    share = base + kept_k
+    # The same purchases at the share kept, for their prices and the money of those left.
+    final = add1.run(share, 0, eager=True)
+    assert [b[0] for b in final.bought] == [b[0] for b in kept.bought], "Add1 interval"
+    mes = add1.result(final)
     return _completed("mes", projects, budget, ballots, utility, mes, voter_share=_f(share))
 
 
@@ -365,8 +373,25 @@ def _f(x: Any) -> Fraction:
     return Fraction(int(x.numerator), int(x.denominator))
 
 
-def _ceil(x: Any) -> int:
-    return -int((-x.numerator) // x.denominator)
+# Slopes and limits only bound: rounded outwards to multiples of 1 / _GRID they stay
+# bounds, and are integers (the numerators) where exact ones would grow round after round.
+_GRID = 1 << 32
+_GRID2 = mpq(_GRID * _GRID)
+# Tangents computed per candidate that may overtake the bought one in a round (Newton).
+_NEWTON = 4
+
+
+def _fl(x: Any) -> int:
+    """The floor of an mpq (a slope or a limit rounded down, in units of 1 / _GRID)."""
+    return int(x.numerator // x.denominator)
+
+
+def _cl(x: Any) -> int:
+    return -int(-x.numerator // x.denominator)
+
+
+def _class_key(e: tuple[Any, int, int, int]) -> tuple[Any, int, int]:
+    return e[0], e[1], e[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,8 +404,8 @@ class _Run:
     """
 
     share: Any
-    bought: list[tuple[int, int, Any, Any]]  # (candidate, round, price value, price slope)
-    fell: dict[int, tuple[Any, Any]]  # candidate -> its supporters' money when it fell out
+    bought: list[tuple[int, int, Any]]  # (candidate, round, most paid by a supporter)
+    fell: dict[int, Any]  # candidate -> its supporters' money when it fell out
     limit: Any
 
 
@@ -452,33 +477,39 @@ class _Add1:
                     self.free.append(p)
 
     def spent(self, run: _Run) -> Any:
-        return sum((self.cost[i] for i, _, _, _ in run.bought), _ZERO)
+        return sum((self.cost[i] for i, _, _ in run.bought), _ZERO)
 
     def exhaustive(self, run: _Run, left: Any) -> bool:
         """pabutools' is_exhaustive: no project outside the outcome fits the money left."""
-        taken = {self.cands[i].id for i, _, _, _ in run.bought} | {p.id for p in self.free}
+        taken = {self.cands[i].id for i, _, _ in run.bought} | {p.id for p in self.free}
         return all(_q(p.cost) > left for p in self.projects if p.id not in taken)
 
-    def result(self, run: _Run, share: Any) -> _MesResult:
-        """The run's purchases, with prices and shortfalls at ``share`` (within its limit)."""
-        t = share - run.share
+    def result(self, run: _Run) -> _MesResult:
         bought = [(p, 0, Fraction(0)) for p in self.free]
-        bought += [(self.cands[i], r, _f(pv + pb * t)) for i, r, pv, pb in run.bought]
-        fell = {self.cands[i].id: _f(av + ab * t) for i, (av, ab) in run.fell.items()}
-        return _MesResult(bought, fell)
+        bought += [(self.cands[i], r, _f(price)) for i, r, price in run.bought]
+        return _MesResult(bought, {self.cands[i].id: _f(m) for i, m in run.fell.items()})
 
-    def run(self, s0: Any) -> _Run:
-        fans, cost, util, sat = self.fans, self.cost, self.util, self.sat
-        # Wallet classes: (voters as bits, wallet at s0, how fast it grows with the share).
-        classes: list[tuple[int, Any, Any]] = [(self.everyone, s0, _ONE)]
+    def run(self, s0: Any, horizon: int, eager: bool = False) -> _Run:
+        """MES at the share s0, and the t <= horizon below which s0 + t gives the same.
+
+        Slopes, t and the horizon are integers in units of 1 / _GRID (see :data:`_GRID`).
+        ``eager``: check a candidate's money before skipping it, as pabutools does, so that
+        ``fell`` records the supporters' money in the round pabutools finds it short (as
+        :func:`_mes` does; for the reports).
+        """
+        fans, cost, util = self.fans, self.cost, self.util
+        # Wallet classes, poorest first: (wallet at s0, slope of an upper bound and of a
+        # lower bound of the wallet at s0 + t for 0 <= t <= limit, the voters as bits).
+        # Ties at s0 are ordered by the upper slope: the order just above s0.
+        ordered: list[tuple[Any, int, int, int]] = [(s0, _GRID, _GRID, self.everyone)]
         # A lower bound of each candidate's price factor, affine: its last computed price
         # (the tangent at s0), at first cost / total satisfaction (nobody short of money).
-        low_v = [c / s for c, s in zip(cost, sat, strict=True)]
-        low_b = [_ZERO] * len(cost)
+        low_v = [c / s for c, s in zip(cost, self.sat, strict=True)]
+        low_b = [0] * len(cost)
         remaining = list(range(len(cost)))
-        bought: list[tuple[int, int, Any, Any]] = []
-        fell: dict[int, tuple[Any, Any]] = {}
-        limit: Any = None
+        bought: list[tuple[int, int, Any]] = []
+        fell: dict[int, Any] = {}
+        limit = horizon
 
         round_no = 0
         while True:
@@ -489,31 +520,26 @@ class _Add1:
             priced: list[int] = []
             gone: list[int] = []
             skipped: list[int] = []
-            splits: dict[int, tuple[list[tuple[int, int, Any, Any]], int]] = {}
             for pos, i in enumerate(remaining):
-                f = fans[i]
-                sup = []  # (class, supporters in it, value, slope)
-                av = _ZERO
-                for k, (bits, v, b) in enumerate(classes):
-                    n = (bits & f).bit_count()
-                    if n:
-                        sup.append((k, n, v, b))
-                        av += n * v
-                if av < cost[i]:
-                    ab = sum((n * b for _, n, _, b in sup), _ZERO)
-                    gone.append(i)
-                    fell[i] = (av, ab)
-                    if ab > 0:  # their money reaches the cost at s0 + (cost - av) / ab
-                        t = (cost[i] - av) / ab
-                        if limit is None or t < limit:
-                            limit = t
-                    continue
-                if best is not None and low_v[i] > best:
+                lazy = best is not None and low_v[i] > best
+                if lazy and not eager:
+                    # Its price can only have risen since: it cannot win (nor can the
+                    # ones after it); whether it is still affordable does not matter.
                     skipped = remaining[pos:]
                     break
-                rv, rb, poor = self._price(i, sup)
+                found = self._walk(i, ordered)
+                if lazy and len(found) == 2:
+                    skipped = remaining[pos:]
+                    break
+                if len(found) == 3:  # its supporters' money is short of its cost
+                    gone.append(i)
+                    money, most, _ = found
+                    fell[i] = money
+                    if most > 0:  # out while the most they may hold stays short
+                        limit = min(limit, _fl((cost[i] - money) * _GRID2 / most))
+                    continue
+                rv, rb = found
                 low_v[i], low_b[i] = rv, rb
-                splits[i] = (sup, poor)
                 priced.append(i)
                 if best is None or rv < best:
                     best, tied = rv, [i]
@@ -524,65 +550,121 @@ class _Add1:
             if best is None:
                 return _Run(s0, bought, fell, limit)
             c = min(tied, key=lambda i: self.cands[i].id)
-            rv, rb = low_v[c], low_b[c]
+            f = fans[c]
+            sup = [(j, e[3] & f) for j, e in enumerate(ordered) if e[3] & f]
+            # The bought project's price factor at s0 + t is at most the chord of its
+            # price with the supporters' least money (convex in t) over [0, limit], and
+            # never above its price at s0 (more money never raises a price).
+            rv = best
+            money = sum((ordered[j][0] * n.bit_count() for j, n in sup), _ZERO)
+            least = sum((ordered[j][2] * n.bit_count() for j, n in sup), 0)
+            if limit and money + least * limit / _GRID2 < cost[c]:
+                # The least money falls short of the cost before the limit.
+                limit = _fl((money - cost[c]) * _GRID2 / -least)
+            if limit:
+                at_h = sorted(
+                    (ordered[j][0] + ordered[j][2] * limit / _GRID2, 0, 0, n) for j, n in sup
+                )
+                cb = min(_cl((self._walk(c, at_h)[0] - rv) * _GRID2 / limit), 0)
+            else:
+                cb = low_b[c]
             # Every other candidate must stay at least as dear (strictly for an earlier
             # name, which holds at s0 since it lost): its lower bound must not cross.
             for i in priced + skipped:
                 if i != c:
-                    ds = low_b[i] - rb
-                    if ds < 0:
-                        t = (low_v[i] - rv) / -ds
-                        if limit is None or t < limit:
-                            limit = t
-            # The bought project's supporters stay on their side of price * utility, and
-            # pay: the poorer ones all they have, the others price * utility.
+                    limit = self._stays_dearer(i, low_v[i], low_b[i], rv, cb, ordered, limit)
+            # The supporters pay min(money, price * utility) and keep max(0, money - that):
+            # at least max(0, least money - most price), at most max(0, most money - least
+            # price), both bounded by lines over [0, limit] (the upper one by its chord),
+            # and money never shrinks as the share grows.
             u = util[c]
-            pv, pb = rv * u, rb * u
-            sup, poor = splits[c]
-            paid: dict[tuple[Any, Any], int] = {}
-            for j, (k, _, v, b) in enumerate(sup):
-                if j < poor:
-                    hv, hb = pv - v, pb - b
-                    after = (_ZERO, _ZERO)
+            pv, plo, phi = rv * u, low_b[c] * u, cb * u
+            h = limit or 1  # (with a limit of 0 the slopes do not matter)
+            kept = list(ordered)
+            paid: list[tuple[Any, int, int, int]] = []
+            for j, bits in sup:
+                v, bh, bl, everyone = ordered[j]
+                rest = everyone & ~f
+                kept[j] = (v, bh, bl, rest)
+                w = v - pv
+                a, b = bl - phi, bh - plo  # slopes of the least and the most left
+                at_h = w + b * h / _GRID2
+                if w > 0:
+                    up = _cl(b) if at_h >= 0 else _cl(-w * _GRID2 / h)
+                    paid.append((w, up, max(_fl(a), 0), bits))
+                elif at_h <= 0:
+                    paid.append((_ZERO, 0, 0, bits))
                 else:
-                    hv, hb = v - pv, b - pb
-                    after = (hv, hb)
-                if hb < 0:
-                    t = hv / -hb
-                    if limit is None or t < limit:
-                        limit = t
-                bits = classes[k][0] & fans[c]
-                paid[after] = paid.get(after, 0) | bits
-            rest: dict[tuple[Any, Any], int] = {}
-            for bits, v, b in classes:
-                bits &= ~fans[c]
-                if bits:
-                    rest[v, b] = rest.get((v, b), 0) | bits
-            for key, bits in paid.items():
-                rest[key] = rest.get(key, 0) | bits
-            classes = [(bits, v, b) for (v, b), bits in rest.items()]
+                    paid.append((_ZERO, _cl(at_h * _GRID2 / h) if w < 0 else _cl(b), 0, bits))
+            paid.sort()
+            merged = sorted([e for e in kept if e[3]] + paid, key=_class_key)
+            ordered = []
+            for e in merged:  # one class per (wallet, slopes)
+                if ordered and _class_key(ordered[-1]) == _class_key(e):
+                    ordered[-1] = (e[0], e[1], e[2], ordered[-1][3] | e[3])
+                else:
+                    ordered.append(e)
             remaining.remove(c)
-            bought.append((c, round_no, pv, pb))
+            bought.append((c, round_no, pv))
 
-    def _price(self, i: int, sup: list[tuple[int, int, Any, Any]]) -> tuple[Any, Any, int]:
-        """The price factor (value, slope) at s0 and just above, and how many of the
-        poorest supporters' classes pay all they have (pabutools' loop on affine amounts).
+    def _stays_dearer(
+        self,
+        i: int,
+        value: Any,
+        slope: int,
+        rv: Any,
+        cb: int,
+        ordered: list[tuple[Any, int, int, int]],
+        limit: int,
+    ) -> int:
+        """The limit, lowered to where candidate i's price could fall to the line rv + cb t
+        (the most the bought project's price may be), given a line below its price.
 
-        ``sup`` is sorted in place by wallet, as (value, slope) lexicographically: the
-        order just above s0."""
-        c, u = self.cost[i], self.util[i]
-        sup.sort(key=lambda e: (e[2], e[3]))
-        cv, cb = _ZERO, _ZERO
+        The price with the most money the supporters may hold is convex in t, so each of
+        its tangents is below it: from the first line's crossing, the tangent there gives
+        a later crossing (Newton's method from below), a few times while it is before the
+        limit (each costs a price computation)."""
+        at = 0  # the line is value + slope * (t - at)
+        for tries in range(_NEWTON):
+            if slope >= cb:
+                return limit  # it never falls to the bought one's price
+            cross = at + _fl((value - rv - cb * at / _GRID2) * _GRID2 / (cb - slope))
+            if cross >= limit:
+                return limit
+            if tries == _NEWTON - 1:
+                break
+            f = self.fans[i]
+            at_t = sorted(
+                (v + b * cross / _GRID2, b, 0, bits & f) for v, b, _, bits in ordered if bits & f
+            )
+            found = self._walk(i, at_t)
+            if len(found) == 3:  # short of money there: no tangent (rare)
+                break
+            at, (value, slope) = cross, found
+        return cross
+
+    def _walk(
+        self, i: int, ordered: list[tuple[Any, int, int, int]]
+    ) -> tuple[Any, int] | tuple[Any, int, None]:
+        """Candidate i's price factor at s0 and the slope of a line below it for shares
+        above s0: pabutools' loop (the poorest supporters pay all they have until the
+        others can pay the same share), on the upper bounds of the wallets, so that ties
+        at s0 go as they go just above it (its tangent there: the price is convex in the
+        share). Only the poor classes are walked. When the supporters' money falls short
+        of the cost: (their money at s0, its upper slope, None)."""
+        f, c, u = self.fans[i], self.cost[i], self.util[i]
+        cv, cb = _ZERO, 0
         den = self.sat[i]
-        for j, (_, n, v, b) in enumerate(sup):
-            fv, fb = (c - cv) / den, -cb / den
-            lv = fv * u
-            if lv < v or (lv == v and fb * u <= b):
-                return fv, fb, j
-            cv += n * v
-            cb += n * b
-            den -= n * u
-        raise AssertionError("an affordable project always has a price")  # pragma: no cover
+        for v, b, _, bits in ordered:
+            n = (bits & f).bit_count()
+            if n:
+                lv, rv = (c - cv) * u, v * den  # price * utility against this wallet
+                if lv < rv or (lv == rv and -cb * u <= b * den):
+                    return (c - cv) / den, _fl(-cb / den)
+                cv += n * v
+                cb += n * b
+                den -= n * u
+        return cv, cb, None
 
 
 def _completed(
