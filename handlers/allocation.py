@@ -25,14 +25,13 @@ Pure functions: no database, no I/O.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any, Literal
-
-from gmpy2 import mpq  # type: ignore[import-untyped]
+from typing import Literal
 
 Utility = Literal["cost", "cardinality"]
 # "greedy": fund in rank order, skip what does not fit. "mes": the Method of Equal Shares as
@@ -325,9 +324,8 @@ def equal_shares_add1(
     if n == 0:
         return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
     add1 = _Add1(projects, ballots, utility)
-    limit = _q(budget)
-    base = limit / n
-    last_k = int(limit)  # budget + k * n <= budget * (n + 1), i.e. k <= budget
+    base = budget / n
+    last_k = budget.numerator // budget.denominator  # budget + k n <= budget (n + 1)
     kept: _Run | None = None  # the outcome kept
     kept_k = 0  # the step it is taken at
     horizon = 8 * _GRID  # how far past the share a run looks (units of 1 / _GRID)
@@ -335,9 +333,9 @@ def equal_shares_add1(
     while k <= last_k:
         run = add1.run(base + k, horizon)
         spent = add1.spent(run)
-        if spent > limit:  # infeasible: the previous outcome stands
+        if spent > budget:  # infeasible: the previous outcome stands
             break
-        if add1.exhaustive(run, limit - spent):
+        if add1.exhaustive(run, budget - spent):
             kept, kept_k = run, k
             break
         # Every step whose share is below s0 + the run's limit gives this same outcome,
@@ -357,40 +355,18 @@ def equal_shares_add1(
     final = add1.run(share, 0, eager=True)
     assert [b[0] for b in final.bought] == [b[0] for b in kept.bought], "Add1 interval"
     mes = add1.result(final)
-    return _completed("mes", projects, budget, ballots, utility, mes, voter_share=_f(share))
-
-
-_ZERO = mpq(0)
-_ONE = mpq(1)
-
-
-def _q(x: Fraction) -> Any:
-    """An exact Fraction as gmpy2's mpq (several times faster in the inner loops)."""
-    return mpq(x.numerator, x.denominator)
-
-
-def _f(x: Any) -> Fraction:
-    return Fraction(int(x.numerator), int(x.denominator))
+    return _completed("mes", projects, budget, ballots, utility, mes, voter_share=share)
 
 
 # Slopes and limits only bound: rounded outwards to multiples of 1 / _GRID they stay
 # bounds, and are integers (the numerators) where exact ones would grow round after round.
 _GRID = 1 << 32
-_GRID2 = mpq(_GRID * _GRID)
+_GRID2 = _GRID * _GRID
 # Tangents computed per candidate that may overtake the bought one in a round (Newton).
 _NEWTON = 4
 
 
-def _fl(x: Any) -> int:
-    """The floor of an mpq (a slope or a limit rounded down, in units of 1 / _GRID)."""
-    return int(x.numerator // x.denominator)
-
-
-def _cl(x: Any) -> int:
-    return -int(-x.numerator // x.denominator)
-
-
-def _class_key(e: tuple[Any, int, int, int]) -> tuple[Any, int, int]:
+def _class_key(e: tuple[int, int, int, int]) -> tuple[int, int, int]:
     return e[0], e[1], e[2]
 
 
@@ -403,10 +379,10 @@ class _Run:
     affine amounts; None when that holds for every larger share.
     """
 
-    share: Any
-    bought: list[tuple[int, int, Any]]  # (candidate, round, most paid by a supporter)
-    fell: dict[int, Any]  # candidate -> its supporters' money when it fell out
-    limit: Any
+    share: Fraction
+    bought: list[tuple[int, int, Fraction]]  # (candidate, round, most paid by a supporter)
+    fell: dict[int, Fraction]  # candidate -> its supporters' money when it fell out
+    limit: int
 
 
 class _Add1:
@@ -454,9 +430,12 @@ class _Add1:
         self.free: list[Project] = []  # free and wanted (Cardinality_Sat): always bought
         self.cands: list[Project] = []
         self.fans: list[int] = []  # a candidate's supporters, as bits
-        self.cost: list[Any] = []
-        self.util: list[Any] = []
-        self.sat: list[Any] = []  # total satisfaction of a candidate's supporters
+        # Amounts in units of 1 / scale of the currency, so that every cost is an integer
+        # (MES is unchanged when the budget and the costs are scaled alike).
+        self.scale = math.lcm(1, *(p.cost.denominator for p in projects))
+        self.cost: list[int] = []
+        self.util: list[int] = []
+        self.sat: list[int] = []  # total satisfaction of a candidate's supporters
         ids = {p.id for p in projects}
         fans = dict.fromkeys(ids, 0)
         for voter, ballot in enumerate(ballots):
@@ -464,58 +443,64 @@ class _Add1:
                 fans[pid] |= 1 << voter
         self.everyone = (1 << len(ballots)) - 1
         for p in projects:
-            u = _q(_utility(p, utility))
+            cost = int(p.cost * self.scale)
+            u = cost if utility == "cost" else 1
             total = fans[p.id].bit_count() * u
             if total > 0:
-                if p.cost > 0:
+                if cost > 0:
                     self.cands.append(p)
                     self.fans.append(fans[p.id])
-                    self.cost.append(_q(p.cost))
+                    self.cost.append(cost)
                     self.util.append(u)
                     self.sat.append(total)
                 else:
                     self.free.append(p)
 
-    def spent(self, run: _Run) -> Any:
-        return sum((self.cost[i] for i, _, _ in run.bought), _ZERO)
+    def spent(self, run: _Run) -> Fraction:
+        return sum((self.cands[i].cost for i, _, _ in run.bought), Fraction(0))
 
-    def exhaustive(self, run: _Run, left: Any) -> bool:
+    def exhaustive(self, run: _Run, left: Fraction) -> bool:
         """pabutools' is_exhaustive: no project outside the outcome fits the money left."""
         taken = {self.cands[i].id for i, _, _ in run.bought} | {p.id for p in self.free}
-        return all(_q(p.cost) > left for p in self.projects if p.id not in taken)
+        return all(p.cost > left for p in self.projects if p.id not in taken)
 
     def result(self, run: _Run) -> _MesResult:
         bought = [(p, 0, Fraction(0)) for p in self.free]
-        bought += [(self.cands[i], r, _f(price)) for i, r, price in run.bought]
-        return _MesResult(bought, {self.cands[i].id: _f(m) for i, m in run.fell.items()})
+        bought += [(self.cands[i], r, price) for i, r, price in run.bought]
+        return _MesResult(bought, {self.cands[i].id: m for i, m in run.fell.items()})
 
-    def run(self, s0: Any, horizon: int, eager: bool = False) -> _Run:
-        """MES at the share s0, and the t <= horizon below which s0 + t gives the same.
+    def run(self, share: Fraction, horizon: int, eager: bool = False) -> _Run:
+        """MES at ``share``, and the t <= horizon below which share + t gives the same.
 
-        Slopes, t and the horizon are integers in units of 1 / _GRID (see :data:`_GRID`).
+        t, the horizon and every slope are integers in units of 1 / _GRID. Wallets are
+        integers over a common denominator ``d``, so that the loops do integer arithmetic.
         ``eager``: check a candidate's money before skipping it, as pabutools does, so that
         ``fell`` records the supporters' money in the round pabutools finds it short (as
         :func:`_mes` does; for the reports).
         """
-        fans, cost, util = self.fans, self.cost, self.util
-        # Wallet classes, poorest first: (wallet at s0, slope of an upper bound and of a
-        # lower bound of the wallet at s0 + t for 0 <= t <= limit, the voters as bits).
-        # Ties at s0 are ordered by the upper slope: the order just above s0.
-        ordered: list[tuple[Any, int, int, int]] = [(s0, _GRID, _GRID, self.everyone)]
-        # A lower bound of each candidate's price factor, affine: its last computed price
-        # (the tangent at s0), at first cost / total satisfaction (nobody short of money).
-        low_v = [c / s for c, s in zip(cost, self.sat, strict=True)]
+        fans, cost, util, scale = self.fans, self.cost, self.util, self.scale
+        s0 = share * scale
+        d = s0.denominator
+        # Wallet classes, poorest first: (wallet * d at the share, slope of an upper and of
+        # a lower bound of the wallet at share + t for 0 <= t <= limit, voters as bits).
+        # Ties at the share are ordered by the upper slope: the order just above it.
+        ordered: list[tuple[int, int, int, int]] = [
+            (s0.numerator, scale * _GRID, scale * _GRID, self.everyone)
+        ]
+        # A lower bound of each candidate's price factor, a line: its last computed price
+        # (the tangent at the share), at first cost / total satisfaction.
+        low_v = [Fraction(c, s) for c, s in zip(cost, self.sat, strict=True)]
         low_b = [0] * len(cost)
         remaining = list(range(len(cost)))
-        bought: list[tuple[int, int, Any]] = []
-        fell: dict[int, Any] = {}
+        bought: list[tuple[int, int, Fraction]] = []
+        fell: dict[int, Fraction] = {}
         limit = horizon
 
         round_no = 0
         while True:
             round_no += 1
             remaining.sort(key=lambda i: low_v[i])
-            best: Any = None
+            best: Fraction | None = None
             tied: list[int] = []
             priced: list[int] = []
             gone: list[int] = []
@@ -527,16 +512,16 @@ class _Add1:
                     # ones after it); whether it is still affordable does not matter.
                     skipped = remaining[pos:]
                     break
-                found = self._walk(i, ordered)
-                if lazy and len(found) == 2:
+                found = self._walk(i, ordered, d)
+                if lazy and isinstance(found[0], Fraction):
                     skipped = remaining[pos:]
                     break
-                if len(found) == 3:  # its supporters' money is short of its cost
+                if not isinstance(found[0], Fraction):  # its supporters' money is short
                     gone.append(i)
-                    money, most, _ = found
-                    fell[i] = money
+                    money, most = found
+                    fell[i] = Fraction(money, d * scale)
                     if most > 0:  # out while the most they may hold stays short
-                        limit = min(limit, _fl((cost[i] - money) * _GRID2 / most))
+                        limit = min(limit, (cost[i] * d - money) * _GRID2 // (d * most))
                     continue
                 rv, rb = found
                 low_v[i], low_b[i] = rv, rb
@@ -548,54 +533,58 @@ class _Add1:
             for i in gone:
                 remaining.remove(i)
             if best is None:
-                return _Run(s0, bought, fell, limit)
+                return _Run(share, bought, fell, limit)
             c = min(tied, key=lambda i: self.cands[i].id)
-            f = fans[c]
+            f, u = fans[c], util[c]
             sup = [(j, e[3] & f) for j, e in enumerate(ordered) if e[3] & f]
-            # The bought project's price factor at s0 + t is at most the chord of its
+            # The bought project's price factor at share + t is at most the chord of its
             # price with the supporters' least money (convex in t) over [0, limit], and
-            # never above its price at s0 (more money never raises a price).
+            # never above its price at the share (more money never raises a price).
             rv = best
-            money = sum((ordered[j][0] * n.bit_count() for j, n in sup), _ZERO)
-            least = sum((ordered[j][2] * n.bit_count() for j, n in sup), 0)
-            if limit and money + least * limit / _GRID2 < cost[c]:
+            money = sum(ordered[j][0] * n.bit_count() for j, n in sup)
+            least = sum(ordered[j][2] * n.bit_count() for j, n in sup)
+            if limit and money * _GRID2 + least * limit * d < cost[c] * d * _GRID2:
                 # The least money falls short of the cost before the limit.
-                limit = _fl((money - cost[c]) * _GRID2 / -least)
+                limit = (money - cost[c] * d) * _GRID2 // (d * -least)
             if limit:
                 at_h = sorted(
-                    (ordered[j][0] + ordered[j][2] * limit / _GRID2, 0, 0, n) for j, n in sup
+                    (ordered[j][0] * _GRID2 + ordered[j][2] * limit * d, 0, 0, n) for j, n in sup
                 )
-                cb = min(_cl((self._walk(c, at_h)[0] - rv) * _GRID2 / limit), 0)
+                chord = self._walk(c, at_h, d * _GRID2)[0] - rv
+                cb = min(-(-chord.numerator * _GRID2 // (chord.denominator * limit)), 0)
             else:
                 cb = low_b[c]
             # Every other candidate must stay at least as dear (strictly for an earlier
-            # name, which holds at s0 since it lost): its lower bound must not cross.
+            # name, which holds at the share since it lost): its price must not cross.
             for i in priced + skipped:
                 if i != c:
-                    limit = self._stays_dearer(i, low_v[i], low_b[i], rv, cb, ordered, limit)
+                    limit = self._stays_dearer(i, low_v[i], low_b[i], rv, cb, ordered, d, limit)
             # The supporters pay min(money, price * utility) and keep max(0, money - that):
             # at least max(0, least money - most price), at most max(0, most money - least
             # price), both bounded by lines over [0, limit] (the upper one by its chord),
-            # and money never shrinks as the share grows.
-            u = util[c]
-            pv, plo, phi = rv * u, low_b[c] * u, cb * u
+            # and money never shrinks as the share grows. Amounts move to a common
+            # denominator with the price.
+            price = rv * u
+            d2 = math.lcm(d, price.denominator)
+            r, p = d2 // d, price.numerator * (d2 // price.denominator)
+            plo, phi = low_b[c] * u, cb * u
             h = limit or 1  # (with a limit of 0 the slopes do not matter)
-            kept = list(ordered)
-            paid: list[tuple[Any, int, int, int]] = []
+            kept = [(v * r, bh, bl, bits & ~f) for v, bh, bl, bits in ordered]
+            paid: list[tuple[int, int, int, int]] = []
             for j, bits in sup:
-                v, bh, bl, everyone = ordered[j]
-                rest = everyone & ~f
-                kept[j] = (v, bh, bl, rest)
-                w = v - pv
+                v, bh, bl, _ = ordered[j]
+                w = v * r - p
                 a, b = bl - phi, bh - plo  # slopes of the least and the most left
-                at_h = w + b * h / _GRID2
+                at_h2 = w * _GRID2 + b * h * d2  # what may be left at h, times d2 * _GRID2
                 if w > 0:
-                    up = _cl(b) if at_h >= 0 else _cl(-w * _GRID2 / h)
-                    paid.append((w, up, max(_fl(a), 0), bits))
-                elif at_h <= 0:
-                    paid.append((_ZERO, 0, 0, bits))
+                    up = b if at_h2 >= 0 else -(w * _GRID2 // (d2 * h))
+                    paid.append((w, up, max(a, 0), bits))
+                elif at_h2 <= 0:
+                    paid.append((0, 0, 0, bits))
                 else:
-                    paid.append((_ZERO, _cl(at_h * _GRID2 / h) if w < 0 else _cl(b), 0, bits))
+                    up = -(-at_h2 // (d2 * h)) if w < 0 else b
+                    paid.append((0, up, 0, bits))
+            d = d2
             paid.sort()
             merged = sorted([e for e in kept if e[3]] + paid, key=_class_key)
             ordered = []
@@ -605,16 +594,17 @@ class _Add1:
                 else:
                     ordered.append(e)
             remaining.remove(c)
-            bought.append((c, round_no, pv))
+            bought.append((c, round_no, price / scale))
 
     def _stays_dearer(
         self,
         i: int,
-        value: Any,
+        value: Fraction,
         slope: int,
-        rv: Any,
+        rv: Fraction,
         cb: int,
-        ordered: list[tuple[Any, int, int, int]],
+        ordered: list[tuple[int, int, int, int]],
+        d: int,
         limit: int,
     ) -> int:
         """The limit, lowered to where candidate i's price could fall to the line rv + cb t
@@ -625,46 +615,51 @@ class _Add1:
         a later crossing (Newton's method from below), a few times while it is before the
         limit (each costs a price computation)."""
         at = 0  # the line is value + slope * (t - at)
+        cross = limit
         for tries in range(_NEWTON):
             if slope >= cb:
                 return limit  # it never falls to the bought one's price
-            cross = at + _fl((value - rv - cb * at / _GRID2) * _GRID2 / (cb - slope))
+            gap = (value - rv) * _GRID2 - cb * at
+            cross = at + gap.numerator // (gap.denominator * (cb - slope))
             if cross >= limit:
                 return limit
             if tries == _NEWTON - 1:
                 break
             f = self.fans[i]
             at_t = sorted(
-                (v + b * cross / _GRID2, b, 0, bits & f) for v, b, _, bits in ordered if bits & f
+                (v * _GRID2 + b * cross * d, b, 0, bits & f)
+                for v, b, _, bits in ordered
+                if bits & f
             )
-            found = self._walk(i, at_t)
-            if len(found) == 3:  # short of money there: no tangent (rare)
+            found = self._walk(i, at_t, d * _GRID2)
+            if not isinstance(found[0], Fraction):  # short of money there: no tangent
                 break
             at, (value, slope) = cross, found
         return cross
 
     def _walk(
-        self, i: int, ordered: list[tuple[Any, int, int, int]]
-    ) -> tuple[Any, int] | tuple[Any, int, None]:
-        """Candidate i's price factor at s0 and the slope of a line below it for shares
-        above s0: pabutools' loop (the poorest supporters pay all they have until the
-        others can pay the same share), on the upper bounds of the wallets, so that ties
-        at s0 go as they go just above it (its tangent there: the price is convex in the
-        share). Only the poor classes are walked. When the supporters' money falls short
-        of the cost: (their money at s0, its upper slope, None)."""
-        f, c, u = self.fans[i], self.cost[i], self.util[i]
-        cv, cb = _ZERO, 0
+        self, i: int, ordered: list[tuple[int, int, int, int]], d: int
+    ) -> tuple[Fraction, int] | tuple[int, int]:
+        """Candidate i's price factor at the share and the slope of a line below it for
+        shares above: pabutools' loop (the poorest supporters pay all they have until the
+        others can pay the same share) on wallets (value * d, upper slope), so that ties at
+        the share go as they go just above it (its tangent there: the price is convex in
+        the share). Only the poor classes are walked. When the supporters' money falls
+        short of the cost: (their money * d, the upper slope of it), two integers."""
+        f, u = self.fans[i], self.util[i]
+        left = self.cost[i] * d  # of the cost, times d
+        slope = 0  # of what the poorer ones paid
         den = self.sat[i]
         for v, b, _, bits in ordered:
             n = (bits & f).bit_count()
             if n:
-                lv, rv = (c - cv) * u, v * den  # price * utility against this wallet
-                if lv < rv or (lv == rv and -cb * u <= b * den):
-                    return (c - cv) / den, _fl(-cb / den)
-                cv += n * v
-                cb += n * b
+                lv, rv = left * u, v * den  # price * utility against this wallet
+                if lv < rv or (lv == rv and slope * u >= -b * den):
+                    return Fraction(left, d * den), -slope // den
+                left -= n * v
+                slope += n * b
                 den -= n * u
-        return cv, cb, None
+        return self.cost[i] * d - left, slope
 
 
 def _completed(
