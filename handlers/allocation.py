@@ -366,10 +366,6 @@ _GRID2 = _GRID * _GRID
 _NEWTON = 4
 
 
-def _class_key(e: tuple[int, int, int, int]) -> tuple[int, int, int]:
-    return e[0], e[1], e[2]
-
-
 @dataclass(frozen=True, slots=True)
 class _Run:
     """One MES run at the share ``s0``, every amount an affine function of the share.
@@ -569,31 +565,33 @@ class _Add1:
             r, p = d2 // d, price.numerator * (d2 // price.denominator)
             plo, phi = low_b[c] * u, cb * u
             h = limit or 1  # (with a limit of 0 the slopes do not matter)
-            kept = [(v * r, bh, bl, bits & ~f) for v, bh, bl, bits in ordered]
-            paid: list[tuple[int, int, int, int]] = []
+            kept = ordered if r == 1 else [(v * r, bh, bl, bits) for v, bh, bl, bits in ordered]
+            paid: dict[tuple[int, int, int], int] = {}
             for j, bits in sup:
-                v, bh, bl, _ = ordered[j]
-                w = v * r - p
+                v, bh, bl, everyone = kept[j]
+                kept[j] = (v, bh, bl, everyone & ~f)
+                w = v - p
                 a, b = bl - phi, bh - plo  # slopes of the least and the most left
                 at_h2 = w * _GRID2 + b * h * d2  # what may be left at h, times d2 * _GRID2
                 if w > 0:
-                    up = b if at_h2 >= 0 else -(w * _GRID2 // (d2 * h))
-                    paid.append((w, up, max(a, 0), bits))
+                    key = (w, b if at_h2 >= 0 else -(w * _GRID2 // (d2 * h)), max(a, 0))
                 elif at_h2 <= 0:
-                    paid.append((0, 0, 0, bits))
+                    key = (0, 0, 0)
                 else:
-                    up = -(-at_h2 // (d2 * h)) if w < 0 else b
-                    paid.append((0, up, 0, bits))
+                    key = (0, -(-at_h2 // (d2 * h)) if w < 0 else b, 0)
+                paid[key] = paid.get(key, 0) | bits
             d = d2
-            paid.sort()
-            merged = sorted([e for e in kept if e[3]] + paid, key=_class_key)
-            ordered = []
-            for e in merged:  # one class per (wallet, slopes)
-                if ordered and _class_key(ordered[-1]) == _class_key(e):
-                    ordered[-1] = (e[0], e[1], e[2], ordered[-1][3] | e[3])
-                else:
-                    ordered.append(e)
             remaining.remove(c)
+            # Voters with nothing left to vote for no longer matter.
+            alive = 0
+            for i in remaining:
+                alive |= fans[i]
+            for v, bh, bl, bits in kept:
+                bits &= alive
+                if bits:
+                    key = (v, bh, bl)
+                    paid[key] = paid.get(key, 0) | bits
+            ordered = sorted((v, bh, bl, bits) for (v, bh, bl), bits in paid.items())
             bought.append((c, round_no, price / scale))
 
     def _stays_dearer(
@@ -625,17 +623,34 @@ class _Add1:
                 return limit
             if tries == _NEWTON - 1:
                 break
-            f = self.fans[i]
-            at_t = sorted(
-                (v * _GRID2 + b * cross * d, b, 0, bits & f)
-                for v, b, _, bits in ordered
-                if bits & f
-            )
-            found = self._walk(i, at_t, d * _GRID2)
-            if not isinstance(found[0], Fraction):  # short of money there: no tangent
-                break
+            found = self._walk_at(i, ordered, d, cross)
+            if not isinstance(found[0], Fraction):
+                # Short of money there (the most they may hold): out until that reaches
+                # the cost; from there on its price, falling, must stay above the line.
+                money, most = found
+                if most <= 0:
+                    return limit
+                short = cross + (self.cost[i] * d * _GRID2 - money) // (d * most)
+                if short + 1 >= limit:
+                    return limit
+                found = self._walk_at(i, ordered, d, short + 1)
+                edge = rv * _GRID2 + cb * short  # the line at t = short, times _GRID2
+                if not isinstance(found[0], Fraction) or found[0] * _GRID2 <= edge:
+                    return short
+                cross = short + 1
             at, (value, slope) = cross, found
         return cross
+
+    def _walk_at(
+        self, i: int, ordered: list[tuple[int, int, int, int]], d: int, t: int
+    ) -> tuple[Fraction, int] | tuple[int, int]:
+        """:meth:`_walk` with the most money the supporters may hold at share + t (the
+        amounts then come times d * _GRID2)."""
+        f = self.fans[i]
+        at_t = sorted(
+            (v * _GRID2 + b * t * d, b, 0, bits & f) for v, b, _, bits in ordered if bits & f
+        )
+        return self._walk(i, at_t, d * _GRID2)
 
     def _walk(
         self, i: int, ordered: list[tuple[int, int, int, int]], d: int
