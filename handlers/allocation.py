@@ -532,20 +532,24 @@ class _Add1:
                 return _Run(share, bought, fell, limit)
             c = min(tied, key=lambda i: self.cands[i].id)
             f, u = fans[c], util[c]
-            sup = [(j, e[3] & f) for j, e in enumerate(ordered) if e[3] & f]
+            sup: list[tuple[int, int, int, int, int]] = []  # (wallet, upper, lower, n, bits)
+            money = least = 0
+            for v, bh, bl, bits in ordered:
+                x = bits & f
+                if x:
+                    n = x.bit_count()
+                    sup.append((v, bh, bl, n, x))
+                    money += n * v
+                    least += n * bl
             # The bought project's price factor at share + t is at most the chord of its
             # price with the supporters' least money (convex in t) over [0, limit], and
             # never above its price at the share (more money never raises a price).
             rv = best
-            money = sum(ordered[j][0] * n.bit_count() for j, n in sup)
-            least = sum(ordered[j][2] * n.bit_count() for j, n in sup)
             if limit and money * _GRID2 + least * limit * d < cost[c] * d * _GRID2:
                 # The least money falls short of the cost before the limit.
                 limit = (money - cost[c] * d) * _GRID2 // (d * -least)
             if limit:
-                at_h = sorted(
-                    (ordered[j][0] * _GRID2 + ordered[j][2] * limit * d, 0, 0, n) for j, n in sup
-                )
+                at_h = sorted((v * _GRID2 + bl * limit * d, 0, 0, x) for v, _, bl, _, x in sup)
                 chord = self._walk(c, at_h, d * _GRID2)[0] - rv
                 cb = min(-(-chord.numerator * _GRID2 // (chord.denominator * limit)), 0)
             else:
@@ -558,40 +562,38 @@ class _Add1:
             # The supporters pay min(money, price * utility) and keep max(0, money - that):
             # at least max(0, least money - most price), at most max(0, most money - least
             # price), both bounded by lines over [0, limit] (the upper one by its chord),
-            # and money never shrinks as the share grows. Amounts move to a common
-            # denominator with the price.
+            # and money never shrinks as the share grows: every slope of a wallet is >= 0,
+            # of a price <= 0. Amounts move to a common denominator with the price.
             price = rv * u
             d2 = math.lcm(d, price.denominator)
             r, p = d2 // d, price.numerator * (d2 // price.denominator)
             plo, phi = low_b[c] * u, cb * u
             h = limit or 1  # (with a limit of 0 the slopes do not matter)
-            kept = ordered if r == 1 else [(v * r, bh, bl, bits) for v, bh, bl, bits in ordered]
-            paid: dict[tuple[int, int, int], int] = {}
-            for j, bits in sup:
-                v, bh, bl, everyone = kept[j]
-                kept[j] = (v, bh, bl, everyone & ~f)
-                w = v - p
-                a, b = bl - phi, bh - plo  # slopes of the least and the most left
-                at_h2 = w * _GRID2 + b * h * d2  # what may be left at h, times d2 * _GRID2
-                if w > 0:
-                    key = (w, b if at_h2 >= 0 else -(w * _GRID2 // (d2 * h)), max(a, 0))
-                elif at_h2 <= 0:
-                    key = (0, 0, 0)
-                else:
-                    key = (0, -(-at_h2 // (d2 * h)) if w < 0 else b, 0)
-                paid[key] = paid.get(key, 0) | bits
-            d = d2
             remaining.remove(c)
-            # Voters with nothing left to vote for no longer matter.
-            alive = 0
+            alive = 0  # voters with nothing left to vote for no longer matter
             for i in remaining:
                 alive |= fans[i]
-            for v, bh, bl, bits in kept:
-                bits &= alive
-                if bits:
-                    key = (v, bh, bl)
-                    paid[key] = paid.get(key, 0) | bits
-            ordered = sorted((v, bh, bl, bits) for (v, bh, bl), bits in paid.items())
+            paid: dict[tuple[int, int, int], int] = {}
+            for v, bh, bl, _, x in sup:
+                x &= alive
+                if x:
+                    w = v * r - p
+                    b = bh - plo  # of the most left (>= bh: the upper bound stays above)
+                    if w > 0:
+                        key = (w, b, max(bl - phi, 0))
+                    else:  # poor at the share; maybe not by h: the chord of max(0, ...)
+                        at_h2 = w * _GRID2 + b * h * d2  # the most left at h (* d2 _GRID2)
+                        up = 0 if at_h2 <= 0 else -(-at_h2 // (d2 * h)) if w else b
+                        key = (0, up, 0)
+                    paid[key] = paid.get(key, 0) | x
+            others = alive & ~f
+            ordered = sorted(
+                [(v * r, bh, bl, x) for v, bh, bl, bits in ordered if (x := bits & others)]
+                + [(v, bh, bl, x) for (v, bh, bl), x in paid.items()]
+            )
+            if len(ordered) > 1 and ordered[0][:3] == ordered[1][:3]:  # two spent classes
+                ordered[:2] = [(*ordered[0][:3], ordered[0][3] | ordered[1][3])]
+            d = d2
             bought.append((c, round_no, price / scale))
 
     def _stays_dearer(
