@@ -344,10 +344,14 @@ def equal_shares_add1(
         following = k + max(1, -(-run.limit // _GRID))
         kept, kept_k = run, min(following - 1, last_k)
         k = following
-        # The next horizon: twice as far when the whole of this one held (else as far:
-        # what stopped this run is usually behind the next one).
+        # The next horizon: twice as far when the whole of this one held; as far when
+        # most of it held (what stopped this run is usually behind the next one); nearer
+        # when little did (the bounds widen with the horizon: events far ahead can stop
+        # a run at once, say two projects tied at the share).
         if run.limit >= horizon:
             horizon *= 2
+        elif 8 * run.limit < horizon:
+            horizon = max(_GRID, horizon // 4)
     if kept is None:
         return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
     share = base + kept_k
@@ -486,7 +490,7 @@ class _Add1:
         # A lower bound of each candidate's price factor, a line: its last computed price
         # (the tangent at the share), at first cost / total satisfaction.
         low_v = [Fraction(c, s) for c, s in zip(cost, self.sat, strict=True)]
-        low_b = [0] * len(cost)
+        low_b = [Fraction(0)] * len(cost)  # (exact: ties are compared exactly)
         remaining = list(range(len(cost)))
         bought: list[tuple[int, int, Fraction]] = []
         fell: dict[int, Fraction] = {}
@@ -499,6 +503,7 @@ class _Add1:
             best: Fraction | None = None
             tied: list[int] = []
             priced: list[int] = []
+            poor: dict[int, list[tuple[int, int]]] = {}  # candidate -> its poorer classes
             gone: list[int] = []
             skipped: list[int] = []
             for pos, i in enumerate(remaining):
@@ -519,7 +524,7 @@ class _Add1:
                     if most > 0:  # out while the most they may hold stays short
                         limit = min(limit, (cost[i] * d - money) * _GRID2 // (d * most))
                     continue
-                rv, rb = found
+                rv, rb, poor[i] = found
                 low_v[i], low_b[i] = rv, rb
                 priced.append(i)
                 if best is None or rv < best:
@@ -551,13 +556,13 @@ class _Add1:
             if limit:
                 at_h = sorted((v * _GRID2 + bl * limit * d, 0, 0, x) for v, _, bl, _, x in sup)
                 chord = self._walk(c, at_h, d * _GRID2)[0] - rv
-                cb = min(-(-chord.numerator * _GRID2 // (chord.denominator * limit)), 0)
+                cb = min(chord * _GRID2 / limit, Fraction(0))
             else:
                 cb = low_b[c]
             # Every other candidate must stay at least as dear (strictly for an earlier
             # name, which holds at the share since it lost): its price must not cross.
             for i in priced + skipped:
-                if i != c:
+                if i != c and not self._twins(i, c, poor, rv == low_v[i], ordered):
                     limit = self._stays_dearer(i, low_v[i], low_b[i], rv, cb, ordered, d, limit)
             # The supporters pay min(money, price * utility) and keep max(0, money - that):
             # at least max(0, least money - most price), at most max(0, most money - least
@@ -567,7 +572,7 @@ class _Add1:
             price = rv * u
             d2 = math.lcm(d, price.denominator)
             r, p = d2 // d, price.numerator * (d2 // price.denominator)
-            plo, phi = low_b[c] * u, cb * u
+            plo, phi = math.floor(low_b[c] * u), math.ceil(cb * u)
             h = limit or 1  # (with a limit of 0 the slopes do not matter)
             remaining.remove(c)
             alive = 0  # voters with nothing left to vote for no longer matter
@@ -596,13 +601,45 @@ class _Add1:
             d = d2
             bought.append((c, round_no, price / scale))
 
+    def _twins(
+        self,
+        i: int,
+        c: int,
+        poor: dict[int, list[tuple[int, int]]],
+        tied: bool,
+        ordered: list[tuple[int, int, int, int]],
+    ) -> bool:
+        """Candidate i tied with the bought c at the share, with the same price at every
+        share up to the limit: the same cost, as much satisfaction among the supporters who
+        can pay the share, and the others (who pay all they have) alike two by two, holding
+        the same money at every share: the same voters, or voters whose money is known
+        exactly (its bounds coincide). Then the same become able to pay as the shares grow
+        (and nobody stops being able), so c, first by name, stays first, where the bounds
+        could not tell (they differ at least by their rounding)."""
+        if not tied or i not in poor or self.cost[i] != self.cost[c]:
+            return False
+
+        def alike(entries: list[tuple[int, int]]) -> tuple[int, Counter[tuple[int, ...]]]:
+            count, out = 0, Counter[tuple[int, ...]]()
+            for j, n in entries:
+                v, bh, bl, _ = ordered[j]
+                count += n
+                if v or bh:  # (those who hold nothing and will not pay nothing either way)
+                    out[(v, bh) if bh == bl else (v, bh, bl, j)] += n
+            return count, out
+
+        ni, mi = alike(poor[i])
+        nc, mc = alike(poor[c])
+        rich_i = self.util[i] * (self.fans[i].bit_count() - ni)
+        return rich_i == self.util[c] * (self.fans[c].bit_count() - nc) and mi == mc
+
     def _stays_dearer(
         self,
         i: int,
         value: Fraction,
-        slope: int,
+        slope: Fraction,
         rv: Fraction,
-        cb: int,
+        cb: Fraction,
         ordered: list[tuple[int, int, int, int]],
         d: int,
         limit: int,
@@ -620,7 +657,7 @@ class _Add1:
             if slope >= cb:
                 return limit  # it never falls to the bought one's price
             gap = (value - rv) * _GRID2 - cb * at
-            cross = at + gap.numerator // (gap.denominator * (cb - slope))
+            cross = at + math.floor(gap / (cb - slope))
             if cross >= limit:
                 return limit
             if tries == _NEWTON - 1:
@@ -640,12 +677,12 @@ class _Add1:
                 if not isinstance(found[0], Fraction) or found[0] * _GRID2 <= edge:
                     return short
                 cross = short + 1
-            at, (value, slope) = cross, found
+            at, value, slope = cross, found[0], found[1]
         return cross
 
     def _walk_at(
         self, i: int, ordered: list[tuple[int, int, int, int]], d: int, t: int
-    ) -> tuple[Fraction, int] | tuple[int, int]:
+    ) -> tuple[Fraction, Fraction, list[tuple[int, int]]] | tuple[int, int]:
         """:meth:`_walk` with the most money the supporters may hold at share + t (the
         amounts then come times d * _GRID2)."""
         f = self.fans[i]
@@ -656,7 +693,7 @@ class _Add1:
 
     def _walk(
         self, i: int, ordered: list[tuple[int, int, int, int]], d: int
-    ) -> tuple[Fraction, int] | tuple[int, int]:
+    ) -> tuple[Fraction, Fraction, list[tuple[int, int]]] | tuple[int, int]:
         """Candidate i's price factor at the share and the slope of a line below it for
         shares above: pabutools' loop (the poorest supporters pay all they have until the
         others can pay the same share) on wallets (value * d, upper slope), so that ties at
@@ -667,12 +704,14 @@ class _Add1:
         left = self.cost[i] * d  # of the cost, times d
         slope = 0  # of what the poorer ones paid
         den = self.sat[i]
-        for v, b, _, bits in ordered:
+        poor: list[tuple[int, int]] = []  # the classes (index, supporters) paying all
+        for j, (v, b, _, bits) in enumerate(ordered):
             n = (bits & f).bit_count()
             if n:
                 lv, rv = left * u, v * den  # price * utility against this wallet
                 if lv < rv or (lv == rv and slope * u >= -b * den):
-                    return Fraction(left, d * den), -slope // den
+                    return Fraction(left, d * den), Fraction(-slope, den), poor
+                poor.append((j, n))
                 left -= n * v
                 slope += n * b
                 den -= n * u
