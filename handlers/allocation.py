@@ -344,14 +344,14 @@ def equal_shares_add1(
         following = k + max(1, -(-run.limit // _GRID))
         kept, kept_k = run, min(following - 1, last_k)
         k = following
-        # The next horizon: twice as far when the whole of this one held; as far when
-        # most of it held (what stopped this run is usually behind the next one); nearer
-        # when little did (the bounds widen with the horizon: events far ahead can stop
+        # The next horizon: twice as far when the whole of this one held; as far when part
+        # of it held (what stopped this run is usually behind the next one); nearer when
+        # almost nothing did (the bounds widen with the horizon: events far ahead can stop
         # a run at once, say two projects tied at the share).
         if run.limit >= horizon:
             horizon *= 2
-        elif 8 * run.limit < horizon:
-            horizon = max(_GRID, horizon // 4)
+        elif 4 * run.limit < _GRID:
+            horizon = max(_GRID, horizon // 2)
     if kept is None:
         return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
     share = base + kept_k
@@ -503,7 +503,7 @@ class _Add1:
             best: Fraction | None = None
             tied: list[int] = []
             priced: list[int] = []
-            poor: dict[int, list[tuple[int, int]]] = {}  # candidate -> its poorer classes
+            poor: dict[int, int] = {}  # candidate -> where its walk stopped
             gone: list[int] = []
             skipped: list[int] = []
             for pos, i in enumerate(remaining):
@@ -605,7 +605,7 @@ class _Add1:
         self,
         i: int,
         c: int,
-        poor: dict[int, list[tuple[int, int]]],
+        poor: dict[int, int],
         tied: bool,
         ordered: list[tuple[int, int, int, int]],
     ) -> bool:
@@ -619,17 +619,17 @@ class _Add1:
         if not tied or i not in poor or self.cost[i] != self.cost[c]:
             return False
 
-        def alike(entries: list[tuple[int, int]]) -> tuple[int, Counter[tuple[int, ...]]]:
-            count, out = 0, Counter[tuple[int, ...]]()
-            for j, n in entries:
-                v, bh, bl, _ = ordered[j]
+        def alike(k: int) -> tuple[int, Counter[tuple[int, ...]]]:
+            count, out, f = 0, Counter[tuple[int, ...]](), self.fans[k]
+            for j, (v, bh, bl, bits) in enumerate(ordered[: poor[k]]):
+                n = (bits & f).bit_count()
                 count += n
-                if v or bh:  # (those who hold nothing and will not pay nothing either way)
+                if n and (v or bh):  # (who holds nothing and gets nothing: no matter)
                     out[(v, bh) if bh == bl else (v, bh, bl, j)] += n
             return count, out
 
-        ni, mi = alike(poor[i])
-        nc, mc = alike(poor[c])
+        ni, mi = alike(i)
+        nc, mc = alike(c)
         rich_i = self.util[i] * (self.fans[i].bit_count() - ni)
         return rich_i == self.util[c] * (self.fans[c].bit_count() - nc) and mi == mc
 
@@ -682,7 +682,7 @@ class _Add1:
 
     def _walk_at(
         self, i: int, ordered: list[tuple[int, int, int, int]], d: int, t: int
-    ) -> tuple[Fraction, Fraction, list[tuple[int, int]]] | tuple[int, int]:
+    ) -> tuple[Fraction, Fraction, int] | tuple[int, int]:
         """:meth:`_walk` with the most money the supporters may hold at share + t (the
         amounts then come times d * _GRID2)."""
         f = self.fans[i]
@@ -693,26 +693,28 @@ class _Add1:
 
     def _walk(
         self, i: int, ordered: list[tuple[int, int, int, int]], d: int
-    ) -> tuple[Fraction, Fraction, list[tuple[int, int]]] | tuple[int, int]:
+    ) -> tuple[Fraction, Fraction, int] | tuple[int, int]:
         """Candidate i's price factor at the share and the slope of a line below it for
         shares above: pabutools' loop (the poorest supporters pay all they have until the
         others can pay the same share) on wallets (value * d, upper slope), so that ties at
         the share go as they go just above it (its tangent there: the price is convex in
-        the share). Only the poor classes are walked. When the supporters' money falls
-        short of the cost: (their money * d, the upper slope of it), two integers."""
+        the share), and where the walk stopped: the classes before it that hold supporters
+        pay all they have. Only those are walked. When the supporters' money falls short
+        of the cost: (their money * d, the upper slope of it), two integers."""
         f, u = self.fans[i], self.util[i]
         left = self.cost[i] * d  # of the cost, times d
+        lu = left * u
         slope = 0  # of what the poorer ones paid
         den = self.sat[i]
-        poor: list[tuple[int, int]] = []  # the classes (index, supporters) paying all
         for j, (v, b, _, bits) in enumerate(ordered):
-            n = (bits & f).bit_count()
-            if n:
-                lv, rv = left * u, v * den  # price * utility against this wallet
-                if lv < rv or (lv == rv and slope * u >= -b * den):
-                    return Fraction(left, d * den), Fraction(-slope, den), poor
-                poor.append((j, n))
+            x = bits & f
+            if x:
+                rv = v * den  # this wallet against price * utility (= left * u / den)
+                if lu < rv or (lu == rv and slope * u >= -b * den):
+                    return Fraction(left, d * den), Fraction(-slope, den), j
+                n = x.bit_count()
                 left -= n * v
+                lu = left * u
                 slope += n * b
                 den -= n * u
         return self.cost[i] * d - left, slope
