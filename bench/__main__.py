@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 
-BENCHMARKS = ["bench.inbound_sms", "bench.close_round", "bench.broadcast", "bench.memory"]
+BENCHMARKS = [
+    "bench.inbound_sms",
+    "bench.close_round",
+    "bench.broadcast",
+    "bench.memory",
+    "bench.equal_shares",
+]
 
 
 async def main() -> None:

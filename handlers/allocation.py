@@ -25,6 +25,7 @@ Pure functions: no database, no I/O.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,9 @@ class Allocation:
     budget: Fraction
     funded: tuple[str, ...]  # project ids in the order they were funded
     decisions: tuple[Decision, ...]  # every project, in the order considered
+    # Equal shares with Add1 ("mes"): the share of the budget every voter started with in
+    # the MES run whose purchases were kept (budget / voters + k); None for the other rules.
+    voter_share: Fraction | None = None
 
     @property
     def spent(self) -> Fraction:
@@ -305,50 +309,415 @@ def equal_shares_add1(
     """The Method of Equal Shares with Add1 completion, then greedy (rule "mes").
 
     pabutools' ``exhaustion_by_budget_increase(method_of_equal_shares, budget_step=n)``
-    followed by ``greedy_utilitarian_welfare``: every voter's share is raised by one
-    currency unit at a time while MES's outcome still fits the real budget (stopping early
-    at an exhaustive outcome); the last outcome that fits is completed by greedy.
+    followed by ``greedy_utilitarian_welfare``: every voter's share ``budget / n + k`` for
+    k = 0, 1, 2, ... (one currency unit more per voter at each step, while ``budget + k * n``
+    stays within pabutools' bound ``budget * (n + 1)``); the first k whose MES outcome costs
+    more than the real budget stops with the previous outcome (none before k = 0), the first
+    exhaustive one stops with itself, and the outcome kept is completed by greedy.
+
+    Exact and fast: :class:`_Add1` runs MES once per *distinct outcome* rather than once per
+    step (see there). With no ballots MES buys nothing whatever the share (pabutools would
+    loop for ever: its step is 0), so the outcome is greedy's alone and ``voter_share`` is
+    None.
     """
     n = len(ballots)
     if n == 0:
         return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
-    costs = {p.id: p.cost for p in projects}
-
-    def run(k: int) -> tuple[_MesResult, bool, bool]:
-        res = _mes(projects, budget + k * n, ballots, utility)
-        spent = sum((costs[p.id] for p, _, _ in res.bought), Fraction(0))
-        taken = {p.id for p, _, _ in res.bought}
-        feasible = spent <= budget
-        exhaustive = feasible and all(
-            p.cost > budget - spent for p in projects if p.id not in taken
-        )
-        return res, feasible, exhaustive
-
-    # Interim search for the first stopping step, assuming the stop is monotone in k
-    # (galloping, then bisection). The exact incremental computation replaces it.
-    bound = int(budget)  # pabutools stops once the raised budget passes budget * (n + 1)
-    best, feasible, exhaustive = run(0)
-    if not feasible or exhaustive or bound == 0:
-        return _completed("mes", projects, budget, ballots, utility, best)
-    lo, hi = 0, 1  # run(lo) goes on; the first stop is in (lo, hi]
-    while hi <= bound:
-        res, feasible, exhaustive = run(hi)
-        if not feasible or exhaustive:
+    add1 = _Add1(projects, ballots, utility)
+    base = budget / n
+    last_k = budget.numerator // budget.denominator  # budget + k n <= budget (n + 1)
+    kept: _Run | None = None  # the outcome kept
+    kept_k = 0  # the step it is taken at
+    horizon = 8 * _GRID  # how far past the share a run looks (units of 1 / _GRID)
+    k = 0
+    while k <= last_k:
+        run = add1.run(base + k, horizon)
+        spent = add1.spent(run)
+        if spent > budget:  # infeasible: the previous outcome stands
             break
-        best, lo, hi = res, hi, hi * 2
-    hi = min(hi, bound + 1)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        res, feasible, exhaustive = run(mid)
-        if feasible and not exhaustive:
-            best, lo = res, mid
-        else:
-            hi = mid
-    if hi <= bound:
-        res, feasible, _ = run(hi)
-        if feasible:  # it stopped because the outcome is exhaustive: that one is taken
-            best = res
-    return _completed("mes", projects, budget, ballots, utility, best)
+        if add1.exhaustive(run, budget - spent):
+            kept, kept_k = run, k
+            break
+        # Every step whose share is below s0 + the run's limit gives this same outcome,
+        # so the loop goes on from the first step at or past it (the last one within the
+        # bound is the one pabutools would keep if it stopped there).
+        following = k + max(1, -(-run.limit // _GRID))
+        kept, kept_k = run, min(following - 1, last_k)
+        k = following
+        # The next horizon: twice as far when the whole of this one held; as far when part
+        # of it held (what stopped this run is usually behind the next one); nearer when
+        # almost nothing did (the bounds widen with the horizon: events far ahead can stop
+        # a run at once, say two projects tied at the share).
+        if run.limit >= horizon:
+            horizon *= 2
+        elif 4 * run.limit < _GRID:
+            horizon = max(_GRID, horizon // 2)
+    if kept is None:
+        return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
+    share = base + kept_k
+    # The same purchases at the share kept, for their prices and the money of those left.
+    final = add1.run(share, 0, eager=True)
+    assert [b[0] for b in final.bought] == [b[0] for b in kept.bought], "Add1 interval"
+    mes = add1.result(final)
+    return _completed("mes", projects, budget, ballots, utility, mes, voter_share=share)
+
+
+# Slopes and limits only bound: rounded outwards to multiples of 1 / _GRID they stay
+# bounds, and are integers (the numerators) where exact ones would grow round after round.
+_GRID = 1 << 32
+_GRID2 = _GRID * _GRID
+# Tangents computed per candidate that may overtake the bought one in a round (Newton).
+_NEWTON = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One MES run at the share ``s0``, every amount an affine function of the share.
+
+    Amounts are pairs (value at s0, slope): the amount at share s0 + t is value + slope * t.
+    ``limit`` is the t up to which (excluded) MES does exactly the same purchases with these
+    affine amounts; None when that holds for every larger share.
+    """
+
+    share: Fraction
+    bought: list[tuple[int, int, Fraction]]  # (candidate, round, most paid by a supporter)
+    fell: dict[int, Fraction]  # candidate -> its supporters' money when it fell out
+    limit: int
+
+
+class _Add1:
+    """The Method of Equal Shares as a function of every voter's starting share s.
+
+    Within an interval of shares where every comparison MES makes keeps its outcome, each
+    wallet, price factor and payment is an affine function a + b * s: the wallets start at
+    s, and a project's price factor is (cost - money of the supporters who pay all they
+    have) / (satisfaction of the others), with those two sets fixed. :meth:`run` runs MES
+    once at a share s0 carrying (value, slope) pairs, and records for each comparison that
+    decides the outcome the smallest share above s0 at which it could turn. Below the least
+    of these MES buys the same projects in the same rounds, so the Add1 loop jumps straight
+    to the first step at or past it: it runs MES once per interval, not once per currency
+    unit per voter (150,000,000 ₮ among 300 voters would be 500,000 steps).
+
+    The comparisons, and why they are enough:
+
+    * A project that its supporters cannot afford (money < cost) stays out until their
+      money, rising with s, reaches the cost.
+    * The project bought in a round: its supporters split into those who pay all they have
+      and the others (who pay price * utility); each must stay on its side. At s0 a
+      supporter exactly on the edge is put on the side it takes for shares just above (the
+      comparison is made on (value, slope) lexicographically); at s0 itself both sides give
+      the same price.
+    * Every other candidate must stay dearer (or equal with a later name): its price factor
+      is a convex function of s (the least rho with sum(min(wallet, rho * u)) >= cost, the
+      wallets affine: a concave constraint), so its tangent at s0 is below it and it is
+      enough that the tangent stays above the bought project's price. A price from an
+      earlier round (MES skips a project whose last price already exceeds the best one, as
+      pabutools does) is also below the current price, since wallets only shrink.
+
+    Ties at s0 are decided as pabutools decides them (the name as text); where a tie at s0
+    turns into a different order just above it, the limit is 0 and the next step is run.
+
+    Voters who paid for the same projects hold the same money, so a run keeps *wallet
+    classes*: the set of voters holding one (value, slope), as the bits of an int (voter i
+    is bit i), and counts a project's supporters in a class with one AND and a popcount.
+    A handful of classes stand for thousands of voters.
+    """
+
+    def __init__(
+        self, projects: Sequence[Project], ballots: Sequence[Collection[str]], utility: Utility
+    ) -> None:
+        self.projects = list(projects)
+        self.free: list[Project] = []  # free and wanted (Cardinality_Sat): always bought
+        self.cands: list[Project] = []
+        self.fans: list[int] = []  # a candidate's supporters, as bits
+        # Amounts in units of 1 / scale of the currency, so that every cost is an integer
+        # (MES is unchanged when the budget and the costs are scaled alike).
+        self.scale = math.lcm(1, *(p.cost.denominator for p in projects))
+        self.cost: list[int] = []
+        self.util: list[int] = []
+        self.sat: list[int] = []  # total satisfaction of a candidate's supporters
+        ids = {p.id for p in projects}
+        fans = dict.fromkeys(ids, 0)
+        for voter, ballot in enumerate(ballots):
+            for pid in set(ballot) & ids:
+                fans[pid] |= 1 << voter
+        self.everyone = (1 << len(ballots)) - 1
+        for p in projects:
+            cost = int(p.cost * self.scale)
+            u = cost if utility == "cost" else 1
+            total = fans[p.id].bit_count() * u
+            if total > 0:
+                if cost > 0:
+                    self.cands.append(p)
+                    self.fans.append(fans[p.id])
+                    self.cost.append(cost)
+                    self.util.append(u)
+                    self.sat.append(total)
+                else:
+                    self.free.append(p)
+
+    def spent(self, run: _Run) -> Fraction:
+        return sum((self.cands[i].cost for i, _, _ in run.bought), Fraction(0))
+
+    def exhaustive(self, run: _Run, left: Fraction) -> bool:
+        """pabutools' is_exhaustive: no project outside the outcome fits the money left."""
+        taken = {self.cands[i].id for i, _, _ in run.bought} | {p.id for p in self.free}
+        return all(p.cost > left for p in self.projects if p.id not in taken)
+
+    def result(self, run: _Run) -> _MesResult:
+        bought = [(p, 0, Fraction(0)) for p in self.free]
+        bought += [(self.cands[i], r, price) for i, r, price in run.bought]
+        return _MesResult(bought, {self.cands[i].id: m for i, m in run.fell.items()})
+
+    def run(self, share: Fraction, horizon: int, eager: bool = False) -> _Run:
+        """MES at ``share``, and the t <= horizon below which share + t gives the same.
+
+        t, the horizon and every slope are integers in units of 1 / _GRID. Wallets are
+        integers over a common denominator ``d``, so that the loops do integer arithmetic.
+        ``eager``: check a candidate's money before skipping it, as pabutools does, so that
+        ``fell`` records the supporters' money in the round pabutools finds it short (as
+        :func:`_mes` does; for the reports).
+        """
+        fans, cost, util, scale = self.fans, self.cost, self.util, self.scale
+        s0 = share * scale
+        d = s0.denominator
+        # Wallet classes, poorest first: (wallet * d at the share, slope of an upper and of
+        # a lower bound of the wallet at share + t for 0 <= t <= limit, voters as bits).
+        # Ties at the share are ordered by the upper slope: the order just above it.
+        ordered: list[tuple[int, int, int, int]] = [
+            (s0.numerator, scale * _GRID, scale * _GRID, self.everyone)
+        ]
+        # A lower bound of each candidate's price factor, a line: its last computed price
+        # (the tangent at the share), at first cost / total satisfaction.
+        low_v = [Fraction(c, s) for c, s in zip(cost, self.sat, strict=True)]
+        low_b = [Fraction(0)] * len(cost)  # (exact: ties are compared exactly)
+        remaining = list(range(len(cost)))
+        bought: list[tuple[int, int, Fraction]] = []
+        fell: dict[int, Fraction] = {}
+        limit = horizon
+
+        round_no = 0
+        while True:
+            round_no += 1
+            remaining.sort(key=lambda i: low_v[i])
+            best: Fraction | None = None
+            tied: list[int] = []
+            priced: list[int] = []
+            poor: dict[int, int] = {}  # candidate -> where its walk stopped
+            gone: list[int] = []
+            skipped: list[int] = []
+            for pos, i in enumerate(remaining):
+                lazy = best is not None and low_v[i] > best
+                if lazy and not eager:
+                    # Its price can only have risen since: it cannot win (nor can the
+                    # ones after it); whether it is still affordable does not matter.
+                    skipped = remaining[pos:]
+                    break
+                found = self._walk(i, ordered, d)
+                if lazy and isinstance(found[0], Fraction):
+                    skipped = remaining[pos:]
+                    break
+                if not isinstance(found[0], Fraction):  # its supporters' money is short
+                    gone.append(i)
+                    money, most = found
+                    fell[i] = Fraction(money, d * scale)
+                    if most > 0:  # out while the most they may hold stays short
+                        limit = min(limit, (cost[i] * d - money) * _GRID2 // (d * most))
+                    continue
+                rv, rb, poor[i] = found
+                low_v[i], low_b[i] = rv, rb
+                priced.append(i)
+                if best is None or rv < best:
+                    best, tied = rv, [i]
+                elif rv == best:
+                    tied.append(i)
+            for i in gone:
+                remaining.remove(i)
+            if best is None:
+                return _Run(share, bought, fell, limit)
+            c = min(tied, key=lambda i: self.cands[i].id)
+            f, u = fans[c], util[c]
+            sup: list[tuple[int, int, int, int, int]] = []  # (wallet, upper, lower, n, bits)
+            money = least = 0
+            for v, bh, bl, bits in ordered:
+                x = bits & f
+                if x:
+                    n = x.bit_count()
+                    sup.append((v, bh, bl, n, x))
+                    money += n * v
+                    least += n * bl
+            # The bought project's price factor at share + t is at most the chord of its
+            # price with the supporters' least money (convex in t) over [0, limit], and
+            # never above its price at the share (more money never raises a price).
+            rv = best
+            if limit and money * _GRID2 + least * limit * d < cost[c] * d * _GRID2:
+                # The least money falls short of the cost before the limit.
+                limit = (money - cost[c] * d) * _GRID2 // (d * -least)
+            if limit:
+                at_h = sorted((v * _GRID2 + bl * limit * d, 0, 0, x) for v, _, bl, _, x in sup)
+                chord = self._walk(c, at_h, d * _GRID2)[0] - rv
+                cb = min(chord * _GRID2 / limit, Fraction(0))
+            else:
+                cb = low_b[c]
+            # Every other candidate must stay at least as dear (strictly for an earlier
+            # name, which holds at the share since it lost): its price must not cross.
+            for i in priced + skipped:
+                if i != c and not self._twins(i, c, poor, rv == low_v[i], ordered):
+                    limit = self._stays_dearer(i, low_v[i], low_b[i], rv, cb, ordered, d, limit)
+            # The supporters pay min(money, price * utility) and keep max(0, money - that):
+            # at least max(0, least money - most price), at most max(0, most money - least
+            # price), both bounded by lines over [0, limit] (the upper one by its chord),
+            # and money never shrinks as the share grows: every slope of a wallet is >= 0,
+            # of a price <= 0. Amounts move to a common denominator with the price.
+            price = rv * u
+            d2 = math.lcm(d, price.denominator)
+            r, p = d2 // d, price.numerator * (d2 // price.denominator)
+            plo, phi = math.floor(low_b[c] * u), math.ceil(cb * u)
+            h = limit or 1  # (with a limit of 0 the slopes do not matter)
+            remaining.remove(c)
+            alive = 0  # voters with nothing left to vote for no longer matter
+            for i in remaining:
+                alive |= fans[i]
+            paid: dict[tuple[int, int, int], int] = {}
+            for v, bh, bl, _, x in sup:
+                x &= alive
+                if x:
+                    w = v * r - p
+                    b = bh - plo  # of the most left (>= bh: the upper bound stays above)
+                    if w > 0:
+                        key = (w, b, max(bl - phi, 0))
+                    else:  # poor at the share; maybe not by h: the chord of max(0, ...)
+                        at_h2 = w * _GRID2 + b * h * d2  # the most left at h (* d2 _GRID2)
+                        up = 0 if at_h2 <= 0 else -(-at_h2 // (d2 * h)) if w else b
+                        key = (0, up, 0)
+                    paid[key] = paid.get(key, 0) | x
+            others = alive & ~f
+            ordered = sorted(
+                [(v * r, bh, bl, x) for v, bh, bl, bits in ordered if (x := bits & others)]
+                + [(v, bh, bl, x) for (v, bh, bl), x in paid.items()]
+            )
+            if len(ordered) > 1 and ordered[0][:3] == ordered[1][:3]:  # two spent classes
+                ordered[:2] = [(*ordered[0][:3], ordered[0][3] | ordered[1][3])]
+            d = d2
+            bought.append((c, round_no, price / scale))
+
+    def _twins(
+        self,
+        i: int,
+        c: int,
+        poor: dict[int, int],
+        tied: bool,
+        ordered: list[tuple[int, int, int, int]],
+    ) -> bool:
+        """Candidate i tied with the bought c at the share, with the same price at every
+        share up to the limit: the same cost, as much satisfaction among the supporters who
+        can pay the share, and the others (who pay all they have) alike two by two, holding
+        the same money at every share: the same voters, or voters whose money is known
+        exactly (its bounds coincide). Then the same become able to pay as the shares grow
+        (and nobody stops being able), so c, first by name, stays first, where the bounds
+        could not tell (they differ at least by their rounding)."""
+        if not tied or i not in poor or self.cost[i] != self.cost[c]:
+            return False
+
+        def alike(k: int) -> tuple[int, Counter[tuple[int, ...]]]:
+            count, out, f = 0, Counter[tuple[int, ...]](), self.fans[k]
+            for j, (v, bh, bl, bits) in enumerate(ordered[: poor[k]]):
+                n = (bits & f).bit_count()
+                count += n
+                if n and (v or bh):  # (who holds nothing and gets nothing: no matter)
+                    out[(v, bh) if bh == bl else (v, bh, bl, j)] += n
+            return count, out
+
+        ni, mi = alike(i)
+        nc, mc = alike(c)
+        rich_i = self.util[i] * (self.fans[i].bit_count() - ni)
+        return rich_i == self.util[c] * (self.fans[c].bit_count() - nc) and mi == mc
+
+    def _stays_dearer(
+        self,
+        i: int,
+        value: Fraction,
+        slope: Fraction,
+        rv: Fraction,
+        cb: Fraction,
+        ordered: list[tuple[int, int, int, int]],
+        d: int,
+        limit: int,
+    ) -> int:
+        """The limit, lowered to where candidate i's price could fall to the line rv + cb t
+        (the most the bought project's price may be), given a line below its price.
+
+        The price with the most money the supporters may hold is convex in t, so each of
+        its tangents is below it: from the first line's crossing, the tangent there gives
+        a later crossing (Newton's method from below), a few times while it is before the
+        limit (each costs a price computation)."""
+        at = 0  # the line is value + slope * (t - at)
+        cross = limit
+        for tries in range(_NEWTON):
+            if slope >= cb:
+                return limit  # it never falls to the bought one's price
+            gap = (value - rv) * _GRID2 - cb * at
+            cross = at + math.floor(gap / (cb - slope))
+            if cross >= limit:
+                return limit
+            if tries == _NEWTON - 1:
+                break
+            found = self._walk_at(i, ordered, d, cross)
+            if not isinstance(found[0], Fraction):
+                # Short of money there (the most they may hold): out until that reaches
+                # the cost; from there on its price, falling, must stay above the line.
+                money, most = found
+                if most <= 0:
+                    return limit
+                short = cross + (self.cost[i] * d * _GRID2 - money) // (d * most)
+                if short + 1 >= limit:
+                    return limit
+                found = self._walk_at(i, ordered, d, short + 1)
+                edge = rv * _GRID2 + cb * short  # the line at t = short, times _GRID2
+                if not isinstance(found[0], Fraction) or found[0] * _GRID2 <= edge:
+                    return short
+                cross = short + 1
+            at, value, slope = cross, found[0], found[1]
+        return cross
+
+    def _walk_at(
+        self, i: int, ordered: list[tuple[int, int, int, int]], d: int, t: int
+    ) -> tuple[Fraction, Fraction, int] | tuple[int, int]:
+        """:meth:`_walk` with the most money the supporters may hold at share + t (the
+        amounts then come times d * _GRID2)."""
+        f = self.fans[i]
+        at_t = sorted(
+            (v * _GRID2 + b * t * d, b, 0, bits & f) for v, b, _, bits in ordered if bits & f
+        )
+        return self._walk(i, at_t, d * _GRID2)
+
+    def _walk(
+        self, i: int, ordered: list[tuple[int, int, int, int]], d: int
+    ) -> tuple[Fraction, Fraction, int] | tuple[int, int]:
+        """Candidate i's price factor at the share and the slope of a line below it for
+        shares above: pabutools' loop (the poorest supporters pay all they have until the
+        others can pay the same share) on wallets (value * d, upper slope), so that ties at
+        the share go as they go just above it (its tangent there: the price is convex in
+        the share), and where the walk stopped: the classes before it that hold supporters
+        pay all they have. Only those are walked. When the supporters' money falls short
+        of the cost: (their money * d, the upper slope of it), two integers."""
+        f, u = self.fans[i], self.util[i]
+        left = self.cost[i] * d  # of the cost, times d
+        lu = left * u
+        slope = 0  # of what the poorer ones paid
+        den = self.sat[i]
+        for j, (v, b, _, bits) in enumerate(ordered):
+            x = bits & f
+            if x:
+                rv = v * den  # this wallet against price * utility (= left * u / den)
+                if lu < rv or (lu == rv and slope * u >= -b * den):
+                    return Fraction(left, d * den), Fraction(-slope, den), j
+                n = x.bit_count()
+                left -= n * v
+                lu = left * u
+                slope += n * b
+                den -= n * u
+        return self.cost[i] * d - left, slope
 
 
 def _completed(
@@ -360,6 +729,7 @@ def _completed(
     mes: _MesResult,
     *,
     complete: bool = True,
+    voter_share: Fraction | None = None,
 ) -> Allocation:
     """MES's purchases, then greedy over what is left (the decisions of every project)."""
     votes = approvals(projects, ballots)
@@ -408,4 +778,4 @@ def _completed(
             )
         )
     funded = tuple(d.project.id for d in decisions if d.funded)
-    return Allocation(rule, budget, funded, tuple(decisions))
+    return Allocation(rule, budget, funded, tuple(decisions), voter_share)
