@@ -474,6 +474,8 @@ class _Add1:
 
         t, the horizon and every slope are integers in units of 1 / _GRID. Wallets are
         integers over a common denominator ``d``, so that the loops do integer arithmetic.
+        A limit of one unit or less is reported as it stands when it fell there: the next
+        step is the next unit then, however small it is, and no more bounds are computed.
         ``eager``: check a candidate's money before skipping it, as pabutools does, so that
         ``fell`` records the supporters' money in the round pabutools finds it short (as
         :func:`_mes` does; for the reports).
@@ -499,6 +501,7 @@ class _Add1:
         round_no = 0
         while True:
             round_no += 1
+            bounds = limit > _GRID  # (else the next step is the next unit anyway)
             remaining.sort(key=lambda i: low_v[i])
             best: Fraction | None = None
             tied: list[int] = []
@@ -521,7 +524,7 @@ class _Add1:
                     gone.append(i)
                     money, most = found
                     fell[i] = Fraction(money, d * scale)
-                    if most > 0:  # out while the most they may hold stays short
+                    if bounds and most > 0:  # out while the most they may hold stays short
                         limit = min(limit, (cost[i] * d - money) * _GRID2 // (d * most))
                     continue
                 rv, rb, poor[i] = found
@@ -546,24 +549,26 @@ class _Add1:
                     sup.append((v, bh, bl, n, x))
                     money += n * v
                     least += n * bl
-            # The bought project's price factor at share + t is at most the chord of its
-            # price with the supporters' least money (convex in t) over [0, limit], and
-            # never above its price at the share (more money never raises a price).
             rv = best
-            if limit and money * _GRID2 + least * limit * d < cost[c] * d * _GRID2:
-                # The least money falls short of the cost before the limit.
-                limit = (money - cost[c] * d) * _GRID2 // (d * -least)
-            if limit:
-                at_h = sorted((v * _GRID2 + bl * limit * d, 0, 0, x) for v, _, bl, _, x in sup)
-                chord = self._walk(c, at_h, d * _GRID2)[0] - rv
-                cb = min(chord * _GRID2 / limit, Fraction(0))
-            else:
-                cb = low_b[c]
-            # Every other candidate must stay at least as dear (strictly for an earlier
-            # name, which holds at the share since it lost): its price must not cross.
-            for i in priced + skipped:
-                if i != c and not self._twins(i, c, poor, rv == low_v[i], ordered):
-                    limit = self._stays_dearer(i, low_v[i], low_b[i], rv, cb, ordered, d, limit)
+            cb = low_b[c]
+            if bounds and limit > _GRID:
+                # The bought project's price factor at share + t is at most the chord of
+                # its price with the supporters' least money (convex in t) over
+                # [0, limit], and never above its price at the share (more money never
+                # raises a price).
+                if money * _GRID2 + least * limit * d < cost[c] * d * _GRID2:
+                    # The least money falls short of the cost before the limit.
+                    limit = (money - cost[c] * d) * _GRID2 // (d * -least)
+                if limit:
+                    at_h = sorted((v * _GRID2 + bl * limit * d, 0, 0, x) for v, _, bl, _, x in sup)
+                    chord = self._walk(c, at_h, d * _GRID2)[0] - rv
+                    cb = min(chord * _GRID2 / limit, Fraction(0))
+                # Every other candidate must stay at least as dear (strictly for an
+                # earlier name, which holds at the share since it lost): its price must
+                # not cross.
+                for i in priced + skipped:
+                    if i != c and not self._twins(i, c, poor, rv == low_v[i], ordered):
+                        limit = self._stays_dearer(i, low_v[i], low_b[i], rv, cb, ordered, d, limit)
             # The supporters pay min(money, price * utility) and keep max(0, money - that):
             # at least max(0, least money - most price), at most max(0, most money - least
             # price), both bounded by lines over [0, limit] (the upper one by its chord),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from importlib.metadata import version
@@ -91,9 +92,15 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             funded, plain, seconds = add1(path, SATS[utility])
             table[path.stem] = {"add1": funded, "plain": plain}
-            OUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+            OUT.write_text(_dump(data))
             print(f"{utility} {path.stem}: {len(funded)} funded, {seconds:.1f} s", flush=True)
-    OUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    OUT.write_text(_dump(data))
+
+
+def _dump(data: dict[str, Any]) -> str:
+    """JSON with each list of project ids on one line (ids hold no spaces in pabulib)."""
+    text = json.dumps(data, indent=1, ensure_ascii=False)
+    return re.sub(r"\[([^\[\]{}]*)\]", lambda m: "[" + " ".join(m[1].split()) + "]", text) + "\n"
 
 
 if __name__ == "__main__":
