@@ -350,7 +350,7 @@ def equal_shares_add1(
         # a run at once, say two projects tied at the share).
         if run.limit >= horizon:
             horizon *= 2
-        elif 4 * run.limit < _GRID:
+        elif run.limit <= _GRID:
             horizon = max(_GRID, horizon // 2)
     if kept is None:
         return _completed("mes", projects, budget, ballots, utility, _MesResult([], {}))
@@ -368,6 +368,12 @@ _GRID = 1 << 32
 _GRID2 = _GRID * _GRID
 # Tangents computed per candidate that may overtake the bought one in a round (Newton).
 _NEWTON = 4
+
+
+def _whole(t: int) -> int:
+    """A limit t (shares below share + t hold) as whole steps: only shares share + k for
+    whole k are ever run, so a limit of 2.3 steps holds as far as one of 3."""
+    return -(-t // _GRID) * _GRID
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,7 +531,7 @@ class _Add1:
                     money, most = found
                     fell[i] = Fraction(money, d * scale)
                     if bounds and most > 0:  # out while the most they may hold stays short
-                        limit = min(limit, (cost[i] * d - money) * _GRID2 // (d * most))
+                        limit = min(limit, _whole((cost[i] * d - money) * _GRID2 // (d * most)))
                     continue
                 rv, rb, poor[i] = found
                 low_v[i], low_b[i] = rv, rb
@@ -540,7 +546,17 @@ class _Add1:
                 return _Run(share, bought, fell, limit)
             c = min(tied, key=lambda i: self.cands[i].id)
             f, u = fans[c], util[c]
+            rv = best
+            price = rv * u  # what each of the others pays; amounts move to a common
+            d2 = math.lcm(d, price.denominator)  # denominator with it
+            r, p = d2 // d, price.numerator * (d2 // price.denominator)
+            remaining.remove(c)
+            alive = 0  # voters with nothing left to vote for no longer matter
+            for i in remaining:
+                alive |= fans[i]
+            others = alive & ~f
             sup: list[tuple[int, int, int, int, int]] = []  # (wallet, upper, lower, n, bits)
+            kept: list[tuple[int, int, int, int]] = []  # those who do not pay
             money = least = 0
             for v, bh, bl, bits in ordered:
                 x = bits & f
@@ -549,7 +565,11 @@ class _Add1:
                     sup.append((v, bh, bl, n, x))
                     money += n * v
                     least += n * bl
-            rv = best
+                    x = bits & others
+                else:
+                    x = bits & alive
+                if x:
+                    kept.append((v * r, bh, bl, x))
             cb = low_b[c]
             if bounds and limit > _GRID:
                 # The bought project's price factor at share + t is at most the chord of
@@ -558,11 +578,12 @@ class _Add1:
                 # raises a price).
                 if money * _GRID2 + least * limit * d < cost[c] * d * _GRID2:
                     # The least money falls short of the cost before the limit.
-                    limit = (money - cost[c] * d) * _GRID2 // (d * -least)
-                if limit:
-                    at_h = sorted((v * _GRID2 + bl * limit * d, 0, 0, x) for v, _, bl, _, x in sup)
-                    chord = self._walk(c, at_h, d * _GRID2)[0] - rv
-                    cb = min(chord * _GRID2 / limit, Fraction(0))
+                    limit = _whole((money - cost[c] * d) * _GRID2 // (d * -least))
+                h = limit - _GRID  # the last whole step that may hold
+                if h > 0:
+                    at_h = sorted((v * _GRID2 + bl * h * d, n) for v, _, bl, n, _ in sup)
+                    chord = (self._price_of(c, at_h, d * _GRID2) - rv) * _GRID2 / h
+                    cb = min(chord, Fraction(0))
                 # Every other candidate must stay at least as dear (strictly for an
                 # earlier name, which holds at the share since it lost): its price must
                 # not cross.
@@ -573,16 +594,9 @@ class _Add1:
             # at least max(0, least money - most price), at most max(0, most money - least
             # price), both bounded by lines over [0, limit] (the upper one by its chord),
             # and money never shrinks as the share grows: every slope of a wallet is >= 0,
-            # of a price <= 0. Amounts move to a common denominator with the price.
-            price = rv * u
-            d2 = math.lcm(d, price.denominator)
-            r, p = d2 // d, price.numerator * (d2 // price.denominator)
+            # of a price <= 0.
             plo, phi = math.floor(low_b[c] * u), math.ceil(cb * u)
-            h = limit or 1  # (with a limit of 0 the slopes do not matter)
-            remaining.remove(c)
-            alive = 0  # voters with nothing left to vote for no longer matter
-            for i in remaining:
-                alive |= fans[i]
+            h = max(limit - _GRID, 1)  # the last whole step that may hold (or any)
             paid: dict[tuple[int, int, int], int] = {}
             for v, bh, bl, _, x in sup:
                 x &= alive
@@ -596,13 +610,11 @@ class _Add1:
                         up = 0 if at_h2 <= 0 else -(-at_h2 // (d2 * h)) if w else b
                         key = (0, up, 0)
                     paid[key] = paid.get(key, 0) | x
-            others = alive & ~f
-            ordered = sorted(
-                [(v * r, bh, bl, x) for v, bh, bl, bits in ordered if (x := bits & others)]
-                + [(v, bh, bl, x) for (v, bh, bl), x in paid.items()]
-            )
-            if len(ordered) > 1 and ordered[0][:3] == ordered[1][:3]:  # two spent classes
-                ordered[:2] = [(*ordered[0][:3], ordered[0][3] | ordered[1][3])]
+            kept += [(v, bh, bl, x) for (v, bh, bl), x in paid.items()]
+            kept.sort()
+            if len(kept) > 1 and kept[0][:3] == kept[1][:3]:  # two spent classes
+                kept[:2] = [(*kept[0][:3], kept[0][3] | kept[1][3])]
+            ordered = kept
             d = d2
             bought.append((c, round_no, price / scale))
 
@@ -657,44 +669,70 @@ class _Add1:
         a later crossing (Newton's method from below), a few times while it is before the
         limit (each costs a price computation)."""
         at = 0  # the line is value + slope * (t - at)
-        cross = limit
         for tries in range(_NEWTON):
             if slope >= cb:
                 return limit  # it never falls to the bought one's price
-            gap = (value - rv) * _GRID2 - cb * at
-            cross = at + math.floor(gap / (cb - slope))
-            if cross >= limit:
-                return limit
+            cross = at + ((value - rv) * _GRID2 - cb * at) / (cb - slope)
+            if _whole(math.floor(cross)) >= limit:
+                return limit  # (only whole steps matter)
             if tries == _NEWTON - 1:
                 break
-            found = self._walk_at(i, ordered, d, cross)
+            at = math.floor(cross)
+            found = self._walk_at(i, ordered, d, at)
             if not isinstance(found[0], Fraction):
                 # Short of money there (the most they may hold): out until that reaches
                 # the cost; from there on its price, falling, must stay above the line.
                 money, most = found
                 if most <= 0:
                     return limit
-                short = cross + (self.cost[i] * d * _GRID2 - money) // (d * most)
-                if short + 1 >= limit:
+                cross = at + Fraction(self.cost[i] * d * _GRID2 - money, d * most)
+                if _whole(math.floor(cross)) >= limit:
                     return limit
-                found = self._walk_at(i, ordered, d, short + 1)
-                edge = rv * _GRID2 + cb * short  # the line at t = short, times _GRID2
+                at = math.ceil(cross)
+                found = self._walk_at(i, ordered, d, at)
+                edge = rv * _GRID2 + cb * math.floor(cross)  # the line at the crossing
                 if not isinstance(found[0], Fraction) or found[0] * _GRID2 <= edge:
-                    return short
-                cross = short + 1
-            at, value, slope = cross, found[0], found[1]
-        return cross
+                    break
+            value, slope = found[0], found[1]
+        return _whole(math.floor(cross))
 
     def _walk_at(
         self, i: int, ordered: list[tuple[int, int, int, int]], d: int, t: int
     ) -> tuple[Fraction, Fraction, int] | tuple[int, int]:
-        """:meth:`_walk` with the most money the supporters may hold at share + t (the
-        amounts then come times d * _GRID2)."""
-        f = self.fans[i]
-        at_t = sorted(
-            (v * _GRID2 + b * t * d, b, 0, bits & f) for v, b, _, bits in ordered if bits & f
+        """:meth:`_walk` with the most money the supporters may hold at share + t."""
+        f, u = self.fans[i], self.util[i]
+        rows = sorted(
+            (v * _GRID2 + b * t * d, b, x.bit_count())
+            for v, b, _, bits in ordered
+            if (x := bits & f)
         )
-        return self._walk(i, at_t, d * _GRID2)
+        d *= _GRID2  # (the amounts at t come times d * _GRID2)
+        left = self.cost[i] * d
+        lu = left * u
+        slope = 0
+        den = self.sat[i]
+        for j, (v, b, n) in enumerate(rows):
+            rv = v * den
+            if lu < rv or (lu == rv and slope * u >= -b * den):
+                return Fraction(left, d * den), Fraction(-slope, den), j
+            left -= n * v
+            lu = left * u
+            slope += n * b
+            den -= n * u
+        return self.cost[i] * d - left, slope
+
+    def _price_of(self, i: int, rows: list[tuple[int, int]], d: int) -> Fraction:
+        """Candidate i's price factor for its supporters' wallets given as (value * d, how
+        many), poorest first, their money covering the cost."""
+        u = self.util[i]
+        left = self.cost[i] * d
+        den = self.sat[i]
+        for v, n in rows:
+            if left * u <= v * den:
+                break
+            left -= n * v
+            den -= n * u
+        return Fraction(left, d * den)
 
     def _walk(
         self, i: int, ordered: list[tuple[int, int, int, int]], d: int
