@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.app import Sanal
-from bot.clock import ManualClock, to_db
-from bot.settings import Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from storage import proposals, rounds
+from storage.times import to_db
 
 START = datetime(2027, 3, 2, 2, 0, tzinfo=UTC)
 BAG = "644651"

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from bench.common import header
-from bot.reports.pabulib import read_pb
 from handlers.allocation import equal_shares_add1
+from handlers.reports.pabulib import read_pb
 
 DATA = Path(__file__).resolve().parents[1] / "tests/data/pabulib"
 GOAL_SECONDS = 5.0

@@ -16,13 +16,13 @@ from aiohttp import web
 from bot.channels import simulator_gate
 from bot.channels.base import Transport
 from bot.channels.simulator import SimulatorTransport
-from bot.clock import Clock, SystemClock
+from bot.core.clock import Clock, SystemClock
+from bot.core.settings import Settings
 from bot.database import database
 from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.router import Router
 from bot.sender import Sender
-from bot.settings import Settings
 from storage import simulator, units
 from storage.ballots import BallotKey
 from storage.db import Database

@@ -19,12 +19,12 @@ from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
 from bot.chat_input import ChatInput
 from bot.cli_options import db_option, os_error_line, settings_for
+from bot.core.phone import PhoneError, normalise
+from bot.core.settings import Settings, env_file_values, unknown_variables
 from bot.database import database as open_database
 from bot.demo import DEMO_HELP, ensure_demo
 from bot.gateway_cli import gateway_group
-from bot.phone import PhoneError, normalise
-from bot.reports.cli import report as report_group
-from bot.settings import Settings, env_file_values, unknown_variables
+from bot.report_cli import report as report_group
 from bot.status import status_cmd
 from storage import audit, outbox, people, roles, rounds, units
 from storage.backup import BackupError
@@ -200,7 +200,7 @@ def units_import(db: Path | None, csv_file: Path) -> None:
 
 
 def _now() -> Any:
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
 
     return SystemClock().now()
 
@@ -409,7 +409,7 @@ def sms_cost_cmd(db: Path | None, bag_code: str | None, round_id: int | None) ->
     click.echo(f"total: {sum(c.messages for c in costs)} messages, {total} segments")
 
 
-# `sanal report ...`: the report commands live beside the reports (bot/reports/cli.py).
+# `sanal report ...`: the report commands live beside bot/report_cli.py.
 main.add_command(report_group)
 # `sanal backup DEST`, `sanal restore SRC` (bot/backup_cli.py).
 main.add_command(backup_cmd)

@@ -1,6 +1,6 @@
 """What every `sanal` command shares: the `--db` option and settings read with one clear line.
 
-The CLI is split over bot/cli.py, bot/backup_cli.py and bot/reports/cli.py; they import
+The CLI is split over bot/cli.py, bot/backup_cli.py and bot/report_cli.py; they import
 these rather than each keep a copy.
 """
 
@@ -14,7 +14,7 @@ import click
 from pydantic import ValidationError
 
 from bot import logs
-from bot.settings import ENV_FILE, Settings, env_file_values, explain
+from bot.core.settings import ENV_FILE, Settings, env_file_values, explain
 
 db_option = click.option(
     "--db",

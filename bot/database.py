@@ -8,7 +8,7 @@ copy without its key is meant to serve for reports, and they never make a key.
 
 from __future__ import annotations
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from storage.db import Database
 from storage.keyguard import KeySource
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.clock import to_db
-from bot.message import Inbound
+from bot.core.message import Inbound
 from storage import audit, roles
 from storage.db import Conn, fetchone
+from storage.times import to_db
 
 TOLD = "refused.flood"
 TELL_AGAIN_AFTER = timedelta(hours=1)

@@ -12,7 +12,7 @@ import click
 
 from bot.channels.android_gateway import GatewayError, register, registered
 from bot.cli_options import settings_for
-from bot.settings import Settings, public_url_refusal
+from bot.core.settings import Settings, public_url_refusal
 
 T = TypeVar("T")
 

@@ -26,9 +26,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.clock import to_db
 from bot.sender_health import sender_health
 from storage.db import Database, fetchone
+from storage.times import to_db
 
 if TYPE_CHECKING:
     from bot.app import Sanal

@@ -22,7 +22,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from bot.message import Inbound
+from bot.core.message import Inbound
 from bot.router import Handled, Router
 from storage import inbox
 from storage.db import Database, chunks

@@ -47,7 +47,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from pydantic import SecretStr
 
 from bot.channels.base import Outcome, SendResult
-from bot.clock import Clock
+from bot.core.clock import Clock
 from storage import metrics as figures_of
 from storage.db import Database
 from storage.metrics import Figures

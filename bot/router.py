@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 
 from bot import flood
 from bot.channels import simulator_gate
-from bot.clock import Clock
-from bot.delivery import compose, finish_text, queue_for_person
-from bot.grammar import Intent, parse
-from bot.grammar.intents import Kind
-from bot.grammar.structured import intent_of
-from bot.message import Button, Channel, Inbound
-from bot.phone import try_normalise
-from bot.settings import Settings
+from bot.core.clock import Clock
+from bot.core.grammar import Intent, parse
+from bot.core.grammar.intents import Kind
+from bot.core.grammar.structured import intent_of
+from bot.core.message import Button, Channel, Inbound
+from bot.core.phone import try_normalise
+from bot.core.settings import Settings
 from handlers.context import Context, Text
+from handlers.delivery import compose, finish_text, queue_for_person
 from handlers.dispatch import dispatch
 from handlers.secrecy import bears_ballot, keyboard_bears_ballot
 from storage import audit, inbox, outbox, people, rounds

@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 
 from bot import sender_health
 from bot.channels.base import Outcome, SendResult, Transport
-from bot.clock import Clock
-from bot.message import Channel
+from bot.core.clock import Clock
+from bot.core.message import Channel
 from bot.metrics import Metrics
 from storage import outbox, people
 from storage.db import Conn, Database

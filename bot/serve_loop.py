@@ -30,7 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import Sanal
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 log = logging.getLogger(__name__)
 # File descriptors kept free beside the connections: the database and its WAL, the

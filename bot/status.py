@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.cli_options import db_option, settings_for
-from bot.clock import SystemClock
+from bot.core.clock import SystemClock
+from bot.core.settings import Settings
 from bot.health import FAILING_AFTER, MB, SWEEP_LATE_INTERVALS
 from bot.log_redact import mask_personal
-from bot.settings import Settings
 from storage import backup, reminders
 from storage import metrics as monitoring
 from storage.db import Conn, migration_files

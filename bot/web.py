@@ -22,8 +22,8 @@ from bot.app import Sanal
 from bot.channels import simulator, simulator_gate
 from bot.channels.json_body import read_or_refuse
 from bot.channels.refusals import RefusalLog
-from bot.phone import PhoneError, normalise
-from bot.texts import render
+from bot.core.phone import PhoneError, normalise
+from bot.core.texts import render
 from storage import outbox
 from storage import simulator as sim_store
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from bot import log_redact
 from bot.app import ChannelPlugin, Sanal
-from bot.clock import Clock, SystemClock
-from bot.settings import Settings
+from bot.core.clock import Clock, SystemClock
+from bot.core.settings import Settings
 
 
 def sms_plugins(settings: Settings) -> list[ChannelPlugin]:

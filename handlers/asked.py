@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.clock import to_db
 from handlers.context import Context
 from storage.db import fetchone
+from storage.times import to_db
 
 STOP = "stop"
 PROPOSAL = "proposal"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.delivery import queue_for_person, route_for
-from bot.message import Channel
-from bot.settings import Settings
+from bot.core.message import Channel
+from bot.core.settings import Settings
 from handlers.context import Text
+from handlers.delivery import queue_for_person, route_for
 from handlers.paging import fitted_pages, words_short
 from handlers.tally import Participation, Ranked, percent, rank
 from storage import audit, ballots, notices, outbox, people, proposals, roles, rounds, units

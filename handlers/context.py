@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.delivery import compose
-from bot.grammar.intents import Intent
-from bot.message import Button, Inbound
-from bot.settings import Settings
-from bot.sms_segments import count_segments
+from bot.core.grammar.intents import Intent
+from bot.core.message import Button, Inbound
+from bot.core.settings import Settings
+from bot.core.sms_segments import count_segments
+from handlers.delivery import compose
 from storage import audit, roles
 from storage.ballots import BallotKey
 from storage.db import Conn

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import deadline_text  # the one way deadlines are written (kept importable)
+from bot.core.clock import deadline_text
 
 __all__ = ["deadline_at", "deadline_text"]
 

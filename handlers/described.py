@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.grammar.intents import Intent, Kind
-from bot.grammar.structured import intent_of
+from bot.core.grammar.intents import Intent, Kind
+from bot.core.grammar.structured import intent_of
 from handlers import asked, phase, proposals
 from handlers.context import Context
 from handlers.paging import words_short

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.grammar.intents import Kind
-from bot.message import Channel
+from bot.core.grammar.intents import Kind
+from bot.core.message import Channel
 from handlers import (
     answers,
     described,
@@ -18,12 +18,12 @@ from handlers import (
     proposals,
     questions,
     registration,
-    reports,
     results_word,
     soum,
     voting,
     voting_notice,
 )
+from handlers import report_request as reports
 from handlers.context import Context
 
 CitizenHandler = Callable[[Context], Awaitable[None]]
@@ -82,7 +82,7 @@ async def dispatch(ctx: Context) -> None:
         await _dispatch(ctx)
         return
     # Telegram adds a contact gate, keyboards and a button ballot around the same words.
-    from bot.channels import telegram_flow
+    from handlers import telegram_flow
 
     if not await telegram_flow.before(ctx):
         await _dispatch(ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.translit import skeleton
+from bot.core.translit import skeleton
 from handlers.context import Text
 
 # Words per category, in Cyrillic and the Latin spellings herders use, each matched as a

@@ -7,12 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import day_text, deadline_text
-from bot.grammar.intents import Kind
-from bot.grammar.structured import intent_of
-from bot.message import Button, Channel
-from bot.texts import render
-from handlers import asked, reports, results_word, soum, voting_notice
+from bot.core.clock import day_text, deadline_text
+from bot.core.grammar.intents import Kind
+from bot.core.grammar.structured import intent_of
+from bot.core.message import Button, Channel
+from bot.core.texts import render
+from handlers import asked, results_word, soum, voting_notice
+from handlers import report_request as reports
 from handlers.closing import close_round
 from handlers.context import Context, Text
 from handlers.deadlines import deadline_at

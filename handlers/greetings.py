@@ -7,7 +7,7 @@ goodbyes get one kind line. Nothing here costs a second SMS.
 
 from __future__ import annotations
 
-from bot.grammar.intents import GREETINGS
+from bot.core.grammar.intents import GREETINGS
 from handlers import phase
 from handlers.context import Context, Text
 

@@ -7,20 +7,16 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.clock import local_text
-from bot.delivery import queue_for_person
-from bot.settings import Settings
+from bot.core.clock import local_text
+from bot.core.settings import Settings
+from bot.core.timing import hold_until
 from handlers.context import Context, Text
+from handlers.delivery import queue_for_person
 from handlers.governor import end_of_day
-from scheduler.timing import hold_until
-from storage import meetings, outbox, people, reminders, roles, rounds, units
+from storage import meetings, outbox, people, reminders, rounds
 from storage.db import Conn
 from storage.meetings import Meeting
-
-
-async def bag_zone(conn: Conn, bag_code: str) -> ZoneInfo:
-    bag = await units.get(conn, bag_code)
-    return ZoneInfo(bag.tz if bag else "Asia/Ulaanbaatar")
+from storage.places import bag_zone, officials
 
 
 async def quorum(conn: Conn, settings: Settings, bag_code: str) -> tuple[int, int]:
@@ -30,13 +26,6 @@ async def quorum(conn: Conn, settings: Settings, bag_code: str) -> tuple[int, in
     if settings.khural_quorum > 0:
         return settings.khural_quorum, registered
     return math.ceil(registered * settings.khural_quorum_share), registered
-
-
-async def officials(conn: Conn, bag_code: str) -> list[int]:
-    """The bag's governor(s) and khural chair(s), each once."""
-    ids = [r.person_id for r in await roles.holders(conn, "governor", bag_code)]
-    ids += [r.person_id for r in await roles.holders(conn, "chair", bag_code)]
-    return list(dict.fromkeys(ids))
 
 
 async def status_params(

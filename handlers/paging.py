@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.delivery import compose
-from bot.sms_segments import count_segments
+from bot.core.sms_segments import count_segments
 from handlers.context import Text
+from handlers.delivery import compose
 
 # A catalog text for the page's header, given the page number and the number of pages.
 HeadFor = Callable[[int, int], Sequence[Text]]

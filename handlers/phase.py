@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.delivery import compose
-from bot.sms_segments import count_segments
+from bot.core.sms_segments import count_segments
 from handlers.context import Context, Text
+from handlers.delivery import compose
 from storage import rounds
 from storage.rounds import Round
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.clock import deadline_text, local_text
-from bot.grammar.intents import QUESTION_TOPICS
+from bot.core.clock import deadline_text, local_text
+from bot.core.grammar.intents import QUESTION_TOPICS
 from handlers import phase
 from handlers.context import Context, Text
 from handlers.phase import COLLECTING, NEW, NO_ROUND, OVER, PENDING, VOTING, Phase

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.grammar.joining import aimag_keys, aimag_named
-from bot.phone import try_normalise
-from bot.translit import fuzzy_ratio, skeleton
+from bot.core.grammar.joining import aimag_keys, aimag_named
+from bot.core.phone import try_normalise
+from bot.core.translit import fuzzy_ratio, skeleton
 from handlers.context import Context
 from storage import ballots, people, roles, rounds, units
 from storage.units import Unit

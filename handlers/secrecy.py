@@ -20,8 +20,8 @@ keyboards. A message the parser does not understand is kept as typed.
 
 from __future__ import annotations
 
-from bot.grammar.intents import Kind
-from bot.message import Button
+from bot.core.grammar.intents import Kind
+from bot.core.message import Button
 
 BALLOT_KINDS = frozenset({Kind.VOTE, Kind.MY})
 # Telegram ballot buttons: open the ballot, tick a proposal, send (telegram_flow).

@@ -13,14 +13,14 @@ from datetime import datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from bot.clock import local_text
-from bot.delivery import compose, queue_for_person, route_for
-from bot.message import Button, Channel
-from bot.settings import Settings
-from bot.sms_segments import count_segments
+from bot.core.clock import local_text
+from bot.core.message import Button, Channel
+from bot.core.settings import Settings
+from bot.core.sms_segments import count_segments
 from handlers.allocation import RULES
 from handlers.closing import results
 from handlers.context import Context, Notice, Text
+from handlers.delivery import compose, queue_for_person, route_for
 from handlers.soum_plan import SoumPlan, build
 from storage import audit, people, roles, rounds, soum, units
 from storage.db import Conn

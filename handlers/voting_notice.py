@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import deadline_text
-from bot.delivery import compose, finish_text, queue_for_person, route_for
-from bot.message import Channel
-from bot.settings import Settings
-from bot.sms_segments import count_segments
+from bot.core.clock import deadline_text
+from bot.core.message import Channel
+from bot.core.settings import Settings
+from bot.core.sms_segments import count_segments
+from bot.core.timing import hold_until
 from handlers.context import Context, Text
-from scheduler.timing import hold_until
+from handlers.delivery import compose, finish_text, queue_for_person, route_for
 from storage import notices, people, roles, rounds, units
 from storage.db import Conn
 from storage.people import Person

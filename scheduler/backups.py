@@ -14,10 +14,10 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.clock import from_db, to_db
-from bot.settings import Settings
+from bot.core.settings import Settings
 from storage import backup
 from storage.db import Conn, Database, fetchone
+from storage.times import from_db, to_db
 
 log = logging.getLogger(__name__)
 

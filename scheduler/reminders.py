@@ -11,17 +11,18 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import deadline_text, local_text
-from bot.delivery import queue_for_person
-from bot.settings import Settings
+from bot.core.clock import deadline_text, local_text
+from bot.core.settings import Settings
+from bot.core.timing import hold_until, latest_due
 from handlers.closing import results
 from handlers.context import Text
-from handlers.khural import bag_zone, officials, status_params
+from handlers.delivery import queue_for_person
+from handlers.khural import status_params
 from handlers.proposals import short
-from scheduler.timing import hold_until, latest_due
 from storage import ballots, meetings, people, reminders, rounds
 from storage.db import Conn, Database
 from storage.meetings import Meeting
+from storage.places import bag_zone, officials
 from storage.rounds import Round
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.channels.base import Transport
-from bot.clock import Clock
-from bot.settings import Settings
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 from scheduler import backups
 from scheduler.sweeps import SweepReport, next_deadline, run_once
 from storage import metrics as monitoring

@@ -13,18 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import day_text, deadline_text, from_db, to_db
-from bot.delivery import queue_for_person
-from bot.settings import Settings
+from bot.core.clock import day_text, deadline_text
+from bot.core.settings import Settings
+from bot.core.timing import hold_until
 from handlers import voting_notice
 from handlers.closing import close_round
 from handlers.context import Text
-from handlers.khural import bag_zone, officials
+from handlers.delivery import queue_for_person
 from scheduler import reminders as reminding
-from scheduler.timing import hold_until
 from storage import audit, outbox, people, proposals, reminders, rounds, units
 from storage.db import Conn, Database, fetchone
+from storage.places import bag_zone, officials
 from storage.rounds import Round
+from storage.times import from_db, to_db
 
 log = logging.getLogger(__name__)
 ACTOR = "scheduler"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bot.clock import to_db
 from storage.db import Conn, Row, fetchall
+from storage.times import to_db
 
 # Where an action can come from: the message channels, and the operator's and the
 # scheduler's own work.

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import from_db, to_db
 from storage.db import Conn, Row, fetchone
+from storage.times import from_db, to_db
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import from_db, to_db
-from bot.message import Channel, Inbound
+from bot.core.message import Channel, Inbound
 from storage.db import Conn, Row, fetchall, fetchone
+from storage.times import from_db, to_db
 
 # What a sealed message's text becomes (handlers.secrecy): it says a message was here and
 # nothing of what it said.

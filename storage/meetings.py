@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import from_db, to_db
 from storage.db import Conn, Row, fetchall, fetchone, insert
+from storage.times import from_db, to_db
 
 
 @dataclass(frozen=True, slots=True)

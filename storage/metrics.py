@@ -20,9 +20,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.clock import from_db, to_db
 from storage.db import BUSY_TIMEOUT_MS, Conn, fetchall, fetchone
 from storage.rounds import STATUSES
+from storage.times import from_db, to_db
 
 LAST_SWEEP_KEY = "scheduler.last_sweep_at"
 LAST_BACKUP_KEY = "backup.last_at"  # written by scheduler/backups.py

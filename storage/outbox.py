@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.clock import from_db, to_db
 from storage.db import Conn, Row, fetchall, fetchone
+from storage.times import from_db, to_db
 
 MAX_ERRORS = 5  # a message is failed after this many retryable errors...
 # ...and only once it has been retried for this long. Retryable errors (500, 429,

@@ -10,9 +10,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.clock import to_db
 from storage import outbox
 from storage.db import Conn, fetchall, fetchone
+from storage.times import to_db
 
 
 def compact(when: datetime) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import to_db
 from storage.db import Conn, fetchall
+from storage.times import to_db
 
 ROLES = ("governor", "chair", "soum", "operator")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import from_db, to_db
 from storage.db import Conn, Row, fetchall, fetchone, insert
+from storage.times import from_db, to_db
 
 STATUSES = ("draft", "collecting", "voting", "closed", "confirmed", "submitted")
 # The one allowed next status of each status.

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clock import from_db, to_db
 from storage.db import Conn, Row, fetchall, fetchone, insert
+from storage.times import from_db, to_db
 
 
 @dataclass(frozen=True, slots=True)

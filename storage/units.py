@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-from bot.clock import tz_for_aimag
 from storage.db import Conn, fetchall, fetchone
 
 LEVELS = {"aimag": 2, "soum": 4, "bag": 6}
@@ -53,6 +52,11 @@ class UnitsFile:
                 if not unit.code.startswith(parent):
                     raise UnitsFileError(f"line {lineno}: code {unit.code} is not inside {parent}")
         return self.units
+
+
+def tz_for_aimag(aimag_code: str) -> str:
+    """Western aimags (Bayan-Ölgii 83, Khovd 84, Uvs 85) keep Hovd time (UTC+7)."""
+    return "Asia/Hovd" if aimag_code in {"83", "84", "85"} else "Asia/Ulaanbaatar"
 
 
 def parse_units_csv(

@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from bot.web import build_web_app
 from storage import people, roles
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from tests.channels.conftest import fake_gateway, fake_twilio, sms_settings, sms_world
 from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official
 from tests.fakes.android_gateway import FakeGateway

@@ -9,7 +9,7 @@ import pytest
 from bot import intake as intake_module
 from bot.app import Sanal
 from bot.channels import simulator
-from bot.message import Inbound
+from bot.core.message import Inbound
 from storage import inbox
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.app import Sanal
 from bot.channels.base import SendResult
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.sender import Sender
 from storage import outbox, people
 from storage.outbox import OutboxRow

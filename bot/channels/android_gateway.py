@@ -23,9 +23,9 @@ from android_sms_gateway.ahttp import AiohttpAsyncHttpClient
 from android_sms_gateway.errors import APIError
 
 from bot.channels.base import SendResult
-from bot.message import Channel
-from bot.settings import Settings
-from bot.sms_segments import count_segments
+from bot.core.message import Channel
+from bot.core.settings import Settings
+from bot.core.sms_segments import count_segments
 from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)

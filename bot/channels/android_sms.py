@@ -32,9 +32,9 @@ from bot.channels import json_body
 from bot.channels.android_gateway import WEBHOOK_PATH, AndroidTransport
 from bot.channels.base import ConfigError, Transport
 from bot.channels.refusals import RefusalLog
-from bot.message import Channel, Inbound
-from bot.phone import try_normalise
-from bot.settings import Settings
+from bot.core.message import Channel, Inbound
+from bot.core.phone import try_normalise
+from bot.core.settings import Settings
 from storage import inbox, outbox
 from storage.ballots import BallotKey
 

@@ -15,9 +15,9 @@ import uuid
 from datetime import datetime
 
 from bot.channels.base import SendResult
-from bot.message import Channel, Inbound
-from bot.phone import normalise
-from bot.sms_segments import count_segments
+from bot.core.message import Channel, Inbound
+from bot.core.phone import normalise
+from bot.core.sms_segments import count_segments
 from storage.inbox import SEALED
 from storage.outbox import OutboxRow
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.settings import Settings
+from bot.core.settings import Settings, configured_real_channels
 from storage import people, roles
 from storage.db import Conn
 from storage.simulator import REAL_CHANNELS, SIM, real_history
@@ -63,15 +63,6 @@ class SimulatorGate:
         if not presented:
             return False
         return hmac.compare_digest(_digest(presented), self.token_digest)
-
-
-def configured_real_channels(settings: Settings) -> list[str]:
-    """The real channels these settings switch on."""
-    real = [p for p in settings.sms_providers() if p != SIM]
-    token = settings.telegram_bot_token
-    if token is not None and token.get_secret_value().strip():
-        real.append("telegram")
-    return real
 
 
 def decide(settings: Settings, seen: Iterable[str] = ()) -> SimulatorGate:

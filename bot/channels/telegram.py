@@ -30,15 +30,15 @@ from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError, 
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.channels import json_body
-from bot.channels import telegram_store as store
 from bot.channels.base import ConfigError, Transport
 from bot.channels.refusals import RefusalLog
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_menu import register_commands, set_governor_menu
 from bot.channels.telegram_redact import install, redact
 from bot.channels.telegram_transport import TelegramTransport, retry_seconds
-from bot.message import Channel, Inbound
-from bot.settings import Settings, variable_in_use
+from bot.core.message import Channel, Inbound
+from bot.core.settings import Settings, variable_in_use
+from storage import telegram as store
 
 if TYPE_CHECKING:
     from bot.app import Sanal

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram import Bot, BotCommand, BotCommandScopeChat
 
-from bot.texts import render
+from bot.core.texts import render
 
 # The commands shown in Telegram's menu; each is a word the parser already knows.
 COMMANDS = ("start", "join", "propose", "list", "vote", "my", "help", "lang", "stop")

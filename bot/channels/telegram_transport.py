@@ -38,14 +38,14 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.channels import telegram_store as store
 from bot.channels.base import SendResult
 from bot.channels.telegram_menu import set_governor_menu
 from bot.channels.telegram_redact import redact
-from bot.clock import Clock, SystemClock
-from bot.message import Channel
-from bot.settings import Settings
-from bot.texts import render
+from bot.core.clock import Clock, SystemClock
+from bot.core.message import Channel
+from bot.core.settings import Settings
+from bot.core.texts import render
+from storage import telegram as store
 from storage.db import Database
 from storage.outbox import OutboxRow
 

@@ -32,10 +32,10 @@ from twilio.rest import Client
 
 from bot.channels.base import ConfigError, SendResult, Transport
 from bot.channels.refusals import RefusalLog
-from bot.message import Channel, Inbound
-from bot.phone import try_normalise
-from bot.settings import Settings
-from bot.sms_segments import count_segments
+from bot.core.message import Channel, Inbound
+from bot.core.phone import try_normalise
+from bot.core.settings import Settings
+from bot.core.sms_segments import count_segments
 from storage import outbox, people
 from storage.db import Database
 from storage.outbox import OutboxRow

@@ -16,8 +16,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import Sanal
 from bot.channels.android_sms import signature
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from bot.web import build_web_app
 from bot.wiring import build
 from storage import outbox

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from bot.channels.twilio_sms import TwilioConfigError
 from bot.cli import main
-from bot.sms_segments import count_segments, is_gsm7
-from bot.texts import render
+from bot.core.sms_segments import count_segments, is_gsm7
+from bot.core.texts import render
 from bot.wiring import build
 from storage import people
 from tests.channels.conftest import PUBLIC, TOKEN, SmsWorld
@@ -237,8 +237,8 @@ async def test_a_crash_mid_send_reconciles_before_sending(
 async def test_stop_and_start_in_both_scripts(
     world: SmsWorld, fake_twilio: FakeTwilio, stop: str, start: str
 ) -> None:
-    from bot.delivery import queue_for_person
     from handlers.context import Text
+    from handlers.delivery import queue_for_person
 
     await world.text(HERDER, f"НЭГДЭХ {ZAG_BAG_1}")
     await world.text(HERDER, f"  {stop} ")

@@ -24,7 +24,7 @@ import click
 import pytest
 
 from bot.cli import main as cli
-from bot.settings import Settings
+from bot.core.settings import Settings
 from bot.web import build_web_app
 from bot.wiring import build
 from tests.deploy.caddy import DOMAIN, SHIPPED

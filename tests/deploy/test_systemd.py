@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from tests.deploy.units import (
     CADDY_DROP_IN,
     CADDYFILE,

@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.sms_segments import is_gsm7
+from bot.core.sms_segments import is_gsm7
 from storage import audit, ballots, outbox, proposals, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, Phone, make_official
 

@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.sms_segments import count_segments, is_gsm7
-from bot.translit import to_latin
+from bot.core.sms_segments import count_segments, is_gsm7
+from bot.core.translit import to_latin
 from storage import proposals, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 
@@ -224,7 +224,7 @@ async def test_the_close_notices_are_whole_rows_within_one_budget(
 
 
 async def test_turnout_is_frozen_at_the_close(sanal: Sanal, client: TestClient[Any, Any]) -> None:
-    from bot.reports.data import participation, round_report
+    from handlers.reports.data import participation, round_report
 
     who, _ = await closed_bag(sanal, client)
 

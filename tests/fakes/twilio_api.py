@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.sms_segments import count_segments
+from bot.core.sms_segments import count_segments
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.app import Sanal
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from storage import ballots, people, proposals, rounds
 from storage.ballots import BallotKey
 from tests.conftest import ZAG_BAG_1, make_settings

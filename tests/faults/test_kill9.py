@@ -41,8 +41,8 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from bot.wiring import build
 from storage import people, proposals, roles, rounds
 from storage.ballots import BallotKey, choices_of

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from bot.app import Sanal
 from bot.channels import simulator
-from bot.clock import ManualClock
-from bot.grammar import Kind, parse
+from bot.core.clock import ManualClock
+from bot.core.grammar import Kind, parse
 from storage import people, proposals, roles, rounds
 from tests.conftest import START, ZAG_BAG_1, make_settings
 

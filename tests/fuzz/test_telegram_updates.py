@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bot.app import Sanal
 from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from storage.db import fetchall
 from tests.fakes.telegram_api import FakeTelegram

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.channels.android_sms import signature as android_signature
-from bot.phone import try_normalise
+from bot.core.phone import try_normalise
 from storage.db import fetchall
 from tests.channels.conftest import PUBLIC, SIGNING_KEY, SmsWorld, fake_gateway, fake_twilio, world
 

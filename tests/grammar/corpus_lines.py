@@ -24,8 +24,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.grammar.intents import GOVERNOR_KINDS, SOUM_KINDS, Kind
-from bot.translit import is_cyrillic, skeleton
+from bot.core.grammar.intents import GOVERNOR_KINDS, SOUM_KINDS, Kind
+from bot.core.translit import is_cyrillic, skeleton
 
 HERE = Path(__file__).parent
 DRAFTS = HERE / "drafts"

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.grammar import parse
+from bot.core.grammar import parse
 from tests.grammar.corpus_lines import (
     FAMILIES,
     HERE,

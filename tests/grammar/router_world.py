@@ -61,10 +61,10 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.phone import try_normalise
-from bot.texts import catalog
-from bot.translit import to_latin
+from bot.core.clock import ManualClock
+from bot.core.phone import try_normalise
+from bot.core.texts import catalog
+from bot.core.translit import to_latin
 from bot.web import build_web_app
 from handlers.closing import close_round
 from storage import ballots, meetings, notices, people, proposals, roles, rounds, soum, units

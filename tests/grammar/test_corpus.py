@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.grammar import Kind, parse
-from bot.grammar.intents import Intent
+from bot.core.grammar import Kind, parse
+from bot.core.grammar.intents import Intent
 from handlers.eligibility import flag_for
 from tests.grammar.corpus_lines import ROUTER_KEYS
 
@@ -78,8 +78,8 @@ def test_corpus_is_large_and_covers_every_kind() -> None:
 
 def test_every_keyword_in_the_replies_is_understood() -> None:
     """Replies tell people what to type; what they are told must parse, in both scripts."""
-    from bot.texts import catalog, render
-    from bot.translit import to_latin
+    from bot.core.texts import catalog, render
+    from bot.core.translit import to_latin
 
     examples = [
         "НЭГДЭХ 644651",

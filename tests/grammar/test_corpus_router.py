@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.grammar.intents import Kind
+from bot.core.grammar.intents import Kind
 from tests.grammar.corpus_lines import (
     FAMILIES,
     PHASES,

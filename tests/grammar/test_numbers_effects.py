@@ -14,11 +14,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.grammar import Kind, parse
-from bot.grammar.joining import aimag_named
-from bot.texts import render
-from bot.translit import skeleton
+from bot.core.clock import ManualClock
+from bot.core.grammar import Kind, parse
+from bot.core.grammar.joining import aimag_named
+from bot.core.texts import render
+from bot.core.translit import skeleton
 from handlers.registration import bag_number
 from handlers.secrecy import bears_ballot
 from storage import ballots, inbox, people, proposals, rounds, units

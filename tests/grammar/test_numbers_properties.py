@@ -11,9 +11,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.grammar import Kind, parse
-from bot.grammar.joining import AIMAGS, aimag_named
-from bot.grammar.numerals import parts, word_number
+from bot.core.grammar import Kind, parse
+from bot.core.grammar.joining import AIMAGS, aimag_named
+from bot.core.grammar.numerals import parts, word_number
 from handlers.secrecy import bears_ballot
 
 UNITS = Path(__file__).resolve().parents[2] / "storage" / "data" / "mn_admin_units.csv"

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.texts import render
+from bot.core.texts import render
 from storage import people
 from tests.conftest import ZAG_BAG_1, Phone
 from tests.grammar.corpus_lines import before_of, corpus_files, effect_of, family_of, load

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.sms_segments import count_segments, fit, is_gsm7
-from bot.translit import fuzzy_ratio, is_cyrillic, skeleton, to_latin
+from bot.core.sms_segments import count_segments, fit, is_gsm7
+from bot.core.translit import fuzzy_ratio, is_cyrillic, skeleton, to_latin
 
 
 @pytest.mark.parametrize(

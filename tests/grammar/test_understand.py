@@ -17,8 +17,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.grammar import Kind, parse
+from bot.core.clock import ManualClock
+from bot.core.grammar import Kind, parse
 from handlers.secrecy import bears_ballot
 from storage import ballots, inbox, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official

@@ -15,11 +15,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.delivery import compose
-from bot.message import Channel, Inbound
-from bot.phone import normalise
+from bot.core.clock import ManualClock
+from bot.core.message import Channel, Inbound
+from bot.core.phone import normalise
 from handlers.context import Text
+from handlers.delivery import compose
 from storage import outbox, people, rounds
 from storage.people import Person
 from storage.rounds import Round

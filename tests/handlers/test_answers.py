@@ -15,11 +15,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.delivery import compose
-from bot.sms_segments import count_segments
-from bot.texts import catalog, render
+from bot.core.clock import ManualClock
+from bot.core.sms_segments import count_segments
+from bot.core.texts import catalog, render
 from handlers.context import Text
+from handlers.delivery import compose
 from tests.handlers.talk import Talker, citizen, governor, mn, mn_lines
 
 # What a herder might write for each topic (sent with the topic attached: tests/handlers/

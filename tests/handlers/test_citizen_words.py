@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.sms_segments import count_segments, is_gsm7
-from bot.texts import render
+from bot.core.clock import ManualClock
+from bot.core.sms_segments import count_segments, is_gsm7
+from bot.core.texts import render
 from storage import ballots, people, proposals, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 

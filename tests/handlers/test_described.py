@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.sms_segments import count_segments
+from bot.core.clock import ManualClock
+from bot.core.sms_segments import count_segments
 from handlers.described import QUOTED
 from handlers.paging import words_short
 from storage import inbox, outbox, proposals
@@ -221,9 +221,9 @@ async def test_vote_words_in_telegram_propose_instead_of_opening_the_ballot(
     sanal: Sanal, client: TestClient[Any, Any]
 ) -> None:
     """Telegram opens the button ballot for a vote without numbers: not while collecting."""
-    from bot.channels import telegram_store
-    from bot.message import Channel, Inbound
+    from bot.core.message import Channel, Inbound
     from storage import people
+    from storage import telegram as telegram_store
 
     await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
     await Talker(sanal, client, GOVERNOR).say("НЭЭХ")

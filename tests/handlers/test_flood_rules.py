@@ -9,8 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.texts import render
+from bot.core.clock import ManualClock
+from bot.core.texts import render
 from storage import audit
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 

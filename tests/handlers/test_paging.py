@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from bot.delivery import compose
-from bot.sms_segments import count_segments
+from bot.core.sms_segments import count_segments
 from handlers.context import Text
+from handlers.delivery import compose
 from handlers.paging import fitted_pages, paginate, words_short
 
 WORDS = ["Сургуулийн", "дотуур", "байрны", "засвар", "10", "сая", "худаг", "гүүр", "өрх"]

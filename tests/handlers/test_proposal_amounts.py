@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from storage import proposals, rounds
 from storage.proposals import Proposal
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official

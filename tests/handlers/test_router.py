@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
 from bot.channels import simulator
-from bot.grammar.intents import Kind
+from bot.core.grammar.intents import Kind
 from handlers import dispatch
 from handlers.context import Context
 from storage import people

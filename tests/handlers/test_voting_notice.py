@@ -15,13 +15,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sanal
-from bot.clock import UB, ManualClock, to_db
-from bot.grammar import Kind, parse
-from bot.sms_segments import count_segments
-from bot.texts import render
+from bot.core.clock import UB, ManualClock
+from bot.core.grammar import Kind, parse
+from bot.core.sms_segments import count_segments
+from bot.core.texts import render
 from bot.web import build_web_app
 from scheduler.sweeps import run_once
 from storage import audit, people, rounds
+from storage.times import to_db
 from tests.conftest import (
     GOVERNOR,
     START,

@@ -23,7 +23,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sanal
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from bot.wiring import build
 from storage import outbox

@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.message import Channel, Inbound
+from bot.core.clock import ManualClock
+from bot.core.message import Channel, Inbound
 from storage import outbox, rounds
 from storage.db import fetchall
 from storage.rounds import Round

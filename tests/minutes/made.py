@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.reports.data import OtherProposal, RoundLine, RoundReport
-from bot.reports.minutes import KhuralFacts
+from handlers.reports.data import OtherProposal, RoundLine, RoundReport
+from handlers.reports.minutes import KhuralFacts
 from handlers.tally import Participation
 from storage.confirmations import Confirmation
 from storage.rounds import Round

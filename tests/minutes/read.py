@@ -12,7 +12,7 @@ from docx import Document
 from PIL import Image
 from pypdf import PdfReader
 
-from bot.reports.minutes_pdf import LEFT, PAGE_H, PAGE_W, RIGHT, TOP
+from handlers.reports.minutes_pdf import LEFT, PAGE_H, PAGE_W, RIGHT, TOP
 
 DPI = 72  # one pixel a point
 # Bands along the edges where nothing may be drawn: the margins less a little for the

@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.grammar import Kind, parse
-from bot.reports.data import round_report
-from bot.reports.minutes import Minutes, khural_facts, minutes_of
+from bot.core.clock import ManualClock
+from bot.core.grammar import Kind, parse
+from handlers.reports.data import round_report
+from handlers.reports.minutes import Minutes, khural_facts, minutes_of
 from storage import confirmations, people
 from tests.conftest import GOVERNOR, ZAG_BAG_1
 from tests.minutes.khural import (

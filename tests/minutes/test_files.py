@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from bot.app import Sanal
 from bot.cli import main
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from storage import people
 from tests.conftest import GOVERNOR, START, ZAG_BAG_1, make_settings

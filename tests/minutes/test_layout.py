@@ -14,10 +14,10 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 
-from bot.reports.minutes import SIGN_LINE, Para, minutes_of
-from bot.reports.minutes_docx import minutes_docx
-from bot.reports.minutes_pdf import BOTTOM, LEADING, PAGE_H, _layout, _Text, minutes_pdf
 from handlers.percent import percent
+from handlers.reports.minutes import SIGN_LINE, Para, minutes_of
+from handlers.reports.minutes_docx import minutes_docx
+from handlers.reports.minutes_pdf import BOTTOM, LEADING, PAGE_H, _layout, _Text, minutes_pdf
 from storage.units import Unit
 from tests.minutes.made import LONG_BAG, facts, report
 from tests.minutes.read import docx_text, flat, ink, ink_in_bands, page_images, pdf_pages

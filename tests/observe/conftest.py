@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from scheduler.service import SchedulerPlugin
 from tests.channels.conftest import SmsWorld, fake_gateway, fake_twilio, sms_settings, sms_world
 from tests.conftest import ZAG_BAG_2, make_official

@@ -20,9 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot import metrics
 from bot.app import Sanal
-from bot.clock import from_db
 from bot.web import build_web_app
 from storage.db import fetchall, fetchone
+from storage.times import from_db
 from tests.channels.conftest import SmsWorld
 from tests.conftest import ZAG_BAG_1, ZAG_BAG_2, make_settings
 from tests.fakes.android_gateway import FakeGateway

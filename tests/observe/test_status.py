@@ -16,8 +16,8 @@ from click.testing import CliRunner, Result
 
 from bot.app import Sanal
 from bot.cli import main
-from bot.clock import SystemClock
-from bot.message import Channel, Inbound
+from bot.core.clock import SystemClock
+from bot.core.message import Channel, Inbound
 from storage import backup, inbox, meetings, outbox, rounds
 from storage import metrics as monitoring
 from storage.db import fetchone

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from bot.cli import main
-from bot.settings import Settings, explain, known_variables, unknown_variables
+from bot.core.settings import Settings, explain, known_variables, unknown_variables
 from tests.faults.serve import PREFIXES, command
 
 

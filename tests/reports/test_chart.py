@@ -11,7 +11,7 @@ from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-from bot.reports.chart import (
+from handlers.reports.chart import (
     FUNDED,
     NOT_FUNDED,
     PLAIN,
@@ -21,7 +21,7 @@ from bot.reports.chart import (
     results_figure,
     results_png,
 )
-from bot.reports.data import RoundLine, RoundReport
+from handlers.reports.data import RoundLine, RoundReport
 from handlers.tally import Participation
 from storage.rounds import Round
 from storage.units import Unit

@@ -1,4 +1,4 @@
-"""The participation map (bot/reports/participation_map.py): bags as tiles by soum.
+"""The participation map (handlers/reports/participation_map.py): bags as tiles by soum.
 
 The layout is checked as numbers (one tile per bag, inside the image, no two overlapping);
 the drawing is checked as drawn: every text of a tile is measured by matplotlib's renderer
@@ -18,8 +18,8 @@ import pytest
 from matplotlib.text import Text
 from PIL import Image
 
-from bot.reports.data import ParticipationRow
-from bot.reports.participation_map import (
+from handlers.reports.data import ParticipationRow
+from handlers.reports.participation_map import (
     COLOURS,
     DPI,
     MAX_WIDTH,
@@ -58,7 +58,7 @@ def _total(code: str, name: str, level: str, rows: list[ParticipationRow]) -> Pa
 
 
 def _rows_of(aimag: str) -> list[ParticipationRow]:
-    """Rows as bot/reports/data.participation gives them for a real aimag: each soum's
+    """Rows as handlers/reports/data.participation gives them for a real aimag: each soum's
     bags (real names), the soum, then the aimag; turnouts spread over every class, and one
     bag in seven held no vote."""
     units = _units()

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 import pytest
 from matplotlib.text import Text as DrawnText
 
-from bot.delivery import compose
-from bot.reports.chart import results_figure
-from bot.reports.data import RoundLine, RoundReport
-from bot.reports.xlsx import round_workbook
 from handlers.closing import Results, results_parts
+from handlers.delivery import compose
 from handlers.percent import percent, percent_value
+from handlers.reports.chart import results_figure
+from handlers.reports.data import RoundLine, RoundReport
+from handlers.reports.xlsx import round_workbook
 from handlers.tally import Participation, Ranked
 from storage.proposals import Proposal
 from storage.rounds import Round

@@ -25,13 +25,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.app import Sanal
 from bot.cli import main
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
+from bot.core.texts import render
 from bot.database import database
-from bot.reports.data import SoumReport, find_round, round_report, soum_report
-from bot.reports.xlsx import EXPLAIN_WIDTH, round_workbook, score_sheet, soum_workbook
-from bot.texts import render
 from bot.web import build_web_app
 from handlers.allocation import RULES
+from handlers.reports.data import SoumReport, find_round, round_report, soum_report
+from handlers.reports.xlsx import EXPLAIN_WIDTH, round_workbook, score_sheet, soum_workbook
 from handlers.soum_plan import project_id
 from tests.conftest import START, ZAG_BAG_1, make_settings
 from tests.soum.scenario import PLAN_YEAR, ZAG, scored_and_chosen

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Sanal
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.wiring import build
 from scheduler import backups
 from scheduler.service import SchedulerPlugin

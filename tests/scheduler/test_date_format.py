@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import HOVD, UB, ManualClock, day_text, deadline_text, local_text
+from bot.core.clock import HOVD, UB, ManualClock, day_text, deadline_text, local_text
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 from tests.scheduler.world import local, sweep
 

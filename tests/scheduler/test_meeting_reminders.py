@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from scheduler.sweeps import run_once
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, Phone
 from tests.scheduler.world import (

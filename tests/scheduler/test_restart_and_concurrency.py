@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
 from bot.channels.base import SendResult
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from bot.wiring import build
 from scheduler.service import SchedulerPlugin
 from scheduler.sweeps import SweepReport, run_once

@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.sms_segments import count_segments
+from bot.core.clock import ManualClock
+from bot.core.sms_segments import count_segments
 from storage import audit, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, Phone, make_official
 from tests.scheduler.world import UB, citizens, local, sent_to, sweep

@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.texts import render
+from bot.core.clock import ManualClock
+from bot.core.texts import render
 from storage import meetings, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 from tests.scheduler.world import UB, local, open_voting_round, sent_to, sweep

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.clock import HOVD, UB
-from bot.settings import parse_offsets
-from scheduler.timing import deadline_text, hold_until, in_quiet, latest_due, quiet_until
+from bot.core.clock import HOVD, UB
+from bot.core.settings import parse_offsets
+from bot.core.timing import deadline_text, hold_until, in_quiet, latest_due, quiet_until
 from tests.conftest import make_settings
 from tests.scheduler.world import local
 

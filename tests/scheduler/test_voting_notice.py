@@ -9,10 +9,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock, to_db
-from bot.sms_segments import count_segments
+from bot.core.clock import ManualClock
+from bot.core.sms_segments import count_segments
 from scheduler.sweeps import run_once
 from storage import people
+from storage.times import to_db
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone
 from tests.scheduler.world import HOVD, HOVD_BAG, UB, local, prepare_round, sent_to, sweep
 

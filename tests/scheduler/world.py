@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import HOVD, UB, ManualClock
+from bot.core.clock import HOVD, UB, ManualClock
 from scheduler.sweeps import SweepReport, run_once
 from storage import people, roles
 from tests.conftest import Phone

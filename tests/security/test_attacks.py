@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.channels.android_sms import signature as android_signature
-from bot.grammar import parse
+from bot.core.grammar import parse
 from handlers.dispatch import GOVERNOR, SOUM
 from storage import ballots, people, proposals, rounds, units
 from storage.ballots import BallotKey

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from bot.app import Sanal
 from bot.cli import main
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from storage import audit
 from storage.db import Database
 from tests.channels.conftest import fake_twilio

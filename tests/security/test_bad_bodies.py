@@ -25,7 +25,7 @@ from bot.app import Sanal
 from bot.channels.android_sms import signature as android_signature
 from bot.channels.refusals import ACTION
 from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from storage.db import fetchall
 from tests.channels.conftest import (
     SIGNING_KEY,

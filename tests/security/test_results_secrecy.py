@@ -20,11 +20,11 @@ from click.testing import CliRunner
 
 from bot.app import Sanal
 from bot.cli import main
-from bot.clock import ManualClock
-from bot.reports.data import CountsHidden, round_report, soum_report
-from bot.reports.pabulib import round_pb
-from bot.reports.xlsx import HIDDEN, score_sheet, soum_workbook
+from bot.core.clock import ManualClock
 from bot.web import build_web_app
+from handlers.reports.data import CountsHidden, round_report, soum_report
+from handlers.reports.pabulib import round_pb
+from handlers.reports.xlsx import HIDDEN, score_sheet, soum_workbook
 from storage import audit, ballots, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, Phone, make_official, make_settings
 

@@ -27,13 +27,13 @@ from bot.channels import simulator
 from bot.channels.simulator_gate import Mode, decide, off_notice, start_refusal
 from bot.channels.telegram import TelegramChannel
 from bot.cli import main
-from bot.clock import ManualClock
-from bot.delivery import route_for
-from bot.message import Channel, Inbound
-from bot.settings import Settings
-from bot.texts import render
+from bot.core.clock import ManualClock
+from bot.core.message import Channel, Inbound
+from bot.core.settings import Settings
+from bot.core.texts import render
 from bot.web import NUMBER_IN_USE, build_web_app, refusal_body
 from bot.wiring import build
+from handlers.delivery import route_for
 from storage import inbox, people
 from storage import simulator as sim_store
 from storage.db import Database, fetchall

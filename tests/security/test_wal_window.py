@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from bot.wiring import build
 from scheduler.service import SchedulerPlugin

@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.clock import ManualClock
-from bot.message import Channel, Inbound
+from bot.core.clock import ManualClock
+from bot.core.message import Channel, Inbound
 from handlers.soum import import_scores
 from storage import outbox, people, roles
 from tests.conftest import ZAG_BAG_1, ZAG_BAG_2, Phone, make_official

@@ -44,7 +44,6 @@ from pabutools.rules import (
     method_of_equal_shares,
 )
 
-from bot.reports.pabulib import read_pb
 from handlers.allocation import (
     Allocation,
     Project,
@@ -55,6 +54,7 @@ from handlers.allocation import (
     equal_shares_add1,
     greedy,
 )
+from handlers.reports.pabulib import read_pb
 
 DATA = Path(
     os.environ.get("SANAL_PABULIB_DIR", Path(__file__).resolve().parents[1] / "data/pabulib")

@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.sms_segments import count_segments
-from bot.texts import render
+from bot.core.sms_segments import count_segments
+from bot.core.texts import render
 from handlers.soum import import_scores
 from storage import people, soum
 from tests.soum.scenario import PLAN_YEAR, SCORES, ZAG, Person, telegram_say, three_bags

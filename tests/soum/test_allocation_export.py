@@ -21,12 +21,12 @@ from pabutools.election import parse_pabulib
 
 from bot.app import Sanal
 from bot.cli import main
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.database import database
-from bot.reports.allocation_export import COLUMNS
-from bot.reports.data import soum_report
 from bot.web import build_web_app
 from handlers.allocation import RULES
+from handlers.reports.allocation_export import COLUMNS
+from handlers.reports.data import soum_report
 from handlers.soum_plan import SoumPlan
 from tests.conftest import START, make_settings
 from tests.soum.scenario import BAGS, PLAN_YEAR, ZAG, scored_and_chosen

@@ -18,9 +18,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.reports.allocation_export import allocation_csv, allocation_json
-from bot.reports.data import round_report, soum_report
-from bot.reports.pabulib import read_pb, round_pb, soum_pb
+from handlers.reports.allocation_export import allocation_csv, allocation_json
+from handlers.reports.data import round_report, soum_report
+from handlers.reports.pabulib import read_pb, round_pb, soum_pb
 from handlers.soum import import_scores
 from storage import audit, rounds, soum
 from tests.soum.scenario import (

@@ -36,8 +36,8 @@ from pabutools.rules import (
     method_of_equal_shares,
 )
 
-from bot.reports.pabulib import read_pb
 from handlers.allocation import Project, Utility, equal_shares, greedy
+from handlers.reports.pabulib import read_pb
 
 # A copy of the shared data's 30 elections ships with the tests (a clean clone is whole);
 # SANAL_PABULIB_DIR points elsewhere.

@@ -24,10 +24,10 @@ from pypdf import PdfReader
 
 from bot.app import Sanal
 from bot.cli import main
-from bot.clock import ManualClock
-from bot.reports.chart import png_size
-from bot.reports.participation_map import BLOCK_HEAD, FOOTER, HEADER, MIN_WIDTH, TILE_H
+from bot.core.clock import ManualClock
 from bot.web import build_web_app
+from handlers.reports.chart import png_size
+from handlers.reports.participation_map import BLOCK_HEAD, FOOTER, HEADER, MIN_WIDTH, TILE_H
 from tests.conftest import START, ZAG_BAG_1, ZAG_BAG_2, make_settings
 from tests.soum.scenario import BAGS, MEMBERS, PLAN_YEAR, ZAG, scored_and_chosen
 

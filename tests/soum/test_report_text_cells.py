@@ -31,7 +31,7 @@ from openpyxl import load_workbook
 
 from bot.app import Sanal
 from bot.cli import main
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from handlers.soum import import_scores
 from storage import people

@@ -23,15 +23,15 @@ from PIL import Image
 from pypdf import PdfReader
 
 from bot.app import Sanal
-from bot.message import Channel
-from bot.mn_case import GEN, inflect
-from bot.reports.chart import png_size, results_png
-from bot.reports.data import RoundReport, SoumReport, participation, round_report, soum_report
-from bot.reports.minutes_pdf import minutes_pdf
-from bot.reports.pabulib import read_pb, round_pb
-from bot.reports.participation import participation_csv, participation_xlsx
-from bot.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
+from bot.core.message import Channel
+from bot.core.mn_case import GEN, inflect
 from handlers.percent import percent
+from handlers.reports.chart import png_size, results_png
+from handlers.reports.data import RoundReport, SoumReport, participation, round_report, soum_report
+from handlers.reports.minutes_pdf import minutes_pdf
+from handlers.reports.pabulib import read_pb, round_pb
+from handlers.reports.participation import participation_csv, participation_xlsx
+from handlers.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
 from storage import people, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, make_official
 from tests.soum.scenario import (

@@ -28,8 +28,8 @@ from pabutools.rules import (
 )
 
 from bot.app import Sanal
-from bot.reports.xlsx import read_score_sheet, save, score_sheet
-from bot.sms_segments import count_segments
+from bot.core.sms_segments import count_segments
+from handlers.reports.xlsx import read_score_sheet, save, score_sheet
 from handlers.soum import import_scores
 from handlers.soum_plan import build
 from storage import audit, outbox, people, proposals, rounds, soum
@@ -324,7 +324,7 @@ async def test_three_bags_scored_allocated_and_reported(
 async def write_and_open_reports(
     sanal: Sanal, folder: Path, funded: set[int], items: dict[int, ListItem]
 ) -> None:
-    from bot.reports.data import round_report, soum_report
+    from handlers.reports.data import round_report, soum_report
 
     async with sanal.db.write() as conn:
         srep = await soum_report(conn, ZAG, YEAR)
@@ -337,9 +337,9 @@ def open_reports(
 ) -> None:
     from pypdf import PdfReader
 
-    from bot.reports.chart import png_size, results_png
-    from bot.reports.minutes_pdf import minutes_pdf
-    from bot.reports.xlsx import round_workbook, soum_workbook
+    from handlers.reports.chart import png_size, results_png
+    from handlers.reports.minutes_pdf import minutes_pdf
+    from handlers.reports.xlsx import round_workbook, soum_workbook
 
     folder.mkdir()
     save(soum_workbook(srep), folder / "soum.xlsx")

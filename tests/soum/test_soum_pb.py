@@ -37,8 +37,8 @@ from pabutools.rules import (
 )
 
 from bot.app import Sanal
-from bot.reports.data import CountsHidden, round_report, soum_report
-from bot.reports.pabulib import soum_pb
+from handlers.reports.data import CountsHidden, round_report, soum_report
+from handlers.reports.pabulib import soum_pb
 from storage import rounds
 from tests.conftest import ZAG_BAG_1, ZAG_BAG_2
 from tests.soum.scenario import BAGS, PLAN_YEAR, ZAG, run_bag, scored_and_chosen, working_group

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Sanal
-from bot.reports.data import participation, round_report, soum_report
+from handlers.reports.data import participation, round_report, soum_report
 from storage import people, rounds
 from tests.conftest import ZAG_BAG_1
 from tests.soum.scenario import BAGS, PLAN_YEAR, ZAG, Person, run_bag, working_group

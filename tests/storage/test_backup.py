@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from storage import db as storage_db
 from storage.backup import in_use
 from storage.keyguard import fingerprint

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.app import Sanal
 from bot.channels.base import SendResult
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.sender import Sender
 from storage import outbox
 from storage.lease_owners import LeaseOwner

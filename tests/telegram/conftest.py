@@ -21,8 +21,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import Sanal
 from bot.channels.telegram import TelegramChannel
-from bot.clock import ManualClock
-from bot.settings import Settings
+from bot.core.clock import ManualClock
+from bot.core.settings import Settings
 from bot.web import build_web_app
 from bot.wiring import build
 from storage.db import fetchall

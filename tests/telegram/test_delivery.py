@@ -12,7 +12,7 @@ import pytest
 from bot.channels.telegram import TelegramChannel, TelegramConfigError
 from bot.channels.telegram_redact import REDACTED
 from bot.channels.telegram_transport import MAX_TEXT, split_text, utf16_len
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.wiring import build
 from storage import outbox, people
 from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official

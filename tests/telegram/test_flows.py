@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.texts import render
+from bot.core.texts import render
 from storage import ballots, people, proposals, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official
 from tests.fakes.telegram_api import FakeTelegram

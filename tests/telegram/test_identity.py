@@ -3,7 +3,7 @@ account becomes the person who texts from that number."""
 
 from __future__ import annotations
 
-from bot.texts import render
+from bot.core.texts import render
 from storage import people, roles
 from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official
 from tests.fakes.telegram_api import FakeTelegram

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Sanal
 from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, webhook_secret
-from bot.clock import ManualClock
-from bot.texts import render
+from bot.core.clock import ManualClock
+from bot.core.texts import render
 from bot.web import build_web_app
 from bot.wiring import build
 from storage.db import fetchall

@@ -2,7 +2,7 @@
 replies") and issue 12: one SMS segment, endings that fit the value, no English in
 Mongolian, one term for each thing, Latin in GSM-7 as herders type it.
 
-The catalogs are read whole (bot/texts/{mn,en,mn_latn}/*.toml), so a new file added by any
+The catalogs are read whole (bot/core/texts/{mn,en,mn_latn}/*.toml), so a new file added by any
 part of the product is checked too. Each failure names the key and the rule it breaks.
 
 Rules:
@@ -33,11 +33,11 @@ from typing import Any
 
 import pytest
 
-from bot.delivery import compose
-from bot.mn_case import CASES, inflect, number_ending
-from bot.sms_segments import count_segments, is_gsm7
-from bot.texts import catalog, placeholders, render
+from bot.core.mn_case import CASES, inflect, number_ending
+from bot.core.sms_segments import count_segments, is_gsm7
+from bot.core.texts import catalog, placeholders, render
 from handlers.context import Text
+from handlers.delivery import compose
 
 UCS2_SEGMENT = 70
 GSM7_SEGMENT = 160
@@ -52,7 +52,7 @@ SAMPLES: dict[str, Any] = {
     "code": "644651",
     "phone": "+97699112233",
     "year": 2027,
-    "until": "2027-04-01 18:00",  # the one date format (bot/clock.py)
+    "until": "2027-04-01 18:00",  # the one date format (bot/core/clock.py)
     "when": "2027-04-10 14:00",
     "collect": "2027-03-20 23:59",
     "place": "Багийн соёлын төв",
@@ -231,7 +231,7 @@ def test_the_languages_have_the_same_texts_and_variables() -> None:
 
 
 def _auto_latin(text: str) -> str:
-    from bot.translit import to_latin
+    from bot.core.translit import to_latin
 
     return to_latin(text)
 
@@ -330,8 +330,8 @@ def _commands() -> dict[str, str]:
 
 def test_every_word_a_reply_says_to_type_is_understood_in_both_scripts() -> None:
     """A reply that says "ХУРААЛТ" (Latin: "HURAALT") must get the same answer for either."""
-    from bot.grammar import Kind, parse
-    from bot.translit import to_latin
+    from bot.core.grammar import Kind, parse
+    from bot.core.translit import to_latin
 
     commands = _commands()
     assert len(commands) > 30

@@ -14,7 +14,7 @@ import io
 
 import pytest
 
-from bot.mn_case import ABL, ACC, CASES, DAT, GEN, INS, inflect
+from bot.core.mn_case import ABL, ACC, CASES, DAT, GEN, INS, inflect
 from storage.units import packaged_units_csv
 
 
