@@ -13,12 +13,13 @@ from typing import Any, TypeVar
 
 import click
 
-from bot import log_redact, logs
+from bot import logs
 from bot.app import Sanal
 from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
 from bot.chat_input import ChatInput
 from bot.cli_options import db_option, os_error_line, settings_for
+from bot.core import log_redact
 from bot.core.phone import PhoneError, normalise
 from bot.core.settings import Settings, env_file_values, unknown_variables
 from bot.database import database as open_database
@@ -68,7 +69,7 @@ def main(verbose: bool) -> None:
     logs.start(verbose=verbose)
     # The twilio library logs every request and response at INFO: noise, and CPU at peak.
     logging.getLogger("twilio").setLevel(logging.DEBUG if verbose else logging.WARNING)
-    # No phone number, Telegram id or token in any log line, at any level (bot.log_redact).
+    # No phone number, Telegram id or token in any log line, at any level (bot.core.log_redact).
     log_redact.install()
 
 

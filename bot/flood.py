@@ -14,19 +14,19 @@ from datetime import datetime, timedelta
 
 from bot.core.message import Inbound
 from storage import audit, roles
-from storage.db import Conn, fetchone
+from storage.db import Tx, fetchone
 from storage.times import to_db
 
 TOLD = "refused.flood"
 TELL_AGAIN_AFTER = timedelta(hours=1)
 
 
-async def exempt(conn: Conn, person_id: int) -> bool:
+async def exempt(conn: Tx, person_id: int) -> bool:
     """Officials are never limited."""
     return bool(await roles.of_person(conn, person_id))
 
 
-async def first_of_flood(conn: Conn, msg: Inbound, person_id: int, now: datetime) -> bool:
+async def first_of_flood(conn: Tx, msg: Inbound, person_id: int, now: datetime) -> bool:
     """Record the flood and say whether this sender is to be told (once an hour at most)."""
     told = await fetchone(
         conn,

@@ -8,7 +8,7 @@
   record's extra fields (an access line's ``method``, ``path``, ``status``...), and
   ``exception`` when there is one.
 
-Redaction happens before either format sees a record (bot/log_redact.py masks numbers and
+Redaction happens before either format sees a record (bot/core/log_redact.py masks numbers and
 secrets in the message and the traceback when the record is made); extra fields are set
 on the record after that, so they are masked here, in the JSON formatter.
 
@@ -24,7 +24,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from bot import log_redact
+from bot.core import log_redact
 from bot.core.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -114,5 +114,5 @@ def configure(level: str | int = logging.INFO, fmt: str = "text") -> None:
         _handler.setFormatter(formatter)
         root.addHandler(_handler)
         root.setLevel(level)
-    # No number or token in any line, whichever format (bot/log_redact.py).
+    # No number or token in any line, whichever format (bot/core/log_redact.py).
     log_redact.install()

@@ -19,14 +19,14 @@ import click
 
 from bot.cli_options import db_option, settings_for
 from bot.database import database as open_database
-from storage.db import Conn, fetchall, fetchone
+from storage.db import Tx, fetchall, fetchone
 from storage.keyguard import BallotKeyError
 
 T = TypeVar("T")
 LANG = click.Choice(["mn", "en"])
 
 
-def _read(db: Path | None, work: Callable[[Conn], Awaitable[T]]) -> T:
+def _read(db: Path | None, work: Callable[[Tx], Awaitable[T]]) -> T:
     """Run ``work`` on a reader of an existing database; report errors as CLI errors."""
     from handlers.reports.data import ReportError
 
@@ -88,7 +88,7 @@ def report() -> None:
 # --- a bag's round ---------------------------------------------------------------------------
 
 
-async def _round_report(conn: Conn, bag: str, year: int | None) -> Any:
+async def _round_report(conn: Tx, bag: str, year: int | None) -> Any:
     from handlers.reports.data import find_round, round_report
 
     min_voters = settings_for().min_voters_for_counts
@@ -135,7 +135,7 @@ def minutes(
     from handlers.reports.minutes_docx import minutes_docx
     from handlers.reports.minutes_pdf import minutes_pdf
 
-    async def work(conn: Conn) -> Any:
+    async def work(conn: Tx) -> Any:
         rep = await _round_report(conn, bag, year)
         return rep, minutes_of(rep, await khural_facts(conn, rep, settings_for(db=db)), lang)
 
@@ -170,7 +170,7 @@ def pabulib(db: Path | None, bag: str, year: int | None, output: Path | None) ->
     from handlers.reports.data import find_round
     from handlers.reports.pabulib import round_pb
 
-    async def work(conn: Conn) -> tuple[str, str]:
+    async def work(conn: Tx) -> tuple[str, str]:
         rnd = await find_round(conn, bag, year)
         min_voters = settings_for().min_voters_for_counts
         return f"{rnd.bag_code}-{rnd.year}", await round_pb(conn, rnd, min_voters)
@@ -182,7 +182,7 @@ def pabulib(db: Path | None, bag: str, year: int | None, output: Path | None) ->
 # --- the soum ----------------------------------------------------------------------------------
 
 
-async def _soum_year(conn: Conn, soum_code: str, year: int | None) -> int:
+async def _soum_year(conn: Tx, soum_code: str, year: int | None) -> int:
     from handlers.reports.data import ReportError
     from storage import soum, units
 
@@ -210,7 +210,7 @@ def soum_cmd(
     from handlers.reports.data import soum_report
     from handlers.reports.xlsx import save, soum_workbook
 
-    async def work(conn: Conn) -> Any:
+    async def work(conn: Tx) -> Any:
         year_of = await _soum_year(conn, soum_code, year)
         return await soum_report(
             conn, soum_code, year_of, settings_for(db=db).min_voters_for_counts
@@ -231,7 +231,7 @@ def soum_pb_cmd(db: Path | None, soum_code: str, year: int | None, output: Path 
     every ballot (anonymised), the ceiling as budget, selected by the rule in force."""
     from handlers.reports.pabulib import soum_pb
 
-    async def work(conn: Conn) -> tuple[int, str]:
+    async def work(conn: Tx) -> tuple[int, str]:
         year_of = await _soum_year(conn, soum_code, year)
         min_voters = settings_for(db=db).min_voters_for_counts
         return year_of, await soum_pb(conn, soum_code, year_of, min_voters)
@@ -254,7 +254,7 @@ def allocation_cmd(
     from handlers.reports.allocation_export import allocation_csv, allocation_json
     from handlers.reports.data import soum_report
 
-    async def work(conn: Conn) -> Any:
+    async def work(conn: Tx) -> Any:
         year_of = await _soum_year(conn, soum_code, year)
         return await soum_report(
             conn, soum_code, year_of, settings_for(db=db).min_voters_for_counts
@@ -278,7 +278,7 @@ def scores(
     from handlers.reports.xlsx import save, score_sheet
     from handlers.soum_plan import build
 
-    async def work(conn: Conn) -> Any:
+    async def work(conn: Tx) -> Any:
         return await build(conn, soum_code, await _soum_year(conn, soum_code, year))
 
     plan = _read(db, work)
@@ -347,7 +347,7 @@ def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
 # --- participation and everything at once ---------------------------------------------------
 
 
-async def _newest_round_year(conn: Conn, unit_code: str) -> int:
+async def _newest_round_year(conn: Tx, unit_code: str) -> int:
     from handlers.reports.data import ReportError
 
     row = await fetchone(
@@ -358,7 +358,7 @@ async def _newest_round_year(conn: Conn, unit_code: str) -> int:
     return int(row["y"])
 
 
-async def _participation(conn: Conn, unit_code: str, year: int | None) -> tuple[int, Any]:
+async def _participation(conn: Tx, unit_code: str, year: int | None) -> tuple[int, Any]:
     from handlers.reports.data import count_bags, participation
 
     year = year or await _newest_round_year(conn, unit_code)
@@ -426,7 +426,7 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
     from handlers.reports.participation_map import participation_png
     from storage import rounds, soum, units
 
-    async def gather(conn: Conn) -> tuple[int, tuple[list[Any], list[str]], list[Any], Any]:
+    async def gather(conn: Tx) -> tuple[int, tuple[list[Any], list[str]], list[Any], Any]:
         target = await units.get(conn, unit)
         if target is None or target.level == "bag":
             raise ReportError(f"no soum or aimag with code {unit}")

@@ -27,7 +27,7 @@ from handlers.dispatch import dispatch
 from handlers.secrecy import bears_ballot, keyboard_bears_ballot
 from storage import audit, inbox, outbox, people, rounds
 from storage.ballots import BallotKey
-from storage.db import Conn, Database
+from storage.db import Database, Tx
 from storage.people import Person
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class Router:
             await inbox.mark(conn, inbox_id, "failed", None, self.clock.now())
             return Handled(inbox_id, "error", True)
 
-    async def _handle(self, conn: Conn, inbox_id: int, msg: Inbound) -> Handled:
+    async def _handle(self, conn: Tx, inbox_id: int, msg: Inbound) -> Handled:
         now = self.clock.now()
         if msg.channel is Channel.SIMULATOR and await self._simulator_refused(conn, msg, now):
             await inbox.mark(conn, inbox_id, "handled", "refused", now)
@@ -178,7 +178,7 @@ class Router:
             and intent.kind is Kind.VOTE
         )
 
-    async def _simulator_refused(self, conn: Conn, msg: Inbound, now: datetime) -> bool:
+    async def _simulator_refused(self, conn: Tx, msg: Inbound, now: datetime) -> bool:
         """A simulated message as a real person's number: nothing done, nothing answered.
 
         The page refuses these before storing them; this check, in the handling
@@ -197,11 +197,11 @@ class Router:
         )
         return True
 
-    async def _seal(self, conn: Conn, inbox_id: int, msg: Inbound) -> None:
+    async def _seal(self, conn: Tx, inbox_id: int, msg: Inbound) -> None:
         fingerprint = self.key.fingerprint(msg.channel.value, msg.address, msg.text)
         await inbox.seal(conn, inbox_id, msg.extra, fingerprint)
 
-    async def _person(self, conn: Conn, msg: Inbound) -> Person:
+    async def _person(self, conn: Tx, msg: Inbound) -> Person:
         now = self.clock.now()
         if msg.telegram_id is not None:
             found = await people.by_telegram(conn, msg.telegram_id)
@@ -211,7 +211,7 @@ class Router:
         phone = msg.phone or try_normalise(msg.address.removeprefix("tel:")) or msg.address
         return await people.get_or_create_by_phone(conn, phone, now=now, lang="mn")
 
-    async def _guess_lang(self, conn: Conn, person: Person, intent: Intent) -> Person:
+    async def _guess_lang(self, conn: Tx, person: Person, intent: Intent) -> Person:
         """Answer a newcomer in the script of their first message (Latin keeps SMS cheap);
         after that only the language word changes it."""
         lang = "mn" if intent.script == "cyrl" else self.settings.latin_writer_lang
@@ -222,7 +222,7 @@ class Router:
             return await people.get(conn, person.id) or person
         return person
 
-    async def _round_of(self, conn: Conn, person: Person) -> int | None:
+    async def _round_of(self, conn: Tx, person: Person) -> int | None:
         """The round a reply's SMS cost counts against: the bag's running one, if any."""
         if person.bag_code is None:
             return None
@@ -230,7 +230,7 @@ class Router:
         return rnd.id if rnd is not None and rnd.status in ("collecting", "voting") else None
 
     async def _flooding(
-        self, conn: Conn, msg: Inbound, inbox_id: int, now: datetime, person_id: int
+        self, conn: Tx, msg: Inbound, inbox_id: int, now: datetime, person_id: int
     ) -> bool:
         """After the threshold, at most one reply a minute: two bots can never loop."""
         minute_ago = now - timedelta(minutes=1)
@@ -248,7 +248,7 @@ class Router:
 
     async def _queue_reply(
         self,
-        conn: Conn,
+        conn: Tx,
         person: Person,
         msg: Inbound,
         inbox_id: int,

@@ -29,7 +29,7 @@ from bot.core.clock import Clock
 from bot.core.message import Channel
 from bot.metrics import Metrics
 from storage import outbox, people
-from storage.db import Conn, Database
+from storage.db import Database, Tx
 from storage.lease_owners import LeaseOwner
 from storage.outbox import OutboxRow
 
@@ -260,14 +260,14 @@ class Sender:
                 if not e.done.done():
                     e.done.set_result(e.result is not None or e.row.id in ours)
 
-    async def _write_outcomes(self, conn: Conn, entries: list[_Entry]) -> None:
+    async def _write_outcomes(self, conn: Tx, entries: list[_Entry]) -> None:
         sent = [(e.row, e.result) for e in entries if e.result and e.result.outcome is Outcome.SENT]
         await self._write_sent(conn, sent)
         for e in entries:
             if e.result is not None and e.result.outcome is not Outcome.SENT:
                 await self._apply(conn, e.row, e.result)
 
-    async def _write_sent(self, conn: Conn, sent: list[tuple[OutboxRow, SendResult]]) -> None:
+    async def _write_sent(self, conn: Tx, sent: list[tuple[OutboxRow, SendResult]]) -> None:
         """The success path: the provider accepted these rows."""
         await outbox.mark_sent_many(
             conn,
@@ -276,7 +276,7 @@ class Sender:
             self.clock.now(),
         )
 
-    async def _apply(self, conn: Conn, row: OutboxRow, result: SendResult) -> None:
+    async def _apply(self, conn: Tx, row: OutboxRow, result: SendResult) -> None:
         now = self.clock.now()
         if result.outcome is Outcome.SENT:
             await self._write_sent(conn, [(row, result)])
@@ -308,7 +308,7 @@ class Sender:
             await outbox.mark_failed(conn, row.id, result.error or "failed")
             log.warning("outbox %s failed: %s", row.id, result.error)
 
-    async def _check_failed(self, conn: Conn, row: OutboxRow, result: SendResult) -> None:
+    async def _check_failed(self, conn: Tx, row: OutboxRow, result: SendResult) -> None:
         """The provider could not be asked whether it has a message that may have reached
         it. Ask again a few times; then settle it as failed, saying it may have gone out:
         sending it blind could send it twice, waiting for hours helps nobody."""

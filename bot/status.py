@@ -25,12 +25,12 @@ import click
 
 from bot.cli_options import db_option, settings_for
 from bot.core.clock import SystemClock
+from bot.core.log_redact import mask_personal
 from bot.core.settings import Settings
 from bot.health import FAILING_AFTER, MB, SWEEP_LATE_INTERVALS
-from bot.log_redact import mask_personal
 from storage import backup, reminders
 from storage import metrics as monitoring
-from storage.db import Conn, migration_files
+from storage.db import Tx, migration_files
 from storage.metrics import ChannelLine, Figures, MeetingLine, RoundLine
 
 DEADLINES_SHOWN = 8  # the next few; the rounds above show every bag's own
@@ -142,7 +142,7 @@ def _free_mb(path: Path) -> int | None:
 
 
 async def _events(
-    conn: Conn,
+    conn: Tx,
     settings: Settings,
     now: datetime,
     rounds: list[RoundLine],

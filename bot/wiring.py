@@ -6,8 +6,8 @@ SMS providers (Twilio, Android gateway), Telegram, and the scheduler.
 
 from __future__ import annotations
 
-from bot import log_redact
 from bot.app import ChannelPlugin, Sanal
+from bot.core import log_redact
 from bot.core.clock import Clock, SystemClock
 from bot.core.settings import Settings
 

@@ -13,7 +13,7 @@ from handlers.delivery import queue_for_person, route_for
 from handlers.paging import fitted_pages, words_short
 from handlers.tally import Participation, Ranked, percent, rank
 from storage import audit, ballots, notices, outbox, people, proposals, roles, rounds, units
-from storage.db import Conn
+from storage.db import Tx
 from storage.rounds import Round
 
 TOP_FOR_CITIZENS = 3
@@ -43,7 +43,7 @@ class Results:
         return Text("results.too_few", {"voted": self.participation.voted, "min": self.min_voters})
 
 
-async def results(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> Results:
+async def results(conn: Tx, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> Results:
     on_ballot = await proposals.of_round(conn, rnd.id, "accepted")
     voted = await ballots.count_ballots(conn, rnd.id)
     ranked = rank(on_ballot, await ballots.votes_per_proposal(conn, rnd.id), voted)
@@ -167,7 +167,7 @@ def _budget(person: people.Person, settings: Settings) -> int | None:
 
 
 async def close_round(
-    conn: Conn,
+    conn: Tx,
     settings: Settings,
     rnd: Round,
     now: datetime,
@@ -248,7 +248,7 @@ async def close_round(
     return res
 
 
-async def _voters(conn: Conn, round_id: int) -> list[people.Person]:
+async def _voters(conn: Tx, round_id: int) -> list[people.Person]:
     rows = await conn.execute_fetchall(
         "SELECT person_id FROM participation WHERE round_id = ? ORDER BY person_id", (round_id,)
     )

@@ -17,7 +17,7 @@ from bot.core.sms_segments import count_segments
 from handlers.delivery import compose
 from storage import audit, roles
 from storage.ballots import BallotKey
-from storage.db import Conn
+from storage.db import Tx
 from storage.people import Person
 
 
@@ -41,7 +41,7 @@ class Notice:
 
 @dataclass(slots=True)
 class Context:
-    conn: Conn
+    conn: Tx
     now: datetime
     settings: Settings
     ballot_key: BallotKey

@@ -15,7 +15,7 @@ from bot.core.settings import Settings, configured_real_channels
 from bot.core.sms_segments import fit
 from bot.core.texts import render
 from storage import outbox
-from storage.db import Conn
+from storage.db import Tx
 from storage.people import Person
 
 
@@ -78,7 +78,7 @@ def finish_text(text: str, channel: str, settings: Settings) -> str:
 
 
 async def queue_for_person(
-    conn: Conn,
+    conn: Tx,
     settings: Settings,
     person: Person,
     parts: Sequence[Part],

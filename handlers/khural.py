@@ -14,12 +14,12 @@ from handlers.context import Context, Text
 from handlers.delivery import queue_for_person
 from handlers.governor import end_of_day
 from storage import meetings, outbox, people, reminders, rounds
-from storage.db import Conn
+from storage.db import Tx
 from storage.meetings import Meeting
 from storage.places import bag_zone, officials
 
 
-async def quorum(conn: Conn, settings: Settings, bag_code: str) -> tuple[int, int]:
+async def quorum(conn: Tx, settings: Settings, bag_code: str) -> tuple[int, int]:
     """(quorum, registered citizens). The legal basis is unconfirmed, so it is a setting:
     a fixed number, or a share of the bag's registered citizens."""
     registered = await people.count_registered(conn, bag_code)
@@ -29,7 +29,7 @@ async def quorum(conn: Conn, settings: Settings, bag_code: str) -> tuple[int, in
 
 
 async def status_params(
-    conn: Conn, settings: Settings, bag_code: str, meeting: Meeting
+    conn: Tx, settings: Settings, bag_code: str, meeting: Meeting
 ) -> dict[str, object]:
     zone = await bag_zone(conn, bag_code)
     need, registered = await quorum(conn, settings, bag_code)

@@ -23,7 +23,7 @@ from handlers.context import Context, Notice, Text
 from handlers.delivery import compose, queue_for_person, route_for
 from handlers.soum_plan import SoumPlan, build
 from storage import audit, people, roles, rounds, soum, units
-from storage.db import Conn
+from storage.db import Tx
 from storage.rounds import Round
 from storage.soum import AllocationItem, Criterion, ListItem
 
@@ -51,7 +51,7 @@ def criterion_label(name: str) -> Text:
 # --- who may act for which soum -----------------------------------------------------------
 
 
-async def soum_of(conn: Conn, person_id: int, bag_code: str | None) -> str | None:
+async def soum_of(conn: Tx, person_id: int, bag_code: str | None) -> str | None:
     """The soum this person acts for: as a working-group member, else as an operator."""
     mine = await roles.of_person(conn, person_id)
     for r in mine:
@@ -69,7 +69,7 @@ async def soum_of(conn: Conn, person_id: int, bag_code: str | None) -> str | Non
     return None
 
 
-async def planning_year(conn: Conn, settings: Settings, soum_code: str, now: datetime) -> int:
+async def planning_year(conn: Tx, settings: Settings, soum_code: str, now: datetime) -> int:
     """The year the soum is working on: its newest list, else the next planning year."""
     year = await soum.latest_year(conn, soum_code)
     if year is not None:
@@ -90,7 +90,7 @@ class Submitted:
 
 
 async def submit_round(
-    conn: Conn,
+    conn: Tx,
     settings: Settings,
     rnd: Round,
     now: datetime,
@@ -318,7 +318,7 @@ async def ceiling(ctx: Context, soum_code: str) -> None:
 
 
 async def set_weights(
-    conn: Conn, soum_code: str, year: int, weights: Sequence[int]
+    conn: Tx, soum_code: str, year: int, weights: Sequence[int]
 ) -> tuple[Criterion, ...] | None:
     """New weights for the soum's criteria, in their order; None if the count differs."""
     current = await soum.criteria(conn, soum_code, year)
@@ -374,7 +374,7 @@ class Recomputed:
 
 
 async def _record(
-    conn: Conn,
+    conn: Tx,
     plan: SoumPlan,
     now: datetime,
     *,
@@ -420,7 +420,7 @@ async def _record(
 
 
 async def run_allocation(
-    conn: Conn,
+    conn: Tx,
     soum_code: str,
     year: int,
     now: datetime,
@@ -471,7 +471,7 @@ async def run_allocation(
 
 
 async def keep_in_force(
-    conn: Conn,
+    conn: Tx,
     settings: Settings,
     soum_code: str,
     year: int,
@@ -553,7 +553,7 @@ def _funded_parts(plan: SoumPlan, rule: str, key: str) -> list[list[Text]]:
 
 
 async def _tell_working_group(
-    conn: Conn,
+    conn: Tx,
     settings: Settings,
     plan: SoumPlan,
     run_id: int,
@@ -772,7 +772,7 @@ def _say(ctx: Context, heads: Sequence[Sequence[Text]], tail: Sequence[Text]) ->
 
 
 async def import_scores(
-    conn: Conn,
+    conn: Tx,
     settings: Settings,
     soum_code: str,
     year: int,

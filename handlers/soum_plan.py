@@ -39,7 +39,7 @@ from handlers.allocation import (
     greedy_in_order,
 )
 from storage import ballots, soum, units
-from storage.db import Conn
+from storage.db import Tx
 from storage.soum import Criterion, ListItem, Score
 
 NOT_SCORED = "not_scored"
@@ -203,7 +203,7 @@ def allocate(
     return standard, mes, plain
 
 
-async def ballots_of(conn: Conn, items: Sequence[ListItem]) -> list[frozenset[str]]:
+async def ballots_of(conn: Tx, items: Sequence[ListItem]) -> list[frozenset[str]]:
     """Every citizen's ballot of the rounds on the soum list, as allocation ids, in the
     order of the rounds and, within one, of the ballots' keys (random: nothing of a voter)."""
     number_of = {i.proposal_id: project_id(i.number) for i in items}
@@ -238,7 +238,7 @@ def fingerprint(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def build(conn: Conn, soum_code: str, year: int) -> SoumPlan:
+async def build(conn: Tx, soum_code: str, year: int) -> SoumPlan:
     """Everything the working group, the reports and the allocation need, in rank order."""
     unit = await units.get(conn, soum_code)
     items = await soum.soum_list(conn, soum_code, year)

@@ -27,7 +27,7 @@ from bot.core.timing import hold_until
 from handlers.context import Context, Text
 from handlers.delivery import compose, finish_text, queue_for_person, route_for
 from storage import notices, people, roles, rounds, units
-from storage.db import Conn
+from storage.db import Tx
 from storage.people import Person
 from storage.rounds import Round
 
@@ -54,7 +54,7 @@ def mnt(segments: int, settings: Settings) -> str:
     return f"{round(segments * settings.sms_segment_price):,}".replace(",", " ")
 
 
-async def sms_on(conn: Conn, settings: Settings, bag_code: str) -> bool:
+async def sms_on(conn: Tx, settings: Settings, bag_code: str) -> bool:
     """Whether the bag's voting notice goes by SMS too: its governor's choice, else the
     setting."""
     choice = await notices.sms_choice(conn, bag_code)
@@ -70,7 +70,7 @@ def notice_parts(vote_until: datetime | None, max_choices: int, zone: ZoneInfo) 
 
 
 async def tell_citizens(
-    conn: Conn, settings: Settings, rnd: Round, now: datetime, *, by_sms: bool | None = None
+    conn: Tx, settings: Settings, rnd: Round, now: datetime, *, by_sms: bool | None = None
 ) -> Reach:
     """Queue the notice that voting has opened to every citizen of the round's bag who has
     not had it (nor voted, nor said STOP). ``by_sms``: decide SMS so, not by the bag's
@@ -109,7 +109,7 @@ async def tell_citizens(
     return await _fan_out(conn, settings, rnd.bag_code, parts, sms, queue)
 
 
-async def estimate(conn: Conn, settings: Settings, bag_code: str, now: datetime) -> Reach:
+async def estimate(conn: Tx, settings: Settings, bag_code: str, now: datetime) -> Reach:
     """Whom the notice reaches by SMS in the bag today, and its cost (nothing is queued)."""
     rnd = await rounds.current(conn, bag_code)
     zone = await _zone(conn, bag_code)
@@ -120,7 +120,7 @@ async def estimate(conn: Conn, settings: Settings, bag_code: str, now: datetime)
 
 
 async def _fan_out(
-    conn: Conn,
+    conn: Tx,
     settings: Settings,
     bag_code: str,
     parts: list[Text],
@@ -150,7 +150,7 @@ async def _fan_out(
     return reach
 
 
-async def _zone(conn: Conn, bag_code: str) -> ZoneInfo:
+async def _zone(conn: Tx, bag_code: str) -> ZoneInfo:
     bag = await units.get(conn, bag_code)
     return ZoneInfo(bag.tz if bag else "Asia/Ulaanbaatar")
 
@@ -176,7 +176,7 @@ def _segments(reach: Reach, parts: list[Text], person: Person, s: Settings) -> i
     return count_segments(text).segments
 
 
-async def _officials(conn: Conn, bag_code: str) -> set[int]:
+async def _officials(conn: Tx, bag_code: str) -> set[int]:
     """The bag's governor and chair: they are told by their own reply or notice."""
     holders = [
         *(await roles.holders(conn, "governor", bag_code)),

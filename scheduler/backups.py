@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.core.settings import Settings
 from storage import backup
-from storage.db import Conn, Database, fetchone
+from storage.db import Database, Tx, fetchone
 from storage.times import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ LEASE = timedelta(minutes=30)
 RETRY_AFTER = timedelta(minutes=10)
 
 
-async def _value(conn: Conn, key: str) -> datetime | None:
+async def _value(conn: Tx, key: str) -> datetime | None:
     row = await fetchone(conn, "SELECT value FROM settings_kv WHERE key = ?", (key,))
     return from_db(str(row["value"])) if row else None
 
@@ -61,7 +61,7 @@ async def claim(db: Database, settings: Settings, now: datetime) -> bool:
         return True
 
 
-async def _put(conn: Conn, key: str, when: datetime) -> None:
+async def _put(conn: Tx, key: str, when: datetime) -> None:
     await conn.execute(
         "INSERT INTO settings_kv (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -20,7 +20,7 @@ from handlers.delivery import queue_for_person
 from handlers.khural import status_params
 from handlers.proposals import short
 from storage import ballots, meetings, people, reminders, rounds
-from storage.db import Conn, Database
+from storage.db import Database, Tx
 from storage.meetings import Meeting
 from storage.places import bag_zone, officials
 from storage.rounds import Round
@@ -55,7 +55,7 @@ async def meeting_reminders(db: Database, settings: Settings, now: datetime) -> 
 
 
 async def _meeting_fanout(
-    conn: Conn, settings: Settings, meeting_id: int, offsets: list[timedelta], now: datetime
+    conn: Tx, settings: Settings, meeting_id: int, offsets: list[timedelta], now: datetime
 ) -> int:
     m = await meetings.get(conn, meeting_id)  # again, inside the transaction: it may have moved
     if m is None or m.starts_at <= now:
@@ -131,7 +131,7 @@ async def _meeting_fanout(
     return queued
 
 
-async def _ids(conn: Conn, sql: str, key: int) -> set[int]:
+async def _ids(conn: Tx, sql: str, key: int) -> set[int]:
     return {int(r[0]) for r in await conn.execute_fetchall(sql, (key,))}
 
 
@@ -142,7 +142,7 @@ def _how_to_vote(rnd: Round, zone: ZoneInfo) -> Text:
 
 
 async def _meeting_lines(
-    conn: Conn, rnd: Round, m: Meeting, zone: ZoneInfo, min_voters: int
+    conn: Tx, rnd: Round, m: Meeting, zone: ZoneInfo, min_voters: int
 ) -> list[Text]:
     """What every citizen's reminder ends with: the top proposals once voting has closed,
     or how to propose while proposals are collected."""
@@ -184,7 +184,7 @@ async def vote_reminders(db: Database, settings: Settings, now: datetime) -> int
 
 
 async def _vote_fanout(
-    conn: Conn, settings: Settings, round_id: int, lead: timedelta, now: datetime
+    conn: Tx, settings: Settings, round_id: int, lead: timedelta, now: datetime
 ) -> int:
     rnd = await rounds.get(conn, round_id)
     if rnd is None or rnd.status != "voting" or rnd.vote_until is None:

@@ -22,7 +22,7 @@ from handlers.context import Text
 from handlers.delivery import queue_for_person
 from scheduler import reminders as reminding
 from storage import audit, outbox, people, proposals, reminders, rounds, units
-from storage.db import Conn, Database, fetchone
+from storage.db import Database, Tx, fetchone
 from storage.places import bag_zone, officials
 from storage.rounds import Round
 from storage.times import from_db, to_db
@@ -30,7 +30,7 @@ from storage.times import from_db, to_db
 log = logging.getLogger(__name__)
 ACTOR = "scheduler"
 # One round's move: True if this call moved it.
-_Step = Callable[[Conn, Settings, Round, datetime], Awaitable[bool]]
+_Step = Callable[[Tx, Settings, Round, datetime], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ async def _each(
     return tuple(moved)
 
 
-async def _open(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> bool:
+async def _open(conn: Tx, settings: Settings, rnd: Round, now: datetime) -> bool:
     if not await rounds.advance(conn, rnd.id, "draft", now):
         return False
     await audit.record(
@@ -114,7 +114,7 @@ async def _open(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> bo
     return True
 
 
-async def _start_voting(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> bool:
+async def _start_voting(conn: Tx, settings: Settings, rnd: Round, now: datetime) -> bool:
     """Collecting -> voting at "collect until", unless there is nothing to vote on, or the
     vote deadline has passed too (then the governor sets a new one rather than the round
     closing at once with nobody able to vote)."""
@@ -170,7 +170,7 @@ async def _start_voting(conn: Conn, settings: Settings, rnd: Round, now: datetim
     return True
 
 
-async def _close(conn: Conn, settings: Settings, rnd: Round, now: datetime) -> bool:
+async def _close(conn: Tx, settings: Settings, rnd: Round, now: datetime) -> bool:
     """Close at "vote until": close_round tallies and tells governor, chair and voters."""
     zone = await bag_zone(conn, rnd.bag_code)
     later = _morning(now, zone, settings)
@@ -189,7 +189,7 @@ def _morning(now: datetime, zone: ZoneInfo, settings: Settings) -> datetime | No
 
 
 async def _tell_officials(
-    conn: Conn,
+    conn: Tx,
     settings: Settings,
     rnd: Round,
     now: datetime,

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 Conn = aiosqlite.Connection
+# The transaction (or the reader) storage hands upward: code above storage/ passes it to
+# storage functions and never runs a statement on it itself (tests/test_layers.py).
+Tx = Conn
 T = TypeVar("T")
 Row = sqlite3.Row
 BUSY_TIMEOUT_MS = 10_000

@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from bot.core.settings import Settings, configured_real_channels
 from storage import people, roles
-from storage.db import Conn
+from storage.db import Tx
 from storage.simulator import REAL_CHANNELS, SIM, real_history
 
 TOKEN_HEADER = "X-Sanal-Simulator-Token"
@@ -134,7 +134,7 @@ def presented_token(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-async def refusal(conn: Conn, gate: SimulatorGate, phone: str) -> str | None:
+async def refusal(conn: Tx, gate: SimulatorGate, phone: str) -> str | None:
     """Why the simulator may not act as this number (E.164), or None when it may."""
     if not gate.on:
         return "the simulator is off"

@@ -16,7 +16,7 @@ from handlers.closing import CHANNEL_LABELS, DEFAULT_MIN_VOTERS, results
 from handlers.soum_plan import PlanLine, SoumPlan, build
 from handlers.tally import Participation, Ranked
 from storage import ballots, meetings, people, proposals, roles, rounds, units
-from storage.db import Conn, fetchone
+from storage.db import Tx, fetchone
 from storage.proposals import Proposal
 from storage.rounds import Round
 from storage.units import Unit
@@ -108,7 +108,7 @@ class RoundReport:
         return f"{self.bag.name}, {self.round.year}"
 
 
-async def find_round(conn: Conn, bag_code: str, year: int | None = None) -> Round:
+async def find_round(conn: Tx, bag_code: str, year: int | None = None) -> Round:
     bag = await units.get(conn, bag_code)
     if bag is None or bag.level != "bag":
         raise ReportError(f"no bag with code {bag_code}")
@@ -126,14 +126,14 @@ async def find_round(conn: Conn, bag_code: str, year: int | None = None) -> Roun
     return rnd
 
 
-async def _official_name(conn: Conn, role: str, bag_code: str) -> str | None:
+async def _official_name(conn: Tx, role: str, bag_code: str) -> str | None:
     for holder in await roles.holders(conn, role, bag_code):
         if holder.name:
             return holder.name
     return None
 
 
-async def round_report(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> RoundReport:
+async def round_report(conn: Tx, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> RoundReport:
     """The round's results for reports. Refused while the round is open (counts hidden),
     and when fewer than ``min_voters`` voted (:class:`CountsHidden`)."""
     if rnd.status in OPEN_STATUSES:
@@ -210,7 +210,7 @@ def _line(r: Ranked, on_list: dict[int, tuple[int, bool | None]]) -> RoundLine:
 
 
 async def _soum_numbers(
-    conn: Conn, rnd: Round
+    conn: Tx, rnd: Round
 ) -> tuple[dict[int, tuple[int, bool | None]], SoumPlan | None]:
     """proposal id -> (soum list number, funded by the rule in force or None), and the
     soum's plan they come from: the same computation as the soum's own report, so a bag's
@@ -255,7 +255,7 @@ class ParticipationRow:
 
 
 async def participation(
-    conn: Conn, unit_code: str, year: int, progress: object | None = None
+    conn: Tx, unit_code: str, year: int, progress: object | None = None
 ) -> list[ParticipationRow]:
     """One row per bag under the unit (a soum or an aimag), then one per soum, then the total.
 
@@ -292,7 +292,7 @@ async def participation(
     return out
 
 
-async def count_bags(conn: Conn, unit_code: str) -> int:
+async def count_bags(conn: Tx, unit_code: str) -> int:
     row = await fetchone(
         conn,
         "SELECT count(*) AS n FROM units WHERE level = 'bag' AND code LIKE ? || '%'",
@@ -301,7 +301,7 @@ async def count_bags(conn: Conn, unit_code: str) -> int:
     return int(row["n"]) if row else 0
 
 
-async def _bag_row(conn: Conn, bag: Unit, year: int) -> ParticipationRow:
+async def _bag_row(conn: Tx, bag: Unit, year: int) -> ParticipationRow:
     registered = await people.count_registered(conn, bag.code)
     row = await fetchone(
         conn,
@@ -386,7 +386,7 @@ def bag_counts_hidden(line: PlanLine, min_voters: int = DEFAULT_MIN_VOTERS) -> b
 
 
 async def soum_report(
-    conn: Conn, soum_code: str, year: int, min_voters: int = DEFAULT_MIN_VOTERS
+    conn: Tx, soum_code: str, year: int, min_voters: int = DEFAULT_MIN_VOTERS
 ) -> SoumReport:
     unit = await units.get(conn, soum_code)
     if unit is None or unit.level != "soum":

@@ -27,7 +27,7 @@ from handlers.reports.data import RoundReport, by_label
 from handlers.reports.labels import label
 from storage import confirmations
 from storage.confirmations import Confirmation, decision_number
-from storage.db import Conn
+from storage.db import Tx
 
 BLANK = "________________"
 SIGN_LINE = "______________________"
@@ -43,7 +43,7 @@ class KhuralFacts:
     confirmation: Confirmation | None
 
 
-async def khural_facts(conn: Conn, rep: RoundReport, settings: Settings) -> KhuralFacts:
+async def khural_facts(conn: Tx, rep: RoundReport, settings: Settings) -> KhuralFacts:
     conf = await confirmations.get(conn, rep.round.id)
     if conf is not None:
         return KhuralFacts(conf.quorum, conf.registered, conf)

@@ -23,7 +23,7 @@ from handlers.soum_plan import ballots_of, build
 from handlers.soum_plan import project_id as pid
 from storage import ballots, proposals, rounds, units
 from storage import soum as soum_store
-from storage.db import Conn
+from storage.db import Tx
 from storage.rounds import Round
 
 
@@ -179,7 +179,7 @@ def _id_order(project: str) -> tuple[int, str]:
     return (int(project), project) if project.isdigit() else (1 << 62, project)
 
 
-async def round_pb(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> str:
+async def round_pb(conn: Tx, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS) -> str:
     """A closed round as open data. Ballots are sorted by their content and numbered, so
     nothing of a voter is left but what they chose together with everyone else.
 
@@ -246,9 +246,7 @@ async def round_pb(conn: Conn, rnd: Round, min_voters: int = DEFAULT_MIN_VOTERS)
     return write_pb(meta, rows, votes)
 
 
-async def soum_pb(
-    conn: Conn, soum_code: str, year: int, min_voters: int = DEFAULT_MIN_VOTERS
-) -> str:
+async def soum_pb(conn: Tx, soum_code: str, year: int, min_voters: int = DEFAULT_MIN_VOTERS) -> str:
     """The soum's allocation as open data: every project of the soum list with a cost
     (project ids are the list numbers with four digits, the ids the allocation breaks ties
     by), every ballot of the bags' submitted rounds, the soum's ceiling as the budget, and

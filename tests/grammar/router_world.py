@@ -68,7 +68,7 @@ from bot.core.translit import to_latin
 from bot.web import build_web_app
 from handlers.closing import close_round
 from storage import ballots, meetings, notices, people, proposals, roles, rounds, soum, units
-from storage.db import Conn
+from storage.db import Tx
 from tests.conftest import START, Phone, make_settings
 from tests.grammar.corpus_lines import (
     Line,
@@ -194,7 +194,7 @@ class World:
                 )
         return bag
 
-    async def _person(self, conn: Conn, bag: str | None, status: str = "approved") -> int:
+    async def _person(self, conn: Tx, bag: str | None, status: str = "approved") -> int:
         now = self.sanal.clock.now()
         phone = try_normalise(self._fresh_phone())
         assert phone is not None

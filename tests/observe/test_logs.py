@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot import log_redact
+from bot.core import log_redact
 from bot.logs import JsonFormatter
 from tests.channels.conftest import ACCOUNT, PUBLIC, TOKEN, SmsWorld
 from tests.fakes.twilio_api import FakeTwilio

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.log_redact import ID, PHONE, mask_personal
+from bot.core.log_redact import ID, PHONE, mask_personal
 from tests.channels.conftest import (
     ACCOUNT,
     PUBLIC,
