@@ -31,7 +31,6 @@ from storage.db import Database, Tx
 from storage.people import Person
 
 log = logging.getLogger(__name__)
-TELEGRAM_FLOOD_FACTOR = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +234,9 @@ class Router:
         """After the threshold, at most one reply a minute: two bots can never loop."""
         minute_ago = now - timedelta(minutes=1)
         recent = await inbox.recent_from(conn, msg.address, minute_ago, inbox_id)
-        # Telegram bots cannot message each other, and a person ticking a ballot's buttons
-        # sends a dozen updates a minute: there the limit only stops real floods.
-        threshold = self.settings.flood_threshold * (
-            TELEGRAM_FLOOD_FACTOR if msg.channel is Channel.TELEGRAM else 1
-        )
+        # Where bots cannot message each other and a person ticking a ballot's buttons
+        # sends a dozen updates a minute (Telegram), the limit only stops real floods.
+        threshold = self.settings.flood_threshold * msg.channel.caps.flood_factor
         if recent <= threshold:
             return False
         if not await outbox.replied_since(conn, msg.address, minute_ago):

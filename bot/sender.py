@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 
 from bot import sender_health
 from bot.channels.base import Outcome, SendResult, Transport
+from bot.core.channels import Blocked, Capabilities, capabilities
 from bot.core.clock import Clock
-from bot.core.message import Channel
 from bot.metrics import Metrics
 from storage import outbox, people
 from storage.db import Database, Tx
@@ -87,6 +87,10 @@ class Sender:
     @property
     def channel(self) -> str:
         return self.transport.name
+
+    @property
+    def caps(self) -> Capabilities:
+        return capabilities(self.channel)
 
     def wake(self) -> None:
         self._wake.set()
@@ -300,13 +304,18 @@ class Sender:
         elif result.outcome is Outcome.OPTED_OUT:
             await outbox.mark_failed(conn, row.id, result.error or "opted out")
             if row.person_id is not None:
-                if self.channel == Channel.TELEGRAM.value:
-                    await people.set_telegram_blocked(conn, row.person_id, True)
-                else:
-                    await people.set_opted_out(conn, row.person_id, True)
+                await self._blocked(conn, row)
         else:
             await outbox.mark_failed(conn, row.id, result.error or "failed")
             log.warning("outbox %s failed: %s", row.id, result.error)
+
+    async def _blocked(self, conn: Tx, row: OutboxRow) -> None:
+        """The provider refused this person for good: what that means is the channel's."""
+        assert row.person_id is not None
+        if self.caps.blocked is Blocked.OPTED_OUT:  # STOP to the number: no broadcasts
+            await people.set_opted_out(conn, row.person_id, True)
+        else:  # the account blocked the bot: other channels may still reach them
+            await people.set_telegram_blocked(conn, row.person_id, True)
 
     async def _check_failed(self, conn: Tx, row: OutboxRow, result: SendResult) -> None:
         """The provider could not be asked whether it has a message that may have reached

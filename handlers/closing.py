@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core import channels
 from bot.core.message import Channel
 from bot.core.settings import Settings
 from handlers.context import Text
@@ -24,7 +25,7 @@ CITIZEN_ROW_TEXT = 24
 # or two ballots, counts per proposal would tell each voter's choice to whoever knows who
 # voted (participation is not secret), so results say so instead.
 DEFAULT_MIN_VOTERS = 3
-CHANNEL_LABELS = {"sim": "SMS", "twilio": "SMS", "android": "SMS", "telegram": "Telegram"}
+CHANNEL_LABELS = channels.LABELS  # each channel's declared label: "SMS", "Telegram"
 
 
 @dataclass(frozen=True, slots=True)

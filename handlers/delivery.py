@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.core import channels
 from bot.core.message import Channel
 from bot.core.settings import Settings, configured_real_channels
 from bot.core.sms_segments import fit
@@ -64,17 +65,21 @@ def _sms_for_strangers(settings: Settings) -> str | None:
     simulator only in training: beside real channels a message "sent" over it would reach
     nobody, and be counted as sent (issue 11)."""
     providers = settings.sms_providers()
-    real = [p for p in providers if p != Channel.SIMULATOR.value]
+    real = [p for p in providers if not channels.capabilities(p).training]
     if real:
         return real[0]
     return None if configured_real_channels(settings) else providers[0]
 
 
 def finish_text(text: str, channel: str, settings: Settings) -> str:
-    """Cap SMS at the segment budget; Telegram splits long texts itself."""
-    if channel == Channel.TELEGRAM.value:
-        return text
-    return fit(text, settings.max_segments)
+    """Cap SMS at the segment budget, a chat text at its channel's limit, if it has one
+    (Telegram has none: it splits long texts itself)."""
+    caps = channels.capabilities(channel)
+    if caps.is_sms:
+        return fit(text, settings.max_segments)
+    if caps.max_text is not None and len(text) > caps.max_text:
+        return text[: caps.max_text - 1] + "…"
+    return text
 
 
 async def queue_for_person(

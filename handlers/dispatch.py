@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.core.grammar.intents import Kind
-from bot.core.message import Channel
 from handlers import (
     answers,
     described,
@@ -20,6 +19,7 @@ from handlers import (
     registration,
     results_word,
     soum,
+    telegram_flow,
     voting,
     voting_notice,
 )
@@ -78,11 +78,11 @@ SOUM: dict[Kind, SoumHandler] = {
 
 
 async def dispatch(ctx: Context) -> None:
-    if ctx.inbound.channel is not Channel.TELEGRAM:
+    if not ctx.inbound.channel.caps.buttons:
         await _dispatch(ctx)
         return
-    # Telegram adds a contact gate, keyboards and a button ballot around the same words.
-    from handlers import telegram_flow
+    # A channel with buttons (Telegram) adds a contact gate, keyboards and a button
+    # ballot around the same words.
 
     if not await telegram_flow.before(ctx):
         await _dispatch(ctx)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.core import channels
 from storage.db import Conn, Row, fetchall, fetchone
 from storage.times import from_db, to_db
 
@@ -383,8 +384,12 @@ class SmsCost:
 async def sms_cost(
     conn: Conn, *, bag_code: str | None = None, round_id: int | None = None
 ) -> list[SmsCost]:
-    where = ["status IN ('sent', 'delivered', 'undelivered')", "channel != 'telegram'"]
-    args: list[object] = []
+    priced = [c.name for c in channels.registered() if c.priced_per_segment]
+    where = [
+        "status IN ('sent', 'delivered', 'undelivered')",
+        f"channel IN ({','.join('?' * len(priced))})",
+    ]
+    args: list[object] = [*priced]
     if bag_code is not None:
         where.append("bag_code = ?")
         args.append(bag_code)

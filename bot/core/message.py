@@ -1,27 +1,18 @@
 """The one message shape every channel is converted to at its edge.
 
 Addresses are URN-like, as in RapidPro's courier: ``tel:+97699112233``, ``telegram:12345``.
-Only ``bot/channels/*`` know a provider; everything behind the inbox sees these types.
+Only ``bot/channels/*`` know a provider; everything behind the inbox sees these types, and
+what a channel can do is read from its record (``bot.core.channels``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
+from bot.core.channels import Channel
 
-class Channel(StrEnum):
-    """Where a message came from and where its reply goes back."""
-
-    SIMULATOR = "sim"
-    TWILIO = "twilio"
-    ANDROID = "android"
-    TELEGRAM = "telegram"
-
-    @property
-    def is_sms(self) -> bool:
-        return self in (Channel.SIMULATOR, Channel.TWILIO, Channel.ANDROID)
+__all__ = ["Button", "Channel", "Inbound", "Reply"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +20,7 @@ class Inbound:
     """One message from a person, normalised at the channel edge.
 
     ``external_id`` is the provider's id (Twilio MessageSid, Telegram update_id); when a
-    provider has none that is unique, the channel derives one (see ``bot.inbox``).
+    provider has none that is unique, the channel derives one (see ``storage.inbox``).
     """
 
     channel: Channel

@@ -21,6 +21,8 @@ import annotated_types
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core import channels
+
 ENV_PREFIX = "SANAL_"
 ENV_FILE = ".env"
 
@@ -199,10 +201,11 @@ class Settings(BaseSettings):
     @classmethod
     def _known_providers(cls, value: str) -> str:
         names = [n.strip() for n in value.split(",") if n.strip()]
-        unknown = sorted(set(names) - {"sim", "twilio", "android"})
-        if not names or unknown:
+        known = channels.sms_names()
+        if not names or set(names) - set(known):
             raise ValueError(
-                "must be sim, twilio or android, or two of them joined by a comma (twilio,android)"
+                f"must be {', '.join(known[:-1])} or {known[-1]}, "
+                "or two of them joined by a comma (twilio,android)"
             )
         return ",".join(dict.fromkeys(names))
 
@@ -488,9 +491,8 @@ def _bounds(metadata: list[Any]) -> str:
 
 def configured_real_channels(settings: Settings) -> list[str]:
     """The real channels these settings switch on."""
-    real = [
-        p for p in settings.sms_providers() if p != "sim"
-    ]  # the simulator is training, not a channel
+    # The simulator is training, not a channel.
+    real = [p for p in settings.sms_providers() if not channels.capabilities(p).training]
     token = settings.telegram_bot_token
     if token is not None and token.get_secret_value().strip():
         real.append("telegram")
