@@ -142,8 +142,10 @@ async def main(citizens: int = CITIZENS) -> None:
             round_id, _ = await populate(app, citizens, 30, 0)
             async with app.db.write() as conn:
                 await conn.execute(
-                    "UPDATE people SET telegram_id = 700000000 + id, channel = 'telegram'"
+                    "INSERT INTO identities (person_id, kind, address, created_at) "
+                    "SELECT id, 'telegram', CAST(700000000 + id AS TEXT), created_at FROM people"
                 )
+                await conn.execute("UPDATE people SET channel = 'telegram'")
                 meeting_at = START + timedelta(days=1, hours=6)
                 await meetings.schedule(conn, round_id, meeting_at, "Багийн төв", START)
             t0 = time.perf_counter()

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from bot import flood
 from bot.channels import simulator_gate
+from bot.core.channels import PHONE
 from bot.core.clock import Clock
 from bot.core.grammar import Intent, parse
 from bot.core.grammar.intents import Kind
@@ -25,7 +26,7 @@ from handlers.context import Context, Text
 from handlers.delivery import compose, finish_text, queue_for_person
 from handlers.dispatch import dispatch
 from handlers.secrecy import bears_ballot, keyboard_bears_ballot
-from storage import audit, inbox, outbox, people, rounds
+from storage import audit, identities, inbox, outbox, people, rounds
 from storage.ballots import BallotKey
 from storage.db import Database, Tx
 from storage.people import Person
@@ -201,12 +202,18 @@ class Router:
         await inbox.seal(conn, inbox_id, msg.extra, fingerprint)
 
     async def _person(self, conn: Tx, msg: Inbound) -> Person:
+        """Who wrote: the person with this phone, or with this account on a chat channel
+        (the identity kind the channel declares); someone new otherwise."""
         now = self.clock.now()
-        if msg.telegram_id is not None:
-            found = await people.by_telegram(conn, msg.telegram_id)
+        caps = msg.channel.caps
+        if caps.identity != PHONE:
+            account = caps.account_of(msg.address)
+            found = await people.by_identity(conn, caps.identity, account)
             if found is not None:
                 return found
-            return await people.create(conn, now=now, telegram_id=msg.telegram_id, lang="mn")
+            person = await people.create(conn, now=now, lang="mn")
+            await identities.link(conn, person.id, caps.identity, account, now)
+            return await people.get(conn, person.id) or person
         phone = msg.phone or try_normalise(msg.address.removeprefix("tel:")) or msg.address
         return await people.get_or_create_by_phone(conn, phone, now=now, lang="mn")
 

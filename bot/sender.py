@@ -28,7 +28,7 @@ from bot.channels.base import Outcome, SendResult, Transport
 from bot.core.channels import Blocked, Capabilities, capabilities
 from bot.core.clock import Clock
 from bot.metrics import Metrics
-from storage import outbox, people
+from storage import identities, outbox, people
 from storage.db import Database, Tx
 from storage.lease_owners import LeaseOwner
 from storage.outbox import OutboxRow
@@ -315,7 +315,8 @@ class Sender:
         if self.caps.blocked is Blocked.OPTED_OUT:  # STOP to the number: no broadcasts
             await people.set_opted_out(conn, row.person_id, True)
         else:  # the account blocked the bot: other channels may still reach them
-            await people.set_telegram_blocked(conn, row.person_id, True)
+            account = self.caps.account_of(row.address)
+            await identities.set_blocked(conn, self.caps.identity, account, True)
 
     async def _check_failed(self, conn: Tx, row: OutboxRow, result: SendResult) -> None:
         """The provider could not be asked whether it has a message that may have reached

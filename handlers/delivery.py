@@ -1,7 +1,8 @@
 """Rendering texts for a person and queueing them on the channel that reaches them.
 
 Replies go back on the channel the message came from; messages we start (notices,
-reminders, results) go where the person last wrote from, else Telegram if linked, else SMS.
+reminders, results) go where the person last wrote from, else to a chat account (Telegram)
+if linked, else by SMS. What reaches whom is read from each channel's declared record.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.core import channels
-from bot.core.message import Channel
 from bot.core.settings import Settings, configured_real_channels
 from bot.core.sms_segments import fit
 from bot.core.texts import render
@@ -42,22 +42,36 @@ def _render(part: Part, lang: str) -> str:
 
 
 def route_for(person: Person, settings: Settings) -> tuple[str, str] | None:
-    """(channel, address) for a message we start to this person, or None if unreachable."""
-    last = person.channel
-    if last == Channel.TELEGRAM.value and person.telegram_id and not person.telegram_blocked:
-        return last, f"telegram:{person.telegram_id}"
-    if person.phone and last in (
-        Channel.TWILIO.value,
-        Channel.ANDROID.value,
-        Channel.SIMULATOR.value,
-    ):
-        return last, f"tel:{person.phone}"
-    if person.telegram_id and not person.telegram_blocked:
-        return Channel.TELEGRAM.value, f"telegram:{person.telegram_id}"
+    """(channel, address) for a message we start to this person, or None if unreachable:
+    the channel they last wrote from, else a chat account of theirs that has not blocked
+    us, else their phone by the SMS provider for strangers."""
+    if person.channel is not None:
+        try:
+            last = channels.capabilities(person.channel)
+        except ValueError:  # a channel this process does not run
+            pass
+        else:
+            address = _address(person, last)
+            if address is not None:
+                return last.name, address
+    for identity in person.identities:
+        chat = channels.for_identity(identity.kind)
+        if chat is not None and not identity.blocked:
+            return chat.name, chat.address_of(identity.address)
     sms = _sms_for_strangers(settings)
     if person.phone and sms is not None:
-        return sms, f"tel:{person.phone}"
+        return sms, f"{channels.PHONE_SCHEME}:{person.phone}"
     return None
+
+
+def _address(person: Person, caps: channels.Capabilities) -> str | None:
+    """This person's address on this channel, if it reaches them."""
+    if caps.identity == channels.PHONE:
+        return caps.address_of(person.phone) if person.phone else None
+    found = person.identity(caps.identity)
+    if found is None or found.blocked:
+        return None
+    return caps.address_of(found.address)
 
 
 def _sms_for_strangers(settings: Settings) -> str | None:

@@ -1,59 +1,87 @@
-"""People: one phone number is one person, whatever channel they write from."""
+"""People: one phone number is one person, whatever channel they write from.
+
+A person's accounts on chat channels (Telegram) are their identities (storage.identities),
+loaded with them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.channels import Channel
 from storage.db import Conn, Row, fetchall, fetchone, insert
+from storage.identities import OF_PERSON_JSON, Identity, from_json, set_blocked_of_person
 from storage.times import to_db
+
+TELEGRAM = Channel.TELEGRAM.caps.identity
+# people.telegram_id and telegram_blocked are emptied by migration 0015 and never read.
+_SELECT = (
+    "SELECT p.id, p.phone, p.name, p.bag_code, p.lang, p.status, p.opted_out, p.channel, "
+    f"{OF_PERSON_JSON} AS identities FROM people p"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Person:
     id: int
     phone: str | None
-    telegram_id: int | None
     name: str | None
     bag_code: str | None
     lang: str
     status: str  # new | pending | approved
     opted_out: bool
-    telegram_blocked: bool
     channel: str | None = None  # the channel they last wrote from
+    identities: tuple[Identity, ...] = ()
 
     @property
     def registered(self) -> bool:
         return self.bag_code is not None and self.status == "approved"
+
+    def identity(self, kind: str) -> Identity | None:
+        return next((i for i in self.identities if i.kind == kind), None)
+
+    @property
+    def telegram_id(self) -> int | None:
+        found = self.identity(TELEGRAM)
+        return int(found.address) if found is not None else None
+
+    @property
+    def telegram_blocked(self) -> bool:
+        found = self.identity(TELEGRAM)
+        return found is not None and found.blocked
 
 
 def _person(r: Row) -> Person:
     return Person(
         r["id"],
         r["phone"],
-        r["telegram_id"],
         r["name"],
         r["bag_code"],
         r["lang"],
         r["status"],
         bool(r["opted_out"]),
-        bool(r["telegram_blocked"]),
         r["channel"],
+        from_json(r["identities"]),
     )
 
 
 async def get(conn: Conn, person_id: int) -> Person | None:
-    row = await fetchone(conn, "SELECT * FROM people WHERE id = ?", (person_id,))
+    row = await fetchone(conn, f"{_SELECT} WHERE p.id = ?", (person_id,))
     return _person(row) if row else None
 
 
 async def by_phone(conn: Conn, phone: str) -> Person | None:
-    row = await fetchone(conn, "SELECT * FROM people WHERE phone = ?", (phone,))
+    row = await fetchone(conn, f"{_SELECT} WHERE p.phone = ?", (phone,))
     return _person(row) if row else None
 
 
-async def by_telegram(conn: Conn, telegram_id: int) -> Person | None:
-    row = await fetchone(conn, "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
+async def by_identity(conn: Conn, kind: str, address: str) -> Person | None:
+    """The person with this account on a chat channel (storage.identities)."""
+    row = await fetchone(
+        conn,
+        f"{_SELECT} JOIN identities i ON i.person_id = p.id WHERE i.kind = ? AND i.address = ?",
+        (kind, address),
+    )
     return _person(row) if row else None
 
 
@@ -62,14 +90,13 @@ async def create(
     *,
     now: datetime,
     phone: str | None = None,
-    telegram_id: int | None = None,
     lang: str = "mn",
     name: str | None = None,
 ) -> Person:
     pid = await insert(
         conn,
-        "INSERT INTO people (phone, telegram_id, lang, name, created_at) VALUES (?, ?, ?, ?, ?)",
-        (phone, telegram_id, lang, name, to_db(now)),
+        "INSERT INTO people (phone, lang, name, created_at) VALUES (?, ?, ?, ?)",
+        (phone, lang, name, to_db(now)),
     )
     person = await get(conn, pid)
     assert person is not None
@@ -108,19 +135,13 @@ async def set_name(conn: Conn, person_id: int, name: str) -> None:
 
 
 async def set_telegram_blocked(conn: Conn, person_id: int, blocked: bool) -> None:
-    await conn.execute(
-        "UPDATE people SET telegram_blocked = ? WHERE id = ?", (int(blocked), person_id)
-    )
-
-
-async def link_telegram(conn: Conn, person_id: int, telegram_id: int) -> None:
-    await conn.execute("UPDATE people SET telegram_id = ? WHERE id = ?", (telegram_id, person_id))
+    await set_blocked_of_person(conn, person_id, TELEGRAM, blocked)
 
 
 async def registered_in_bag(conn: Conn, bag_code: str) -> list[Person]:
     rows = await fetchall(
         conn,
-        "SELECT * FROM people WHERE bag_code = ? AND status = 'approved' ORDER BY id",
+        f"{_SELECT} WHERE p.bag_code = ? AND p.status = 'approved' ORDER BY p.id",
         (bag_code,),
     )
     return [_person(r) for r in rows]

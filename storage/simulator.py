@@ -2,22 +2,27 @@
 
 The simulator writes as any phone number; where real people use Sanal that would be a back
 door. These queries tell a real person's number (it has written, or been written to,
-through a real channel, or it is linked to a Telegram account) from a training phone, and
-read back only the simulator's own messages, never a real channel's.
+through a real channel, or it is linked to a chat account such as Telegram) from a
+training phone, and read back only the simulator's own messages, never a real channel's.
 """
 
 from __future__ import annotations
 
+from bot.core import channels
 from storage.db import Conn, Row, fetchall, fetchone
 
 SIM = "sim"
-REAL_CHANNELS = ("twilio", "android", "telegram")
+
+
+def real_channels() -> list[str]:
+    """The registered channels that reach real people (all but the simulator)."""
+    return [c.name for c in channels.registered() if not c.training]
 
 
 async def real_channels_seen(conn: Conn) -> list[str]:
     """The real channels that have carried a message in this database, either way."""
     seen = []
-    for channel in REAL_CHANNELS:
+    for channel in real_channels():
         # Both tables have an index that starts with the channel: each probe is one seek.
         row = await fetchone(
             conn,
@@ -29,7 +34,7 @@ async def real_channels_seen(conn: Conn) -> list[str]:
             seen.append(channel)
     if "telegram" not in seen:
         row = await fetchone(
-            conn, "SELECT EXISTS (SELECT 1 FROM people WHERE telegram_id IS NOT NULL) AS seen"
+            conn, "SELECT EXISTS (SELECT 1 FROM identities WHERE kind = 'telegram') AS seen"
         )
         if row is not None and row["seen"]:
             seen.append("telegram")
@@ -38,14 +43,14 @@ async def real_channels_seen(conn: Conn) -> list[str]:
 
 async def real_history(conn: Conn, phone: str) -> bool:
     """Whether this number belongs to a real person: it wrote or was written to through a
-    real channel, or its person last wrote through one, or is linked to Telegram."""
+    real channel, or its person last wrote through one, or has a chat account (Telegram)."""
     address = f"tel:{phone}"
     row = await fetchone(
         conn,
         "SELECT EXISTS (SELECT 1 FROM inbox WHERE address = ? AND channel != ?) "
         "OR EXISTS (SELECT 1 FROM outbox WHERE address = ? AND channel != ?) "
-        "OR EXISTS (SELECT 1 FROM people WHERE phone = ? "
-        "    AND (telegram_id IS NOT NULL OR coalesce(channel, ?) != ?)) AS real",
+        "OR EXISTS (SELECT 1 FROM people p WHERE phone = ? AND (coalesce(channel, ?) != ? "
+        "    OR EXISTS (SELECT 1 FROM identities i WHERE i.person_id = p.id))) AS real",
         (address, SIM, address, SIM, phone, SIM, SIM),
     )
     return bool(row is not None and row["real"])

@@ -7,8 +7,13 @@ import json
 from datetime import datetime
 from typing import Any
 
+from bot.core.channels import Channel
+from storage import identities
 from storage.db import Conn, fetchall, fetchone
 from storage.times import to_db
+
+TELEGRAM_CHANNEL = Channel.TELEGRAM.value
+TELEGRAM = Channel.TELEGRAM.caps.identity  # its identity kind (storage.identities)
 
 
 async def sent_parts(conn: Conn, outbox_id: int) -> dict[int, int]:
@@ -65,23 +70,21 @@ async def move_telegram(conn: Conn, from_id: int, to_id: int, telegram_id: int) 
     """Give the Telegram account to the person who owns the phone it shared.
 
     The account's first, phone-less record keeps its history (its messages and our
-    replies point at it) but no longer answers to the account: telegram_id is unique."""
-    await conn.execute("UPDATE people SET telegram_id = NULL WHERE id = ?", (from_id,))
-    await conn.execute(
-        "UPDATE people SET telegram_id = ?, telegram_blocked = 0, channel = 'telegram' "
-        "WHERE id = ?",
-        (telegram_id, to_id),
-    )
+    replies point at it) but no longer answers to the account: an identity has one owner
+    (storage.identities)."""
+    await identities.move(conn, TELEGRAM, str(telegram_id), from_id, to_id)
+    await conn.execute("UPDATE people SET channel = ? WHERE id = ?", (TELEGRAM_CHANNEL, to_id))
 
 
 async def governors_in_telegram(conn: Conn) -> list[tuple[int, str]]:
     """(Telegram chat id, language) of every bag governor linked in Telegram."""
     rows = await fetchall(
         conn,
-        "SELECT DISTINCT p.telegram_id, p.lang FROM people p JOIN roles r ON r.person_id = p.id "
-        "WHERE r.role IN ('governor') AND p.telegram_id IS NOT NULL",
+        "SELECT DISTINCT i.address, p.lang FROM people p JOIN roles r ON r.person_id = p.id "
+        "JOIN identities i ON i.person_id = p.id AND i.kind = ? WHERE r.role IN ('governor')",
+        (TELEGRAM,),
     )
-    return [(int(r["telegram_id"]), str(r["lang"])) for r in rows]
+    return [(int(r["address"]), str(r["lang"])) for r in rows]
 
 
 async def is_governor(conn: Conn, person_id: int) -> bool:

@@ -29,7 +29,7 @@ from enum import StrEnum
 from bot.core.settings import Settings, configured_real_channels
 from storage import people, roles
 from storage.db import Tx
-from storage.simulator import REAL_CHANNELS, SIM, real_history
+from storage.simulator import SIM, real_channels, real_history
 
 TOKEN_HEADER = "X-Sanal-Simulator-Token"
 
@@ -68,7 +68,7 @@ class SimulatorGate:
 def decide(settings: Settings, seen: Iterable[str] = ()) -> SimulatorGate:
     """The simulator's mode from the settings and the real channels seen in the database."""
     real = list(dict.fromkeys([*configured_real_channels(settings), *seen]))
-    real.sort(key=REAL_CHANNELS.index)
+    real.sort(key=real_channels().index)
     secret = settings.simulator_token
     digest = _digest(secret.get_secret_value()) if secret is not None else None
     if settings.simulator == "off":

@@ -71,6 +71,13 @@ class Capabilities:
         """The scheme of this channel's addresses: tel:+976..., telegram:123."""
         return PHONE_SCHEME if self.identity == PHONE else self.identity
 
+    def address_of(self, account: str) -> str:
+        """The address of an account (a phone number, a Telegram user id) here."""
+        return f"{self.scheme}:{account}"
+
+    def account_of(self, address: str) -> str:
+        return address.removeprefix(f"{self.scheme}:")
+
 
 class Channel(str):
     """A registered channel's name: where a message came from and where its reply goes.

@@ -222,14 +222,16 @@ async def test_vote_words_in_telegram_propose_instead_of_opening_the_ballot(
 ) -> None:
     """Telegram opens the button ballot for a vote without numbers: not while collecting."""
     from bot.core.message import Channel, Inbound
-    from storage import people
+    from storage import identities, people
     from storage import telegram as telegram_store
 
     await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
     await Talker(sanal, client, GOVERNOR).say("НЭЭХ")
     now = sanal.clock.now()
     async with sanal.db.write() as conn:
-        person = await people.create(conn, now=now, telegram_id=7001, lang="mn")
+        person = await people.create(conn, now=now, lang="mn")
+        await identities.link(conn, person.id, "telegram", "7001", now)
+        person = await people.get(conn, person.id) or person
         await telegram_store.set_phone(conn, person.id, "+97699887766")
         await people.set_bag(conn, person.id, ZAG_BAG_1, "approved", now)
     msg = Inbound(

@@ -21,7 +21,7 @@ from bot.core.sms_segments import count_segments
 from bot.core.texts import render
 from bot.web import build_web_app
 from scheduler.sweeps import run_once
-from storage import audit, people, rounds
+from storage import audit, identities, people, rounds
 from storage.times import to_db
 from tests.conftest import (
     GOVERNOR,
@@ -67,7 +67,7 @@ async def telegram_citizen(sanal: Sanal, phone: str, telegram_id: int, last: str
     now = sanal.clock.now()
     async with sanal.db.write() as conn:
         person = await people.get_or_create_by_phone(conn, phone, now=now, lang="mn")
-        await people.link_telegram(conn, person.id, telegram_id)
+        await identities.link(conn, person.id, "telegram", str(telegram_id), sanal.clock.now())
         await people.set_channel(conn, person.id, last)
         await people.set_bag(conn, person.id, ZAG_BAG_1, "approved", now)
 

@@ -15,7 +15,7 @@ from bot.core.clock import ManualClock
 from bot.core.grammar import Kind, parse
 from handlers.reports.data import round_report
 from handlers.reports.minutes import Minutes, khural_facts, minutes_of
-from storage import confirmations, people
+from storage import confirmations, identities, people
 from tests.conftest import GOVERNOR, ZAG_BAG_1
 from tests.minutes.khural import (
     QUORUM,
@@ -177,7 +177,7 @@ async def test_telegram_offers_a_button_that_confirms(
     async with sanal.db.write() as conn:
         person = await people.by_phone(conn, GOVERNOR)
         assert person is not None
-        await people.link_telegram(conn, person.id, 8880001)
+        await identities.link(conn, person.id, "telegram", "8880001", sanal.clock.now())
     text, extra = await telegram_say(sanal, 8880001, "БАТЛАХ 2")
     assert text.startswith("Ирц хүрээгүй: 2/3")
     [[button]] = extra["buttons"]

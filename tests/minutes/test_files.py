@@ -20,7 +20,7 @@ from bot.app import Sanal
 from bot.cli import main
 from bot.core.clock import ManualClock
 from bot.web import build_web_app
-from storage import people
+from storage import identities, people
 from tests.conftest import GOVERNOR, START, ZAG_BAG_1, make_settings
 from tests.minutes.khural import closed_round, current, telegram_say
 from tests.minutes.read import docx_text, ink_in_bands, page_images, pdf_pages
@@ -135,7 +135,7 @@ async def test_telegram_sends_the_docx_too(sanal: Sanal, client: TestClient[Any,
     async with sanal.db.write() as conn:
         person = await people.by_phone(conn, GOVERNOR)
         assert person is not None
-        await people.link_telegram(conn, person.id, 8880002)
+        await identities.link(conn, person.id, "telegram", "8880002", sanal.clock.now())
     text, extra = await telegram_say(sanal, 8880002, "ТАЙЛАН")
     stem = f"{ZAG_BAG_1}-{(await current(sanal, ZAG_BAG_1)).year}"
     docs = {d["filename"]: d for d in extra["documents"]}

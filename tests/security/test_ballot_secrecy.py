@@ -163,7 +163,11 @@ async def voter_ids(sanal: Sanal, voters: Voters) -> None:
             assert person is not None
             voters.person_ids.add(person.id)
         for tg in voters.telegram_ids:
-            rows = await fetchall(conn, "SELECT id FROM people WHERE telegram_id = ?", (tg,))
+            rows = await fetchall(
+                conn,
+                "SELECT person_id AS id FROM identities WHERE kind = 'telegram' AND address = ?",
+                (str(tg),),
+            )
             voters.person_ids.update(int(r["id"]) for r in rows)
             # The account's first, phone-less record (before it shared its contact).
             rows = await fetchall(

@@ -37,6 +37,7 @@ from handlers.delivery import route_for
 from storage import inbox, people
 from storage import simulator as sim_store
 from storage.db import Database, fetchall
+from storage.identities import Identity
 from storage.people import Person
 from tests.channels.conftest import (
     SmsWorld,
@@ -425,9 +426,8 @@ async def _dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _person(channel: str | None, telegram_id: int | None = None, blocked: bool = False) -> Person:
-    return Person(
-        1, CITIZEN, telegram_id, None, ZAG_BAG_1, "mn", "approved", False, blocked, channel
-    )
+    accounts = () if telegram_id is None else (Identity("telegram", str(telegram_id), blocked),)
+    return Person(1, CITIZEN, None, ZAG_BAG_1, "mn", "approved", False, channel, accounts)
 
 
 def test_nothing_is_sent_over_the_simulator_beside_real_channels(tmp_path: Path) -> None:

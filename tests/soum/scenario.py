@@ -17,7 +17,7 @@ from bot.app import Sanal
 from bot.core.clock import ManualClock
 from bot.core.message import Channel, Inbound
 from handlers.soum import import_scores
-from storage import outbox, people, roles
+from storage import identities, outbox, people, roles
 from tests.conftest import ZAG_BAG_1, ZAG_BAG_2, Phone, make_official
 
 ZAG = "6446"
@@ -170,7 +170,8 @@ async def run_bag(soum: Soum, bag: str, spec: dict[str, Any] | None = None) -> N
             async with sanal.db.write() as conn:
                 person = await people.by_phone(conn, p.number)
                 assert person is not None
-                await people.link_telegram(conn, person.id, TELEGRAM_ID)
+                now = sanal.clock.now()
+                await identities.link(conn, person.id, "telegram", str(TELEGRAM_ID), now)
             assert "Баярлалаа" in await telegram_say(sanal, TELEGRAM_ID, vote)
         else:
             assert "Баярлалаа" in await p.say(vote)

@@ -17,7 +17,7 @@ from bot.app import Sanal
 from bot.core.sms_segments import count_segments
 from bot.core.texts import render
 from handlers.soum import import_scores
-from storage import people, soum
+from storage import identities, people, soum
 from tests.soum.scenario import PLAN_YEAR, SCORES, ZAG, Person, telegram_say, three_bags
 
 MEMBER_TELEGRAM = 5550099
@@ -120,7 +120,7 @@ async def test_telegram_shows_all_three_rules_explained_with_buttons(
     async with sanal.db.write() as conn:
         member = await people.by_phone(conn, c.number)
         assert member is not None
-        await people.link_telegram(conn, member.id, MEMBER_TELEGRAM)
+        await identities.link(conn, member.id, "telegram", str(MEMBER_TELEGRAM), sanal.clock.now())
     assert (await a.say("ХУВААРИЛАХ ТЭГШ")).startswith("Сонгосон: тэгш хуваалт")
     reply = await telegram_say(sanal, MEMBER_TELEGRAM, "ХУВААРИЛАХ")
     lines = reply.splitlines()

@@ -32,7 +32,7 @@ from handlers.reports.minutes_pdf import minutes_pdf
 from handlers.reports.pabulib import read_pb, round_pb
 from handlers.reports.participation import participation_csv, participation_xlsx
 from handlers.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
-from storage import people, rounds
+from storage import identities, people, rounds
 from tests.conftest import GOVERNOR, ZAG_BAG_1, ZAG_BAG_2, make_official
 from tests.soum.scenario import (
     BAGS,
@@ -316,7 +316,7 @@ async def test_reports_on_request_in_telegram(sanal: Sanal, client: TestClient[A
     async with sanal.db.write() as conn:
         person = await people.by_phone(conn, governor)
         assert person is not None
-        await people.link_telegram(conn, person.id, 7770001)
+        await identities.link(conn, person.id, "telegram", "7770001", sanal.clock.now())
     assert "Тайланг хавсаргалаа" in await telegram_say(sanal, 7770001, "ТАЙЛАН")
     # A citizen is refused.
     assert "зөвхөн Засаг дарга" in await telegram_say(sanal, TELEGRAM_ID, "ТАЙЛАН")
@@ -337,7 +337,7 @@ async def test_reports_on_request_in_telegram(sanal: Sanal, client: TestClient[A
     async with sanal.db.write() as conn:
         person = await people.by_phone(conn, member)
         assert person is not None
-        await people.link_telegram(conn, person.id, 7770002)
+        await identities.link(conn, person.id, "telegram", "7770002", sanal.clock.now())
     assert "soum-6446-2028.xlsx" in await telegram_say(sanal, 7770002, "report")
 
 
@@ -352,7 +352,7 @@ async def test_no_report_holds_a_phone_or_a_voter_key(
         keys = [r[0] for r in await conn.execute_fetchall("SELECT voter_key FROM ballot_choices")]
         everyone = [r[0] for r in await conn.execute_fetchall(
             "SELECT phone FROM people WHERE phone IS NOT NULL")]  # fmt: skip
-        linked = "SELECT telegram_id FROM people WHERE telegram_id IS NOT NULL"
+        linked = "SELECT CAST(address AS INTEGER) FROM identities WHERE kind = 'telegram'"
         ids = [r[0] for r in await conn.execute_fetchall(linked)]
     assert keys and ids
     # Every phone Sanal knows: the citizens', the officials', anyone who wrote.
@@ -404,7 +404,7 @@ async def test_governor_gets_the_chart_with_the_results_in_telegram(
     async with sanal.db.write() as conn:
         person = await people.by_phone(conn, GOVERNOR)
         assert person is not None
-        await people.link_telegram(conn, person.id, 7770003)
+        await identities.link(conn, person.id, "telegram", "7770003", sanal.clock.now())
     herders = [Person(sanal, client, f"+9769955000{i}") for i in range(3)]
     assert "эхэллээ" in await telegram_say(sanal, 7770003, "НЭЭХ")
     for h in herders:

@@ -104,6 +104,14 @@ class TgWorld:
         return [dict(r) for r in await fetchall(self.sanal.db.reader, sql, params)]
 
 
+# A person with their Telegram account, as the tests ask for one (storage.identities).
+TG_PERSON = (
+    "SELECT p.id, p.phone, p.name, p.bag_code, p.lang, p.status, p.opted_out, p.channel, "
+    "CAST(i.address AS INTEGER) AS telegram_id, i.blocked AS telegram_blocked "
+    "FROM people p LEFT JOIN identities i ON i.person_id = p.id AND i.kind = 'telegram'"
+)
+
+
 class SmsPhone:
     """A herder's phone: each SMS is a signed Twilio webhook; returns the reply Twilio
     was asked to send to this number."""

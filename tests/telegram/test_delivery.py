@@ -17,7 +17,14 @@ from bot.wiring import build
 from storage import outbox, people
 from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official
 from tests.fakes.telegram_api import FakeTelegram
-from tests.telegram.conftest import TOKEN, TgUser, TgWorld, telegram_plugin, tg_settings
+from tests.telegram.conftest import (
+    TG_PERSON,
+    TOKEN,
+    TgUser,
+    TgWorld,
+    telegram_plugin,
+    tg_settings,
+)
 
 
 async def linked(world: TgWorld, user_id: int, phone: str) -> TgUser:
@@ -28,7 +35,7 @@ async def linked(world: TgWorld, user_id: int, phone: str) -> TgUser:
 
 async def queue_text(world: TgWorld, user: TgUser, key: str, text: str, **extra: object) -> None:
     async with world.sanal.db.write() as conn:
-        person = await people.by_telegram(conn, user.id)
+        person = await people.by_identity(conn, "telegram", str(user.id))
         await outbox.enqueue(
             conn,
             dedupe_key=key,
@@ -89,7 +96,7 @@ async def test_blocked_by_the_user_marks_the_person_and_sms_takes_over(
     await world.sanal.drain_outbox()
     row = await status_of(world, "n1")
     assert row["status"] == "failed" and "blocked" in str(row["last_error"])
-    [person] = await world.rows("SELECT * FROM people WHERE telegram_id = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
     assert person["telegram_blocked"] == 1
     # The governor accepts the proposal: its author hears of it by SMS now.
     await gov.say("/accept 1")
@@ -102,7 +109,7 @@ async def test_blocked_by_the_user_marks_the_person_and_sms_takes_over(
     # Writing to the bot again means they unblocked it.
     fake_tg._blocked.clear()
     await bat.say("/help")
-    [person] = await world.rows("SELECT * FROM people WHERE telegram_id = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
     assert person["telegram_blocked"] == 0
 
 

@@ -68,7 +68,7 @@ async def test_joining_through_the_keyboards(world: TgWorld, fake_tg: FakeTelegr
     assert fake_tg.last(bat.id).message_id == keyboard.message_id
     assert keyboard.edits == 5 and keyboard.buttons() == []  # the keyboard is gone
     async with world.sanal.db.write() as conn:
-        person = await people.by_telegram(conn, bat.id)
+        person = await people.by_identity(conn, "telegram", str(bat.id))
     assert person is not None and person.bag_code == ZAG_BAG_1 and person.status == "approved"
     # /join without a bag opens the keyboard again; /join with a code works as by SMS.
     assert "Аймаг, хотоо" in await bat.say("/join")
@@ -156,7 +156,7 @@ async def voting_round(world: TgWorld, count: int = 4) -> TgUser:
 async def ballot_of(world: TgWorld, user: TgUser) -> list[int]:
     rnd = await current_round(world)
     async with world.sanal.db.write() as conn:
-        person = await people.by_telegram(conn, user.id)
+        person = await people.by_identity(conn, "telegram", str(user.id))
         assert person is not None
         ids = await ballots.choices_of(conn, world.sanal.router.key, rnd.id, person.id)
         numbers = {p.id: p.number for p in await proposals.of_round(conn, rnd.id)}

@@ -7,7 +7,7 @@ from bot.core.texts import render
 from storage import people, roles
 from tests.conftest import GOVERNOR, ZAG_BAG_1, make_official
 from tests.fakes.telegram_api import FakeTelegram
-from tests.telegram.conftest import TgWorld
+from tests.telegram.conftest import TG_PERSON, TgWorld
 
 HERDER = "+97699112233"
 
@@ -21,7 +21,7 @@ async def test_start_asks_for_the_phone_contact(world: TgWorld, fake_tg: FakeTel
     assert asked.reply_markup is not None and asked.reply_markup["one_time_keyboard"]
     # Until the contact is shared, words are not acted on: they ask for it again.
     assert "хуваалцана уу" in await bat.say(f"/join {ZAG_BAG_1}")
-    [person] = await world.rows("SELECT * FROM people WHERE telegram_id = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
     assert person["phone"] is None and person["bag_code"] is None
 
 
@@ -32,7 +32,7 @@ async def test_own_contact_links_the_phone(world: TgWorld) -> None:
     assert f"Таны дугаар {HERDER} холбогдлоо" in reply
     assert "Аймаг, хотоо сонгоно уу" in reply  # the next step: choosing the bag
     async with world.sanal.db.write() as conn:
-        person = await people.by_telegram(conn, bat.id)
+        person = await people.by_identity(conn, "telegram", str(bat.id))
     assert person is not None and person.phone == HERDER
     # Sharing it again changes nothing and says so.
     assert "холбогдлоо" in await bat.share_contact(HERDER)
@@ -66,11 +66,11 @@ async def test_the_account_becomes_the_person_who_texts(world: TgWorld) -> None:
     reply = await bat.share_contact(HERDER)
     assert "holbogdloo" in reply  # in the language this person chose by SMS
     assert "Aimag" not in reply  # registered already: no bag to choose
-    [owner] = await world.rows("SELECT * FROM people WHERE phone = ?", HERDER)
+    [owner] = await world.rows(f"{TG_PERSON} WHERE p.phone = ?", HERDER)
     assert owner["telegram_id"] == bat.id and owner["channel"] == "telegram"
     assert owner["bag_code"] == ZAG_BAG_1
     # The account's first record, made by /start, no longer answers to the account.
-    assert len(await world.rows("SELECT id FROM people WHERE telegram_id = ?", bat.id)) == 1
+    assert len(await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)) == 1
     # In Telegram they are registered already.
     assert "Bayanbulag" in await bat.say(f"/join {ZAG_BAG_1}")
 
@@ -82,7 +82,7 @@ async def test_an_official_linked_in_telegram_keeps_the_role(world: TgWorld) -> 
     await gov.share_contact(GOVERNOR)
     assert "эхэллээ" in await gov.say("/open")
     async with world.sanal.db.write() as conn:
-        person = await people.by_telegram(conn, gov.id)
+        person = await people.by_identity(conn, "telegram", str(gov.id))
         assert person is not None
         assert [r.role for r in await roles.of_person(conn, person.id)] == ["governor"]
 
@@ -111,10 +111,10 @@ async def test_stop_and_start_again(world: TgWorld) -> None:
     bat = world.user(1009)
     await bat.link("+97699112255")
     assert render("stop.ok", "mn") in await bat.say("/stop")
-    [person] = await world.rows("SELECT opted_out FROM people WHERE telegram_id = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
     assert person["opted_out"] == 1
     assert render("start.ok", "mn") in await bat.say("/start")  # Telegram's Start button
-    [person] = await world.rows("SELECT opted_out FROM people WHERE telegram_id = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
     assert person["opted_out"] == 0
 
 
