@@ -13,8 +13,9 @@ from typing import Protocol
 
 from aiohttp import web
 
+from bot import metrics
 from bot.channels import simulator_gate
-from bot.channels.base import Transport
+from bot.channels.base import ChannelHost, Transport
 from bot.channels.simulator import SimulatorTransport
 from bot.core.clock import Clock, SystemClock
 from bot.core.settings import Settings
@@ -38,7 +39,8 @@ class _KeyNotRead(BallotKey):
 
 
 class ChannelPlugin(Protocol):
-    """A provider integration: its transport, its web routes, its lifecycle."""
+    """A provider integration: its transport, its web routes, its lifecycle. Channels take
+    the app as a ChannelHost (bot/channels/base.py), which Sanal is."""
 
     def transport(self) -> Transport | None: ...
     def routes(self, app: Sanal) -> list[web.RouteDef]: ...
@@ -73,6 +75,13 @@ class Sanal:
         for t in transports:
             self.senders[t.name] = Sender(self.db, self.clock, t, metrics=self.metrics)
         self.metrics.channels(self.senders)
+
+    @property
+    def ballot_key(self) -> BallotKey:
+        return self.router.key
+
+    def count_refusal(self, channel: str, reason: str) -> None:
+        metrics.refused(self.db, channel, reason)
 
     def wake_senders(self) -> None:
         for sender in self.senders.values():
@@ -119,3 +128,8 @@ class Sanal:
         for sender in self.senders.values():
             total += await sender.drain_once()
         return total
+
+
+def as_channel_host(app: Sanal) -> ChannelHost:
+    """Sanal is the host channels are written against (checked by mypy here)."""
+    return app

@@ -43,7 +43,9 @@ def build_web_app(sanal: Sanal) -> web.Application:
     app[SANAL] = sanal
     app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics_page)])
     if sanal.simulator.on:  # training only: never a way around the real channels
-        app[SIM_REFUSALS] = RefusalLog("sim", action="refused.simulator", actor="simulator")
+        app[SIM_REFUSALS] = RefusalLog(
+            "sim", action="refused.simulator", actor="simulator", count=sanal.count_refusal
+        )
         app.add_routes(
             [
                 web.get("/", index),

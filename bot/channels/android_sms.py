@@ -30,7 +30,7 @@ from aiohttp import web
 
 from bot.channels import json_body
 from bot.channels.android_gateway import WEBHOOK_PATH, AndroidTransport
-from bot.channels.base import ConfigError, Transport
+from bot.channels.base import ChannelHost, ConfigError, Transport
 from bot.channels.refusals import RefusalLog
 from bot.core.message import Channel, Inbound
 from bot.core.phone import try_normalise
@@ -90,17 +90,26 @@ class AndroidChannel:
         )
         self._transport = AndroidTransport(settings)
         self.refusals = RefusalLog(Channel.ANDROID.value)
-        self._app: Any = None
+        self._host: ChannelHost | None = None
 
     def transport(self) -> Transport:
         return self._transport
 
-    def routes(self, app: Any) -> list[web.RouteDef]:
-        self._app = app
+    @property
+    def host(self) -> ChannelHost:
+        assert self._host is not None, "routes() or start() first"
+        return self._host
+
+    def _attach(self, host: ChannelHost) -> None:
+        self._host = host
+        self.refusals.count = host.count_refusal
+
+    def routes(self, app: ChannelHost) -> list[web.RouteDef]:
+        self._attach(app)
         return [web.post(WEBHOOK_PATH, self.webhook)]
 
-    async def start(self, app: Any) -> None:
-        self._app = app
+    async def start(self, app: ChannelHost) -> None:
+        self._attach(app)
 
     async def stop(self) -> None:
         await self._transport.close()
@@ -120,13 +129,13 @@ class AndroidChannel:
             return "bad signature"
         if not hmac.compare_digest(signature(self.key, body, stamp), sig.lower()):
             return "bad signature"
-        now: float = self._app.clock.now().timestamp()
+        now: float = self.host.clock.now().timestamp()
         if abs(now - int(stamp)) > MAX_SKEW.total_seconds():
             return "stale timestamp"  # a replay of a genuine webhook
         return None
 
     async def webhook(self, request: web.Request) -> web.Response:
-        app = self._app
+        app = self.host
         try:
             # Read to the end: one read() returned only what had arrived, and a long body
             # in several packets then failed its signature.
@@ -161,12 +170,12 @@ class AndroidChannel:
         phone = try_normalise(number)
         if phone is None:  # a short code or an operator's service message: nobody to answer
             return web.Response(status=204)
-        app = self._app
+        app = self.host
         now = app.clock.now()
         text = text[:MAX_BODY]
         address = f"tel:{phone}"
         window = timedelta(seconds=self.settings.android_dedupe_seconds)
-        key: BallotKey = app.router.key
+        key: BallotKey = app.ballot_key
         # A sealed vote is recognised by the fingerprint the router kept (Router._seal).
         fingerprint = key.fingerprint(Channel.ANDROID.value, address, text)
         if window and await inbox.seen_recently(
@@ -190,7 +199,7 @@ class AndroidChannel:
         if not isinstance(message_id, str) or not message_id:
             return web.Response(status=204)
         reason = payload.get("reason")
-        async with self._app.db.write() as conn:
+        async with self.host.db.write() as conn:
             await outbox.update_by_provider_id(
                 conn,
                 Channel.ANDROID.value,

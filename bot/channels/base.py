@@ -1,7 +1,12 @@
-"""The channel contract: how the sender hands an outbox row to a provider.
+"""The channel contract: what a channel is given by the application, and how the sender
+hands it an outbox row.
 
 Send results are typed, as in courier: sent, retry later (throttled, network), failed for
-good (invalid, misconfigured), or the person opted out / blocked us (one domain event).
+good (invalid, misconfigured), or the person opted out / blocked us (one domain event;
+what it means is the channel's declared ``Capabilities.blocked``).
+
+A channel sees the application only as a :class:`ChannelHost` (``bot.app.Sanal`` is
+one): channels never import ``bot.app``, so they stay below it.
 """
 
 from __future__ import annotations
@@ -10,6 +15,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from bot.core.clock import Clock
+from bot.core.message import Inbound
+from bot.core.settings import Settings
+from storage.ballots import BallotKey
+from storage.db import Database
 from storage.outbox import OutboxRow
 
 
@@ -86,3 +96,30 @@ class Transport(Protocol):
     per_address_per_second: float | None
 
     async def send(self, message: OutboxRow) -> SendResult: ...
+
+
+class Receiver(Protocol):
+    async def receive(self, msg: Inbound) -> tuple[int, bool]:
+        """Store a message durably and wake its handling: (inbox id, new)."""
+        ...
+
+
+class ChannelHost(Protocol):
+    """What a channel plugin needs of the application it runs in."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def intake(self) -> Receiver: ...
+    @property
+    def ballot_key(self) -> BallotKey:
+        """The key a message carrying a ballot is fingerprinted with (storage.inbox)."""
+        ...
+
+    def count_refusal(self, channel: str, reason: str) -> None:
+        """Count a refused webhook for /metrics (each one, not only the audited ones)."""
+        ...

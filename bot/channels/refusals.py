@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot import metrics
 from storage import audit
 from storage.db import Database
 
@@ -29,8 +29,12 @@ class RefusalLog:
         *,
         action: str = ACTION,
         actor: str | None = None,
+        count: Callable[[str, str], None] | None = None,
     ) -> None:
         self.channel = channel
+        # (channel, reason) of every refusal, for /metrics: the host's ChannelHost.
+        # count_refusal, given here or by the channel once it has its host.
+        self.count = count or _uncounted
         self.every = every
         self.action = action
         self.actor = actor or f"webhook:{channel}"
@@ -40,7 +44,7 @@ class RefusalLog:
     async def refused(
         self, db: Database, now: datetime, reason: str, remote: str | None = None
     ) -> None:
-        metrics.refused(db, self.channel, reason)  # every refusal, not one a minute
+        self.count(self.channel, reason)  # every refusal, not one a minute
         self._count[reason] += 1
         last = self._last.get(reason)
         if last is not None and now - last < self.every:
@@ -61,3 +65,7 @@ class RefusalLog:
                 )
         except Exception:  # the caller answers 403 whatever happens here
             log.exception("could not audit a refused %s webhook", self.channel)
+
+
+def _uncounted(channel: str, reason: str) -> None:
+    """No host yet: nothing to count with (the audit row is still written)."""

@@ -21,7 +21,7 @@ import hmac
 import json
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from telegram import Bot as PtbBot
@@ -30,7 +30,7 @@ from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError, 
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.channels import json_body
-from bot.channels.base import ConfigError, Transport
+from bot.channels.base import ChannelHost, ConfigError, Transport
 from bot.channels.refusals import RefusalLog
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_menu import register_commands, set_governor_menu
@@ -39,9 +39,6 @@ from bot.channels.telegram_transport import TelegramTransport, retry_seconds
 from bot.core.message import Channel, Inbound
 from bot.core.settings import Settings, variable_in_use
 from storage import telegram as store
-
-if TYPE_CHECKING:
-    from bot.app import Sanal
 
 log = logging.getLogger(__name__)
 # PTB logs every API call's parameters and result at DEBUG: a voter's chat id beside
@@ -178,22 +175,24 @@ class TelegramChannel:
         self.ready = False
         self._offset: int | None = None
         self._task: asyncio.Task[None] | None = None
-        self._app: Sanal | None = None
+        self._app: ChannelHost | None = None
         self.refusals = RefusalLog(Channel.TELEGRAM.value)
 
     def transport(self) -> Transport:
         return self._transport
 
-    def routes(self, app: Any) -> list[web.RouteDef]:
+    def routes(self, app: ChannelHost) -> list[web.RouteDef]:
         self._app = app
+        self.refusals.count = app.count_refusal
         return [web.post(WEBHOOK_PATH, self.webhook_update)] if self.webhook else []
 
     @property
     def webhook_url(self) -> str:
         return f"{self.settings.public_url}{WEBHOOK_PATH}"
 
-    async def start(self, app: Any) -> None:
+    async def start(self, app: ChannelHost) -> None:
         self._app = app
+        self.refusals.count = app.count_refusal
         self._transport.attach(app.db, app.clock)
         try:
             await self.setup()

@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import logging
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -30,7 +29,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.base import ConfigError, SendResult, Transport
+from bot.channels.base import ChannelHost, ConfigError, SendResult, Transport
 from bot.channels.refusals import RefusalLog
 from bot.core.message import Channel, Inbound
 from bot.core.phone import try_normalise
@@ -107,20 +106,29 @@ class TwilioChannel:
         self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
         self._transport = TwilioTransport(settings, timeout=settings.sms_timeout_seconds)
         self.refusals = RefusalLog(Channel.TWILIO.value)
-        self._app: Any = None
+        self._host: ChannelHost | None = None
 
     def transport(self) -> Transport:
         return self._transport
 
-    def routes(self, app: Any) -> list[web.RouteDef]:
-        self._app = app
+    @property
+    def host(self) -> ChannelHost:
+        assert self._host is not None, "routes() or start() first"
+        return self._host
+
+    def _attach(self, host: ChannelHost) -> None:
+        self._host = host
+        self.refusals.count = host.count_refusal
+
+    def routes(self, app: ChannelHost) -> list[web.RouteDef]:
+        self._attach(app)
         return [
             web.post("/sms/twilio", self.inbound),
             web.post("/sms/twilio/status", self.status),
         ]
 
-    async def start(self, app: Any) -> None:
-        self._app = app
+    async def start(self, app: ChannelHost) -> None:
+        self._attach(app)
         self._transport.db = app.db
 
     async def stop(self) -> None:
@@ -161,7 +169,7 @@ class TwilioChannel:
         return bool(self.validator.validate(url, params, signature))
 
     async def _refused(self, request: web.Request, reason: str) -> None:
-        app = self._app
+        app = self.host
         await self.refusals.refused(app.db, app.clock.now(), reason, request.remote)
 
     async def inbound(self, request: web.Request) -> web.Response:
@@ -173,7 +181,7 @@ class TwilioChannel:
         if not sid or phone is None:
             # Signed but not a message we can answer (no sender): acknowledge, store nothing.
             return web.Response(text=EMPTY_TWIML, content_type="text/xml")
-        app = self._app
+        app = self.host
         msg = Inbound(
             channel=Channel.TWILIO,
             external_id=sid,
@@ -194,7 +202,7 @@ class TwilioChannel:
         code = params.get("ErrorCode") or None
         if not sid or status not in KNOWN_STATUSES:
             return web.Response(status=204)
-        app = self._app
+        app = self.host
         # Only final states change our row; "sent" after "delivered" must not undo it.
         mapped = {
             "delivered": "delivered",
