@@ -6,27 +6,45 @@ SMS providers (Twilio, Android gateway), Telegram, and the scheduler.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib import import_module
+
 from bot.app import ChannelPlugin, Sanal
+from bot.channels.base import ConfigError
 from bot.core import log_redact
+from bot.core.channels import capabilities
 from bot.core.clock import Clock, SystemClock
 from bot.core.settings import Settings
 
+# The SMS providers that can run: the SANAL_SMS_PROVIDER name (a channel registered in
+# bot.core.channels) and where its plugin is, imported only when chosen. A new provider
+# is its module and one line here.
+SMS_PROVIDERS: dict[str, str] = {
+    "twilio": "bot.channels.twilio_sms:TwilioChannel",
+    "android": "bot.channels.android_sms:AndroidChannel",
+}
+
 
 def sms_plugins(settings: Settings) -> list[ChannelPlugin]:
-    """Twilio and/or the Android gateway, as chosen (both may run at once).
+    """The SMS providers chosen (several may run at once; the simulator always runs).
 
     A chosen provider that is not configured stops the start with a clear error, rather
     than refusing every webhook later."""
-    from bot.channels.android_sms import AndroidChannel
-    from bot.channels.twilio_sms import TwilioChannel
-
     chosen = settings.sms_providers()
     plugins: list[ChannelPlugin] = []
-    if "twilio" in chosen:
-        plugins.append(TwilioChannel(settings))
-    if "android" in chosen:
-        plugins.append(AndroidChannel(settings))
+    for name, where in SMS_PROVIDERS.items():
+        if name in chosen:
+            plugins.append(_plugin(where, settings))
+    unwired = [n for n in chosen if n not in SMS_PROVIDERS and not capabilities(n).training]
+    if unwired:
+        raise ConfigError(f"no plugin is wired for SMS provider {', '.join(unwired)}")
     return plugins
+
+
+def _plugin(where: str, settings: Settings) -> ChannelPlugin:
+    module, name = where.split(":")
+    factory: Callable[[Settings], ChannelPlugin] = getattr(import_module(module), name)
+    return factory(settings)
 
 
 def telegram_plugins(settings: Settings) -> list[ChannelPlugin]:

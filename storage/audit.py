@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from bot.core import channels
 from storage.db import Conn, Row, fetchall
 from storage.times import to_db
 
-# Where an action can come from: the message channels, and the operator's and the
-# scheduler's own work.
-CHANNELS = frozenset({"sim", "twilio", "android", "telegram", "cli", "scheduler"})
+# Where an action can come from besides the registered message channels
+# (bot.core.channels): the operator's and the scheduler's own work.
+OWN_WORK = frozenset({"cli", "scheduler"})
+
+
+def origins() -> frozenset[str]:
+    """Every channel an audited action can come through."""
+    return OWN_WORK | {c.name for c in channels.registered()}
 
 
 async def record(
@@ -30,8 +36,8 @@ async def record(
     round_id: int | None = None,
     **detail: object,
 ) -> None:
-    if channel not in CHANNELS:  # a typo here would hide an action's origin for good
-        raise ValueError(f"audit channel {channel!r} is not one of {sorted(CHANNELS)}")
+    if channel not in origins():  # a typo here would hide an action's origin for good
+        raise ValueError(f"audit channel {channel!r} is not one of {sorted(origins())}")
     await conn.execute(
         "INSERT INTO audit_log (at, actor_id, actor, action, channel, unit_code, round_id, "
         "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
