@@ -55,7 +55,9 @@ def _value(value: object, lang: str) -> object:
 @cache
 def _pattern(key: str, lang: str, known: tuple[tuple[str, object], ...]) -> tuple[str, int]:
     """The regex source, and how many characters of it are fixed text."""
-    template = catalog("mn" if lang == "mn_latn" else lang)[key]
+    template = catalog("mn" if lang == "mn_latn" else lang).get(key)
+    if template is None:
+        raise AssertionError(f"no text {key!r} in the {lang} catalog")
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     given = dict(known)
     unknown = {name: _HOLE.format(i) for i, name in enumerate(sorted(names - set(given)))}
