@@ -35,10 +35,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     netguard.uninstall()
 
 
-@pytest.fixture(autouse=True)
-def _stays_on_loopback() -> Iterator[None]:
-    """Fail the test that tried to leave the machine, even if the code caught the error."""
+def pytest_runtest_setup(item: pytest.Item) -> None:
     netguard.take()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Fail the test that tried to leave the machine, even if the code caught the error.
+
+    Hooks rather than an autouse fixture: nothing added to each test's fixture setup."""
     yield
     netguard.fail_if_refused()
 

@@ -59,7 +59,7 @@ def test_an_attempt_the_code_swallowed_still_fails_the_test() -> None:
         socket.create_connection((TEST_NET, 80), timeout=1)
     refused = f"refused a connection to .*{re.escape(TEST_NET)}"
     with pytest.raises(pytest.fail.Exception, match=refused):
-        netguard.fail_if_refused()  # what the autouse fixture of tests/conftest.py runs after
+        netguard.fail_if_refused()  # what tests/conftest.py runs after each test
     netguard.fail_if_refused()  # reported once: the test's teardown stays quiet
 
 
