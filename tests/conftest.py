@@ -1,8 +1,11 @@
-"""Shared fixtures: a real SQLite file per test, the real app, and simulated phones."""
+"""Shared fixtures: a real SQLite file per test, the real app, and simulated phones.
+
+Every test runs behind tests/netguard.py: a connection to anything but loopback fails.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,12 +18,34 @@ from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.web import build_web_app
 from storage import people, roles
+from tests import netguard
 
 # A Tuesday morning in Ulaanbaatar.
 START = datetime(2027, 3, 2, 2, 0, tzinfo=UTC)
 ZAG_BAG_1 = "644651"  # 1-р баг, Баянбулаг, Заг сум
 ZAG_BAG_2 = "644653"  # 2-р баг, Баян-Улаан, Заг сум
 GOVERNOR = "+97699000000"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    netguard.install()  # before any fixture or test opens a socket
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    netguard.uninstall()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    netguard.take()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Fail the test that tried to leave the machine, even if the code caught the error.
+
+    Hooks rather than an autouse fixture: nothing added to each test's fixture setup."""
+    yield
+    netguard.fail_if_refused()
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

@@ -23,6 +23,7 @@ from handlers.delivery import compose
 from storage import outbox, people, rounds
 from storage.people import Person
 from storage.rounds import Round
+from tests.catalog import assert_reply
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 
 _IDS = itertools.count(1)
@@ -88,7 +89,7 @@ async def citizen(
     sanal: Sanal, client: TestClient[Any, Any], number: str = "99112233", bag: str = ZAG_BAG_1
 ) -> Talker:
     herder = Talker(sanal, client, number)
-    assert "Бүртгэгдлээ" in await herder.say(f"НЭГДЭХ {bag}")
+    assert_reply(await herder.say(f"НЭГДЭХ {bag}"), "join.ok")
     return herder
 
 

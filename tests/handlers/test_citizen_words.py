@@ -11,7 +11,10 @@ from bot.app import Sanal
 from bot.core.clock import ManualClock
 from bot.core.sms_segments import count_segments, is_gsm7
 from bot.core.texts import render
+from handlers.context import Text
+from handlers.prefs import LANG_NAMES
 from storage import ballots, people, proposals, rounds
+from tests.catalog import assert_has, assert_reply, keys_of, matches
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 
 
@@ -25,50 +28,59 @@ async def _person(sanal: Sanal, phone: str) -> people.Person:
 async def test_registration_by_approval(sanal: Sanal, client: TestClient[Any, Any]) -> None:
     await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
     gov, herder = Phone(client, GOVERNOR), Phone(client, "99112233")
-    assert render("governor.not_allowed", "mn") in await herder.say("БОДЛОГО ЗӨВШӨӨРӨЛ")
-    assert "зөвшөөрнө" in await gov.say("БОДЛОГО ЗӨВШӨӨРӨЛ")
-    assert "Засаг даргад илгээлээ" in await herder.say("НЭГДЭХ 644651")
+    assert_reply(await herder.say("БОДЛОГО ЗӨВШӨӨРӨЛ"), "governor.not_allowed")
+    assert_reply(await gov.say("БОДЛОГО ЗӨВШӨӨРӨЛ"), "policy.approval")
+    assert_reply(await herder.say("НЭГДЭХ 644651"), "join.pending")
     assert (await _person(sanal, "+97699112233")).status == "pending"
     await sanal.drain_outbox()
     told = [m["text"] for m in await gov.inbox() if m["direction"] == "out"]
-    assert any("БҮРТГЭ +97699112233" in t for t in told)
-    assert "зөвшөөрөөгүй" in await herder.say("САНАЛ Худаг")
-    assert "хүсэлт ирээгүй" in await gov.say("БҮРТГЭ 88776655")
-    assert "бүртгэгдлээ" in await gov.say("БҮРТГЭ 9911 2233")
+    assert any(matches(t, ("join.governor_notice", {"phone": "+97699112233"})) for t in told)
+    assert_reply(await herder.say("САНАЛ Худаг"), "join.pending_wait")
+    assert_reply(await gov.say("БҮРТГЭ 88776655"), "admit.unknown", phone="88776655")
+    assert_reply(await gov.say("БҮРТГЭ 9911 2233"), "admit.ok", phone="+97699112233")
     assert (await _person(sanal, "+97699112233")).status == "approved"
     await sanal.drain_outbox()
-    assert any("Бүртгэгдлээ: 1-р баг, Баянбулаг" in m["text"] for m in await herder.inbox())
+    admitted = ("admit.notice", {"bag": "1-р баг, Баянбулаг"})
+    assert any(matches(m["text"], admitted) for m in await herder.inbox())
 
 
 async def test_join_by_soum_name_and_ambiguity(sanal: Sanal, client: TestClient[Any, Any]) -> None:
     herder = Phone(client, "99112233")
     reply = await herder.say("НЭГДЭХ Заг")
-    assert "аль баг" in reply and "644651" in reply and "644657" in reply
-    assert "Баянбулаг" in await herder.say("НЭГДЭХ Заг Баянбулаг")
-    assert "олдсонгүй" in await herder.say("НЭГДЭХ Зүгээр 1")
-    assert "олдсонгүй" in await herder.say("НЭГДЭХ 999999")
+    assert keys_of(reply)[0] == "join.which_bag"
+    assert_has(reply, "join.which_bag", soum="Заг")
+    assert_has(reply, "join.bag_choice", code="644651")
+    assert_has(reply, "join.bag_choice", code="644657")
+    joined = await herder.say("НЭГДЭХ Заг Баянбулаг")
+    assert_reply(joined, "join.ok", soum="Заг", bag="1-р баг, Баянбулаг")
+    assert_reply(await herder.say("НЭГДЭХ Зүгээр 1"), "join.unknown_soum", soum="Зүгээр")
+    assert_reply(await herder.say("НЭГДЭХ 999999"), "join.unknown_code", code="999999")
     # Khüreemaral typed the way herders do, with a typo: answered with the Cyrillic name.
-    assert "Хүрээмарал" in await herder.say("НЭГДЭХ khuremaral 1")
+    assert_reply(await herder.say("НЭГДЭХ khuremaral 1"), "join.ok", soum="Хүрээмарал")
 
 
 async def test_language_and_script(sanal: Sanal, client: TestClient[Any, Any]) -> None:
     herder = Phone(client, "99112233")
     latin = await herder.say("tuslamj")
-    assert is_gsm7(latin) and "NEGDEH" in latin
-    assert "English" in await herder.say("LANG EN")
-    assert "JOIN" in await herder.say("help")
-    assert "кирилл" in await herder.say("КИРИЛЛ")
-    assert "НЭГДЭХ" in await herder.say("?")
-    assert "latin" in await herder.say("ХЭЛ ЛАТИН")
+    assert is_gsm7(latin)
+    assert_reply(latin, "help.new", lang="mn_latn")
+    assert_reply(await herder.say("LANG EN"), "lang.ok", lang="en", name=LANG_NAMES["en"])
+    assert_reply(await herder.say("help"), "help.new", lang="en")
+    assert_reply(await herder.say("КИРИЛЛ"), "lang.ok", name=LANG_NAMES["mn"])
+    assert_reply(await herder.say("?"), "help.new")
+    assert_reply(
+        await herder.say("ХЭЛ ЛАТИН"), "lang.ok", lang="mn_latn", name=LANG_NAMES["mn_latn"]
+    )
     assert (await _person(sanal, "+97699112233")).lang == "mn_latn"
 
 
 async def test_stop_and_start(sanal: Sanal, client: TestClient[Any, Any]) -> None:
     herder = Phone(client, "99112233")
-    assert "ЭХЛЭХ" in await herder.say("ЗОГС")
+    assert_reply(await herder.say("ЗОГС"), "stop.ok")
     assert (await _person(sanal, "+97699112233")).opted_out
-    assert "ТИЙМ" in await herder.say("зогс гүүрийн төсөл")  # unsure: asked, not done
-    assert render("start.ok", "mn") in await herder.say("ЭХЛЭХ")
+    unsure = await herder.say("зогс гүүрийн төсөл")  # unsure: asked, not done
+    assert_reply(unsure, "optout.ask")
+    assert_reply(await herder.say("ЭХЛЭХ"), "start.ok")
     assert not (await _person(sanal, "+97699112233")).opted_out
     await herder.say("stop")
     assert (await _person(sanal, "+97699112233")).opted_out
@@ -86,11 +98,15 @@ async def test_list_is_paged_and_fits_the_segment_budget(
         clock.advance(timedelta(seconds=10))  # a person, not a flood
     await gov.say("ЗӨВ " + " ".join(str(n) for n in range(1, 13)))
     first = await herder.say("ЖАГСААЛТ")
-    assert first.startswith("Саналууд (1/3)") and "ЖАГСААЛТ 2" in first
+    assert keys_of(first)[0] == "list.header" and keys_of(first)[-1] == "list.more"
+    assert_has(first, "list.header", page=1, pages=3)
+    assert_has(first, "list.more", next=2)
     assert count_segments(first).segments <= sanal.settings.max_segments
     third = await herder.say("жагсаалт 3")
-    assert "(3/3)" in third and "11." in third and "12." in third
-    assert "(3/3)" in await herder.say("ЖАГСААЛТ 99")
+    assert_has(third, "list.header", page=3, pages=3)
+    assert_has(third, "list.item", n=11)
+    assert_has(third, "list.item", n=12)
+    assert_has(await herder.say("ЖАГСААЛТ 99"), "list.header", page=3, pages=3)
 
 
 async def test_flooding_sender_gets_one_reply_a_minute(
@@ -132,10 +148,10 @@ async def test_a_voter_cannot_move_to_another_bag_until_the_close(
     await gov.say("ЗӨВ 1")
     await gov.say("ХУРААЛТ")
     await herder.say("1")
-    assert "солих боломжгүй" in await herder.say("НЭГДЭХ 644653")
+    assert_reply(await herder.say("НЭГДЭХ 644653"), "join.locked")
     assert (await _person(sanal, "+97699112233")).bag_code == ZAG_BAG_1
     await gov.say("ХААХ")
-    assert "Баян-Улаан" in await herder.say("НЭГДЭХ 644653")
+    assert_reply(await herder.say("НЭГДЭХ 644653"), "join.ok", bag="2-р баг, Баян-Улаан")
 
 
 async def test_a_ballot_sent_after_the_deadline_does_not_count(
@@ -155,7 +171,7 @@ async def test_a_ballot_sent_after_the_deadline_does_not_count(
         rnd = await rounds.current(conn, ZAG_BAG_1)
         assert rnd is not None and rnd.status == "voting"
         assert not await ballots.has_voted(conn, rnd.id, 2)
-    assert "Санал хураалт дууссан" in reply
+    assert_reply(reply, "vote.closed")
 
 
 async def test_a_governor_word_out_of_turn_names_the_round_state_in_words(
@@ -164,6 +180,7 @@ async def test_a_governor_word_out_of_turn_names_the_round_state_in_words(
     await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
     gov = Phone(client, GOVERNOR)
     await gov.say("НЭЭХ 2027-03-20 2027-04-01")
-    assert "Одоо болохгүй: санал авч байна" in await gov.say("БАТЛАХ 40")
+    collecting = Text("report.state.collecting")  # in words, not the database's state
+    assert_reply(await gov.say("БАТЛАХ 40"), "round.wrong_state", status=collecting)
     await gov.say("LANG EN")
-    assert "Not possible now: proposals are being collected" in await gov.say("CONFIRM 40")
+    assert_reply(await gov.say("CONFIRM 40"), "round.wrong_state", lang="en", status=collecting)

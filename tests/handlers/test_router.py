@@ -13,6 +13,7 @@ from bot.core.grammar.intents import Kind
 from handlers import dispatch
 from handlers.context import Context
 from storage import people
+from tests.catalog import assert_reply
 from tests.conftest import Phone
 
 
@@ -26,7 +27,7 @@ async def test_a_failing_handler_changes_nothing_and_apologises_once(
     monkeypatch.setitem(dispatch.CITIZEN, Kind.HELP, broken)
     phone = Phone(client, "99112233")
     reply = await phone.say("ТУСЛАМЖ")
-    assert reply == "Алдаа гарлаа, дахин оролдоно уу"
+    assert_reply(reply, "error.internal")
     assert "ZeroDivision" not in reply and "secret" not in reply
     row = await sanal.db.fetchone("SELECT status FROM inbox")
     assert row is not None and row["status"] == "failed"
@@ -42,7 +43,7 @@ async def test_a_handler_that_forgets_to_reply_is_caught(
         return None
 
     monkeypatch.setitem(dispatch.CITIZEN, Kind.HELP, silent)
-    assert "Алдаа" in await Phone(client, "99112233").say("ТУСЛАМЖ")
+    assert_reply(await Phone(client, "99112233").say("ТУСЛАМЖ"), "error.internal")
 
 
 async def test_pending_messages_are_handled_after_a_restart(sanal: Sanal) -> None:
@@ -56,7 +57,8 @@ async def test_pending_messages_are_handled_after_a_restart(sanal: Sanal) -> Non
         assert await again.intake.drain() == 1
         assert await again.intake.drain() == 0
         rows = await again.db.fetchall("SELECT text FROM outbox")
-        assert len(rows) == 1 and "Баянбулаг" in rows[0]["text"]
+        assert len(rows) == 1
+        assert_reply(rows[0]["text"], "join.ok", soum="Заг", bag="1-р баг, Баянбулаг")
         assert len(await again.db.fetchall("SELECT * FROM inbox")) == 1
     finally:
         await again.stop()

@@ -20,9 +20,12 @@ from bot.core.grammar import Kind, parse
 from bot.core.sms_segments import count_segments
 from bot.core.texts import render
 from bot.web import build_web_app
+from handlers.context import Text
+from handlers.delivery import compose
 from scheduler.sweeps import run_once
 from storage import audit, identities, people, rounds
 from storage.times import to_db
+from tests.catalog import assert_has, assert_lines, assert_reply
 from tests.conftest import (
     GOVERNOR,
     START,
@@ -34,10 +37,12 @@ from tests.conftest import (
 )
 from tests.scheduler.world import local
 
-OPENED = "Санал хураалт эхэллээ: 2 санал, 2027-04-01 18:00 хүртэл"
-NOTICE_MN = "Санал өгч болно 2027-04-01 18:00 хүртэл: СОНГО 1 3. Саналууд: ЖАГСААЛТ"
-NOTICE_LATN = "Sanal ogch bolno 2027-04-01 18:00 hurtel: SONGO 1 3. Sanaluud: JAGSAALT"
-NOTICE_EN = "Voting is open until 2027-04-01 18:00: VOTE 1 3. LIST shows the proposals"
+UNTIL = "2027-04-01 18:00"
+OPENED = Text("voting.ok", {"count": 2, "until": UNTIL})
+NOTICE = Text("notice.voting", {"until": UNTIL, "example": "1 3"})
+NOTICE_MN = compose([NOTICE], "mn")
+NOTICE_LATN = compose([NOTICE], "mn_latn")
+NOTICE_EN = compose([NOTICE], "en")
 
 
 @dataclass(frozen=True)
@@ -106,12 +111,12 @@ async def bag_with_round(sanal: Sanal, client: TestClient[Any, Any]) -> Bag:
     await bag.stopped.say(f"НЭГДЭХ {ZAG_BAG_1}")
     assert await bag.stopped.say("ЗОГС") == render("stop.ok", "mn")
     await bag.elsewhere.say(f"НЭГДЭХ {ZAG_BAG_2}")
-    assert "эхэллээ" in await gov.say("НЭЭХ 2027-03-20 2027-04-01")
+    assert_reply(await gov.say("НЭЭХ 2027-03-20 2027-04-01"), "round.opened")
     await gov.say("БОДЛОГО ЗӨВШӨӨРӨЛ")
     await bag.pending.say(f"НЭГДЭХ {ZAG_BAG_1}")  # waits for the governor: not a citizen yet
     await bag.cyrillic[0].say("САНАЛ Малын худаг гаргах, 40 өрх")
     await bag.cyrillic[1].say("САНАЛ Гудамжны гэрэлтүүлэг 80 өрх")
-    assert "1 2" in await gov.say("ЗӨВ 1 2")
+    assert_reply(await gov.say("ЗӨВ 1 2"), "accept.ok", numbers="1 2")
     return bag
 
 
@@ -127,7 +132,7 @@ async def test_every_citizen_is_told_once_in_their_language(
 
     reply = await bag.gov.say("ХУРААЛТ 2027-04-01 18:00")
     # Five by SMS (the simulator is this test's SMS provider), one segment each at 20 ₮.
-    assert reply == f"{OPENED}\nИргэдэд мэдэгдэл: Telegram 1, SMS 5 (100 ₮)"
+    assert_lines(reply, OPENED, Text("notice.queued", {"telegram": 1, "sms": 5, "cost": 100}))
     told = await notices(sanal)
     assert {a: r.text for a, r in told.items()} == {
         **{address(p): NOTICE_MN for p in bag.cyrillic},
@@ -165,19 +170,15 @@ async def test_sms_off_by_the_governor_telegram_only_with_what_sms_would_cost(
     # Linked in Telegram but last wrote by SMS: gets it by Telegram, free, when SMS is off.
     await telegram_citizen(sanal, "+97699110021", 7002, "sim")
 
-    assert await bag.gov.say("МЭДЭГДЭЛ SMS") == (
-        "SMS мэдэгдэл асаалттай (6 хүн, 120 ₮). Унтраах: МЭДЭГДЭЛ SMS ҮГҮЙ"
-    )
-    assert await bag.gov.say("medegdel sms ugui") == (
-        "Санал хураалт эхлэхэд SMS мэдэгдэл явуулахгүй: 120 ₮ хэмнэнэ"
-    )
-    assert await bag.gov.say("МЭДЭГДЭЛ SMS") == (
-        "SMS мэдэгдэл унтраалттай (6 хүн, 120 ₮). Асаах: МЭДЭГДЭЛ SMS ТИЙМ"
-    )
+    assert_reply(await bag.gov.say("МЭДЭГДЭЛ SMS"), "notice.status_on", sms=6, cost=120)
+    assert_reply(await bag.gov.say("medegdel sms ugui"), "notice.set_off", cost=120)
+    assert_reply(await bag.gov.say("МЭДЭГДЭЛ SMS"), "notice.status_off", sms=6, cost=120)
     reply = await bag.gov.say("ХУРААЛТ 2027-04-01 18:00")
-    assert reply == (
-        f"{OPENED}\nИргэдэд мэдэгдэл: Telegram 2\n"
-        "SMS мэдэгдэл унтраалттай (5 хүн, 100 ₮). Илгээх: МЭДЭГДЭЛ SMS ТИЙМ"
+    assert_lines(
+        reply,
+        OPENED,
+        Text("notice.telegram_only", {"telegram": 2}),
+        Text("notice.sms_off", {"sms": 5, "cost": 100}),
     )
     told = await notices(sanal)
     assert set(told) == {"telegram:7001", "telegram:7002"}
@@ -185,11 +186,12 @@ async def test_sms_off_by_the_governor_telegram_only_with_what_sms_would_cost(
 
     # Changed by the governor's word while voting is open: the SMS notices go now, to
     # those not told yet, and who has voted meanwhile is not told how to vote.
-    assert "Баярлалаа" in await bag.cyrillic[2].say("СОНГО 1")
+    assert_reply(await bag.cyrillic[2].say("СОНГО 1"), "vote.ok", numbers="1")
     reply = await bag.gov.say("МЭДЭГДЭЛ SMS ТИЙМ")
-    assert reply == (
-        "Санал хураалт эхлэхэд иргэд SMS мэдэгдэл авна (6 хүн, 120 ₮)\n"
-        "SMS мэдэгдэл явуулж байна: 4 хүн, 80 ₮"
+    assert_lines(
+        reply,
+        Text("notice.set_on", {"sms": 6, "cost": 120}),
+        Text("notice.sent_now", {"sms": 4, "cost": 80}),
     )
     told = await notices(sanal)
     assert set(told) == {
@@ -197,9 +199,7 @@ async def test_sms_off_by_the_governor_telegram_only_with_what_sms_would_cost(
         "telegram:7002",
         *(address(p) for p in (*bag.cyrillic[:2], bag.latin, bag.english)),
     }
-    assert await bag.gov.say("МЭДЭГДЭЛ SMS ТИЙМ") == (
-        "Санал хураалт эхлэхэд иргэд SMS мэдэгдэл авна (6 хүн, 120 ₮)"
-    )
+    assert_reply(await bag.gov.say("МЭДЭГДЭЛ SMS ТИЙМ"), "notice.set_on", sms=6, cost=120)
     assert await notices(sanal) == told  # nobody twice
     async with sanal.db.write() as conn:
         changes = await audit.entries(conn, "bag.voting_notice_sms")
@@ -218,12 +218,13 @@ async def test_sms_off_by_default_and_on_for_one_bag(tmp_path: Path) -> None:
         async with TestClient(TestServer(build_web_app(app))) as client:
             bag = await bag_with_round(app, client)
             reply = await bag.gov.say("ХУРААЛТ 2027-04-01 18:00")
-            off = "SMS мэдэгдэл унтраалттай (5 хүн, 75 ₮). Илгээх: МЭДЭГДЭЛ SMS ТИЙМ"
-            assert reply.endswith(f"\n{off}")
+            *_, last = reply.split("\n")
+            assert_reply(last, "notice.sms_off", sms=5, cost=75)
             assert await notices(app) == {}
-            assert "5 хүн, 75 ₮" in await bag.gov.say("МЭДЭГДЭЛ SMS ТИЙМ")
+            turned_on = await bag.gov.say("МЭДЭГДЭЛ SMS ТИЙМ")
+            assert_has(turned_on, "notice.set_on", sms=5, cost=75)
             assert len(await notices(app)) == 5
-            assert "асаалттай" in await bag.gov.say("МЭДЭГДЭЛ SMS")
+            assert_reply(await bag.gov.say("МЭДЭГДЭЛ SMS"), "notice.status_on")
     finally:
         await app.stop()
 
@@ -235,13 +236,15 @@ async def test_sms_notices_not_sent_yet_are_cancelled_when_turned_off(
     await telegram_citizen(sanal, "+97699110020", 7001, "telegram")
     # 23:00 in Ulaanbaatar: quiet hours, so the notices wait for 08:00.
     clock.set(local(UB, "2027-03-02 23:00"))
-    assert "SMS 5 (100 ₮)" in await bag.gov.say("ХУРААЛТ 2027-04-01 18:00")
+    opened = await bag.gov.say("ХУРААЛТ 2027-04-01 18:00")
+    assert_has(opened, "notice.queued", sms=5, cost=100)
     held = await notices(sanal)
     assert {r.next_attempt_at for r in held.values()} == {to_db(local(UB, "2027-03-03 08:00"))}
     reply = await bag.gov.say("МЭДЭГДЭЛ SMS ҮГҮЙ")
-    assert reply == (
-        "Санал хураалт эхлэхэд SMS мэдэгдэл явуулахгүй: 100 ₮ хэмнэнэ\n"
-        "Явуулаагүй 5 SMS мэдэгдлийг цуцаллаа"
+    assert_lines(
+        reply,
+        Text("notice.set_off", {"cost": 100}),
+        Text("notice.cancelled", {"count": 5}),
     )
     after = await notices(sanal)
     assert {a: r.status for a, r in after.items()} == {
@@ -271,7 +274,8 @@ async def test_a_citizen_cannot_set_the_notice(sanal: Sanal, client: TestClient[
     async with sanal.db.write() as conn:
         refused = await audit.entries(conn, "refused.governor_word")
     assert [json.loads(r["detail"])["intent"] for r in refused] == ["notice"]
-    assert "SMS 5" in await bag.gov.say("ХУРААЛТ 2027-04-01 18:00")  # still on
+    still_on = await bag.gov.say("ХУРААЛТ 2027-04-01 18:00")
+    assert_has(still_on, "notice.queued", sms=5)
 
 
 @pytest.mark.parametrize(

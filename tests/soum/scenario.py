@@ -18,6 +18,7 @@ from bot.core.clock import ManualClock
 from bot.core.message import Channel, Inbound
 from handlers.soum import import_scores
 from storage import identities, outbox, people, roles
+from tests.catalog import assert_has, assert_reply, explain, keys_of
 from tests.conftest import ZAG_BAG_1, ZAG_BAG_2, Phone, make_official
 
 ZAG = "6446"
@@ -153,15 +154,15 @@ async def run_bag(soum: Soum, bag: str, spec: dict[str, Any] | None = None) -> N
         await roles.grant(conn, gov_id, "chair", bag, sanal.clock.now())
     gov = Person(sanal, client, spec["governor"])
     soum.governors[bag] = gov
-    assert "эхэллээ" in await gov.say("НЭЭХ")
+    assert_reply(await gov.say("НЭЭХ"), "round.opened_no_date")
     phones = [Person(sanal, client, n) for n in citizens_of(bag, len(spec["ballots"]))]
     for p in phones:
-        assert "Бүртгэгдлээ" in await p.say(f"НЭГДЭХ {bag}")
+        assert_reply(await p.say(f"НЭГДЭХ {bag}"), "join.ok")
     for i, text in enumerate(spec["proposals"]):
-        assert f"№{i + 1}" in await phones[i].say(f"САНАЛ {text}")
+        assert_reply(await phones[i].say(f"САНАЛ {text}"), "propose.ok", n=i + 1)
     numbers = " ".join(str(i + 1) for i in range(len(spec["proposals"])))
     await gov.say(f"ЗӨВ {numbers}")
-    assert "эхэллээ" in await gov.say("ХУРААЛТ")
+    assert_has(await gov.say("ХУРААЛТ"), "voting.ok", count=len(spec["proposals"]))
     soum.meeting_replies[bag] = await gov.say(f"ХУРАЛ 2027-04-10 14:00 {spec['place']}")
     for i, (p, ballot) in enumerate(zip(phones, spec["ballots"], strict=True)):
         vote = "СОНГО " + " ".join(map(str, ballot))
@@ -172,9 +173,9 @@ async def run_bag(soum: Soum, bag: str, spec: dict[str, Any] | None = None) -> N
                 assert person is not None
                 now = sanal.clock.now()
                 await identities.link(conn, person.id, "telegram", str(TELEGRAM_ID), now)
-            assert "Баярлалаа" in await telegram_say(sanal, TELEGRAM_ID, vote)
+            assert_has(await telegram_say(sanal, TELEGRAM_ID, vote), "vote.ok")
         else:
-            assert "Баярлалаа" in await p.say(vote)
+            assert_reply(await p.say(vote), "vote.ok")
     await gov.say("ХААХ")
     # Confirmed before the khural's date (10 April): explicitly, as БАТЛАХ asks (issue 13).
     soum.confirm_replies[bag] = await gov.say(f"БАТЛАХ {spec['attendance']} ТИЙМ")
@@ -210,6 +211,8 @@ async def scored_and_chosen(sanal: Sanal, client: TestClient[Any, Any]) -> Soum:
                 actor="test",
                 channel="cli",
             )
-    assert "80 сая" in await s.members[0].say("ХЯЗГААР 80 сая")
-    assert "Сонгосон" in await s.members[1].say("ХУВААРИЛАХ ЭРЭМБЭ")
+    ceiling = await s.members[0].say("ХЯЗГААР 80 сая")
+    assert_reply(ceiling, "ceiling.ok", soum="Заг", year=PLAN_YEAR, amount="80 сая")
+    chosen = await s.members[1].say("ХУВААРИЛАХ ЭРЭМБЭ")
+    assert keys_of(chosen)[0] in ("alloc.chosen", "alloc.chosen_count"), explain(chosen)
     return s

@@ -34,6 +34,7 @@ from handlers.soum import import_scores
 from handlers.soum_plan import build
 from storage import audit, outbox, people, proposals, rounds, soum
 from storage.soum import ListItem
+from tests.catalog import assert_has, assert_reply, matches
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official
 from tests.soum.scenario import (
     BAGS,
@@ -137,7 +138,7 @@ async def test_three_bags_scored_allocated_and_reported(
     sizes = {bag: len(spec["proposals"]) for bag, spec in BAGS.items()}
     for bag, reply in s.confirm_replies.items():
         assert f"{BAGS[bag]['attendance']} хүн" in reply
-        assert f"Жагсаалт суманд илгээгдлээ: {sizes[bag]} санал, ажлын хэсгийн 3 гишүүн" in reply
+        assert_has(reply, "soum.submitted", count=sizes[bag], members=3)
     items, origin = await list_by_number(sanal)
     assert sorted(items) == list(range(1, 8))
     votes = expected_votes()
@@ -153,17 +154,20 @@ async def test_three_bags_scored_allocated_and_reported(
         submits = await audit.entries(conn, "round.submit")
     assert [json.loads(r["detail"])["members_told"] for r in submits] == [3, 3, 3]
     for member in s.members:
-        notices = [
-            m["text"] for m in await member.inbox() if "санал ирлээ. Үнэлэх: ОНОО" in m["text"]
-        ]
+        inbox = await member.inbox()
+        notices = [m["text"] for m in inbox if matches(m["text"], "soum.submitted_notice")]
         assert len(notices) == 3, notices
-        assert "№1-№3 санал" in notices[0] and "№4-№5" in notices[1] and "№6-№7" in notices[2]
-        assert notices[0].startswith("1-р баг, Баянбулагаас"), notices  # the bag, "from"
-    assert not [m for m in await Phone(client, OTHER_MEMBER).inbox() if "ирлээ" in m["text"]]
+        for notice, (first_n, last_n) in zip(notices, [(1, 3), (4, 5), (6, 7)], strict=True):
+            assert_reply(notice, "soum.submitted_notice", first=first_n, last=last_n)
+        # The bag, "from" (ablative): "1-р баг, Баянбулагаас".
+        assert_reply(notices[0], "soum.submitted_notice", bag="1-р баг, Баянбулаг")
+    other_inbox = await Phone(client, OTHER_MEMBER).inbox()
+    assert not [m for m in other_inbox if matches(m["text"], "soum.submitted_notice")]
 
     # --- the ceiling and the weights ---------------------------------------------------------
-    assert "Эхлээд хязгаар" in await a.say("ХУВААРИЛАХ")
-    assert "Заг сумын 2028 оны ОНХС-ийн хязгаар: 80 сая" in await a.say("ХЯЗГААР 80 сая")
+    assert_reply(await a.say("ХУВААРИЛАХ"), "alloc.no_ceiling")
+    ceiling = await a.say("ХЯЗГААР 80 сая")
+    assert_reply(ceiling, "ceiling.ok", soum="Заг", year=2028, amount="80 сая")
     reply = await b.say("weights 4 3 2 1")  # member B writes in Latin letters
     assert "ach holbogdol: 4" in reply and "irgediin sanal: 1" in reply, reply
     async with sanal.db.write() as conn:
@@ -182,11 +186,13 @@ async def test_three_bags_scored_allocated_and_reported(
     async with sanal.db.write() as conn:
         assert await soum.scores(conn, ZAG, YEAR) == []  # half a score is not stored
     done = await a.say("SCORE 1 {} {}".format(*SCORES_A[1]))
-    assert "№1 саналд 5 4 оноо өглөө" in done and "(1 гишүүн)" in done and "ОНОО 2" in done
+    assert_has(done, "score.ok", n=1, given="5 4", members=1)
+    assert "ОНОО 2" in done  # the next one to score, by the word that scores it
     for n, (imp, fit) in SCORES_A.items():
         if n > 1:
-            assert f"№{n} саналд {imp} {fit} оноо өглөө" in await a.say(f"ОНОО {n} {imp} {fit}")
-    assert "бүх саналыг үнэллээ" in await a.say("ОНОО")
+            scored = await a.say(f"ОНОО {n} {imp} {fit}")
+            assert_has(scored, "score.ok", n=n, given=f"{imp} {fit}")
+    assert_reply(await a.say("ОНОО"), "score.all_done")
 
     # --- member B in Latin letters ------------------------------------------------------------
     for n, (imp, fit) in SCORES_B.items():
@@ -378,14 +384,14 @@ async def test_refusals_and_bad_scores_change_nothing(
     other = Person(sanal, client, OTHER_MEMBER)
     operator = Person(sanal, client, "+97699200001")
     await make_official(sanal, operator.number, "operator", ZAG_BAG_1)
-    assert "80 сая" in await a.say("ХЯЗГААР 80 сая")
+    assert_reply(await a.say("ХЯЗГААР 80 сая"), "ceiling.ok", amount="80 сая")
     before = await soum_state(sanal)
 
     # Citizens, governors and a bag's operator are not the soum's working group.
     for who in (citizen, governor, operator):
         for text in ("ОНОО 1 4 5", "SCORE 1 4 5", "ХЯЗГААР 500 сая", "ЖИН 1 1 1 1",
                      "ХУВААРИЛАХ ТЭГШ"):  # fmt: skip
-            assert "зөвхөн сумын ОНХС-ийн ажлын хэсгийн гишүүн хийнэ" in await who.say(text), text
+            assert_reply(await who.say(text), "soum.not_allowed")
     async with sanal.db.write() as conn:
         refused = await audit.entries(conn, "refused.soum_word")
         ids = {
@@ -401,8 +407,8 @@ async def test_refusals_and_bad_scores_change_nothing(
     }
 
     # A member of another soum reaches only their own soum's list: Заг's №1 is not theirs.
-    assert "№1 санал сумын жагсаалтад алга" in await other.say("ОНОО 1 4 5")
-    assert "жагсаалтад санал алга" in await other.say("ХУВААРИЛАХ")
+    assert_reply(await other.say("ОНОО 1 4 5"), "score.unknown", n=1)
+    assert_reply(await other.say("ХУВААРИЛАХ"), "soum.no_list")
 
     # Bad scores and bad words: one clear reply each, nothing stored.
     cases = {
@@ -438,9 +444,8 @@ async def test_refusals_and_bad_scores_change_nothing(
     # An operator of the soum itself may act for it.
     soum_operator = "+97699200002"
     await make_official(sanal, soum_operator, "operator", ZAG)
-    assert "Заг сумын 2028 оны ОНХС-ийн хязгаар: 90 сая" in await Phone(client, soum_operator).say(
-        "ХЯЗГААР 90 сая"
-    )
+    by_operator = await Phone(client, soum_operator).say("ХЯЗГААР 90 сая")
+    assert_reply(by_operator, "ceiling.ok", soum="Заг", year=2028, amount="90 сая")
     assert OTHER_SOUM != ZAG and MEMBERS
 
 
@@ -453,16 +458,16 @@ async def test_a_long_allocation_still_fits_an_sms(
     await make_official(sanal, GOVERNOR, "governor", ZAG_BAG_1)
     gov = Person(sanal, client, GOVERNOR)
     herders = [Person(sanal, client, f"+976994400{i:02d}") for i in range(18)]
-    assert "эхэллээ" in await gov.say("НЭЭХ")
+    assert_reply(await gov.say("НЭЭХ"), "round.opened_no_date")
     for i, h in enumerate(herders):
-        assert "Бүртгэгдлээ" in await h.say(f"НЭГДЭХ {ZAG_BAG_1}")
-        assert f"№{i + 1}" in await h.say(f"САНАЛ Засвар {i + 1}, 10 өрх, 2 сая")
+        assert_reply(await h.say(f"НЭГДЭХ {ZAG_BAG_1}"), "join.ok")
+        assert_reply(await h.say(f"САНАЛ Засвар {i + 1}, 10 өрх, 2 сая"), "propose.ok", n=i + 1)
     await gov.say("ЗӨВ " + " ".join(str(i + 1) for i in range(18)))
     await gov.say("ХУРААЛТ")
     for i, h in enumerate(herders):
         await h.say(f"СОНГО {i + 1} {(i + 1) % 18 + 1}")
     await gov.say("ХААХ")
-    assert "18 санал" in await gov.say("БАТЛАХ 30")
+    assert_has(await gov.say("БАТЛАХ 30"), "soum.submitted", count=18)
     async with sanal.db.write() as conn:
         for pid in s.member_ids:
             sheet = {n: {"importance": 3, "fit": 4} for n in range(1, 19)}
