@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.core.grammar.intents import Intent
 from bot.core.message import Button, Inbound
@@ -138,7 +137,3 @@ class Context:
             ):
                 return self.person.bag_code
         return None
-
-
-def local_tz(tz_name: str) -> ZoneInfo:
-    return ZoneInfo(tz_name)
