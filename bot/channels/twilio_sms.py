@@ -9,7 +9,7 @@
   accepted. After a timeout (or a crash mid-send) we first ask Twilio whether it has the
   message (see reconcile); after a 429 or a refused connection it certainly has not, and
   the message is sent again without asking. When asking fails, the sender asks again a
-  few times and then settles the message (bot/sender.py, CHECK_BACKOFF).
+  few times and then settles the message (bot/core/backoff.py, CHECK_BACKOFF).
 """
 
 from __future__ import annotations
