@@ -89,6 +89,14 @@ class Sanal:
         for sender in self.senders.values():
             sender.wake()
 
+    async def release_held(self) -> None:
+        """Send the replies a crash left waiting for their documents (bot/router.py)."""
+        try:
+            if await self.router.release_held():
+                self.wake_senders()
+        except Exception:
+            log.exception("could not release the replies held for documents; next sweep")
+
     async def open(self) -> None:
         """Open the database (migrating it) and load the national units on first start."""
         await self.db.open()
@@ -113,6 +121,7 @@ class Sanal:
             await plugin.start(self)
         for service in self.services:
             await service.start(self)
+        await self.release_held()
         for hook in self.on_started:
             await hook()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.core.grammar.intents import Intent
 from bot.core.message import Button, Inbound
@@ -57,9 +58,9 @@ class Context:
     replied: bool = False
     # Set when the reply concerns a round, so SMS segments are counted against it.
     round_id: int | None = None
-    # Files sent with the reply where the channel can (Telegram documents): each a dict
-    # {"path", "filename", "mime"}; SMS channels ignore them (handlers/reports.py).
-    documents: list[dict[str, str]] = field(default_factory=list)
+    # Files to send with the reply (Telegram documents), each named by what to render
+    # (handlers/report_request.py): made after the commit, the reply held until then.
+    renders: list[dict[str, Any]] = field(default_factory=list)
 
     def reply(self, key: str, **params: object) -> None:
         """Set the one reply to this message. A second call is a bug, and says so."""

@@ -1,8 +1,9 @@
 """The scheduler inside ``sanal serve``: APScheduler calls the sweeps, nothing more.
 
 A background service of the app, not a channel: it asks of the app only what
-:class:`SchedulerHost` names (the database, the sweep counters, a way to wake the senders),
-so nothing here imports the app or a channel.
+:class:`SchedulerHost` names (the database, the sweep counters, waking the senders, the
+replies a crash left waiting for their documents), so nothing here imports the app or a
+channel.
 
 No job store holds a deadline: jobs are an interval sweep (and a one-off wake-up at the
 next round deadline, recomputed from the database after every sweep). The first sweep
@@ -50,6 +51,7 @@ class SchedulerHost(Protocol):
     @property
     def metrics(self) -> SweepCounters: ...
     def wake_senders(self) -> None: ...
+    async def release_held(self) -> None: ...
 
 
 class SchedulerService:
@@ -122,6 +124,7 @@ class SchedulerService:
         # After the sweep (deadlines first); a daily copy, in a thread (scheduler/backups.py).
         await backups.run_due(app.db, self.settings, now)
         await app.db.fold_wal()  # sealed ballot messages leave the -wal file (storage/db.py)
+        await app.release_held()  # replies a crash left before their documents were made
         # Reminders and results are queued; retries of errored sends come due by their
         # own time: either way the senders look at the outbox now.
         app.wake_senders()
