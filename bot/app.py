@@ -69,7 +69,8 @@ class Sanal:
     # /metrics (bot/metrics.py): this app's own registry, read from its own database.
     metrics: Metrics = field(init=False)
     on_started: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # Training only (issue 11); decided again in open() from the database's traffic.
+    # Training only (bot/channels/simulator_gate.py); decided again in open() from the
+    # database's traffic.
     simulator: simulator_gate.SimulatorGate = field(init=False)
 
     def __post_init__(self) -> None:

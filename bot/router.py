@@ -56,7 +56,7 @@ class Router:
         self.settings = settings
         self.clock = clock
         self.key = key
-        # Sanal sets the simulator's gate from the settings and the database (issue 11).
+        # Sanal sets the simulator's gate from the settings and the database (simulator_gate).
         self.simulator = simulator_gate.decide(settings)
         # One render at a time in a process: matplotlib's settings are global.
         self._rendering = asyncio.Lock()

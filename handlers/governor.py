@@ -360,7 +360,7 @@ async def confirm(ctx: Context, bag_code: str) -> None:
         decision=recorded.decision,
     )
     ctx.reply("confirm.ok", attendance=attendance)
-    # The confirmed list goes to the soum at once; its working group is told (issue 6).
+    # The confirmed list goes to the soum at once; its working group is told.
     confirmed = await rounds.get(ctx.conn, rnd.id)
     assert confirmed is not None
     sent = await soum.submit_round(

@@ -63,9 +63,9 @@ MAX_BODY = 2000
 # Clock difference we tolerate between Twilio's timestamps and ours when reconciling.
 SKEW = timedelta(minutes=2)
 # How many of a number's messages since the day before a row was queued are looked at when
-# reconciling it. It was 50, newest first: a governor gets a notice for every proposal,
-# and a row of theirs left mid-send by a crash was then not found among the 50 newest
-# and sent again (found by tests/faults/test_kill9.py's soak run: 300 proposals).
+# reconciling it. Many: a governor gets a notice for every proposal, and a row of theirs
+# left mid-send by a crash must be found among hundreds of newer ones, or it is sent again
+# (tests/faults/test_kill9.py sends 300 proposals).
 RECONCILE_LIMIT = 5000
 
 
