@@ -1,7 +1,8 @@
 """The application: database, intake, router, senders and web server wired together.
 
 Channels plug in through :class:`ChannelPlugin`: each may add web routes (webhooks), a
-transport for the sender, and start/stop hooks (Telegram polling).
+transport for the sender, and start/stop hooks (Telegram polling). Background work with
+no channel (the scheduler) is a :class:`Service`: only started and stopped.
 """
 
 from __future__ import annotations
@@ -48,11 +49,21 @@ class ChannelPlugin(Protocol):
     async def stop(self) -> None: ...
 
 
+class Service(Protocol):
+    """Background work of the app's own, with no channel: the scheduler (scheduler/service.py).
+
+    A service may ask of the app less than all of it (its own protocol of what it needs)."""
+
+    async def start(self, app: Sanal) -> None: ...
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class Sanal:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     plugins: list[ChannelPlugin] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
     db: Database = field(init=False)
     router: Router = field(init=False)
     intake: Intake = field(init=False)
@@ -60,7 +71,8 @@ class Sanal:
     # /metrics (bot/metrics.py): this app's own registry, read from its own database.
     metrics: Metrics = field(init=False)
     on_started: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # Training only (issue 11); decided again in open() from the database's traffic.
+    # Training only (bot/channels/simulator_gate.py); decided again in open() from the
+    # database's traffic.
     simulator: simulator_gate.SimulatorGate = field(init=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +99,14 @@ class Sanal:
         for sender in self.senders.values():
             sender.wake()
 
+    async def release_held(self) -> None:
+        """Send the replies a crash left waiting for their documents (bot/router.py)."""
+        try:
+            if await self.router.release_held():
+                self.wake_senders()
+        except Exception:
+            log.exception("could not release the replies held for documents; next sweep")
+
     async def open(self) -> None:
         """Open the database (migrating it) and load the national units on first start."""
         await self.db.open()
@@ -103,12 +123,15 @@ class Sanal:
         self.simulator = self.router.simulator = simulator_gate.decide(self.settings, seen)
 
     async def start(self) -> None:
-        """Start the background work: intake worker, senders, channel plugins."""
+        """Start the background work: intake worker, senders, channel plugins, services."""
         self.intake.start()
         for sender in self.senders.values():
             sender.start()
         for plugin in self.plugins:
             await plugin.start(self)
+        for service in self.services:
+            await service.start(self)
+        await self.release_held()
         for hook in self.on_started:
             await hook()
 
@@ -119,6 +142,8 @@ class Sanal:
             await sender.stop()
         for plugin in self.plugins:
             await plugin.stop()
+        for service in self.services:
+            await service.stop()
         await self.intake.stop()
         await self.db.close()
 

@@ -61,7 +61,7 @@ class _Group(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Sanal: citizens' proposals and votes for the Local Development Fund."""
-    # A misspelt SANAL_* variable was silently ignored: say so, once, before anything.
+    # The settings ignore a misspelt SANAL_* variable without a word: say so, once, first.
     for line in unknown_variables(os.environ, _env_file_or_nothing()):
         click.echo(f"Warning: {line}", err=True)
     # Text at INFO until the command reads its settings: then SANAL_LOG_LEVEL and

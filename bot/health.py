@@ -171,13 +171,13 @@ async def _provider_checks(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
 
 
 def _scheduler(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
-    from scheduler.service import SchedulerPlugin
+    from scheduler.service import SchedulerService
 
-    for plugin in sanal.plugins:
-        if not isinstance(plugin, SchedulerPlugin) or plugin.started_at is None:
+    for service in sanal.services:
+        if not isinstance(service, SchedulerService) or service.started_at is None:
             continue
         interval = sanal.settings.sweep_interval_seconds
-        since = time.monotonic() - (plugin.last_sweep_at or plugin.started_at)
+        since = time.monotonic() - (service.last_sweep_at or service.started_at)
         figures["last_sweep_seconds_ago"] = round(since, 1)
         if since > SWEEP_LATE_INTERVALS * interval:
             return [f"scheduler: no sweep for {since:.0f}s (one expected every {interval}s)"]

@@ -4,13 +4,20 @@ Each message is handled in one write transaction that also queues its reply and 
 row handled, so a crash at any point leaves either nothing done (and the row pending, to
 be handled again) or everything done. A handler error rolls back its changes and the
 person gets one short apology: never a stack trace, never silence, never two replies.
+
+A reply that carries reports is held in that transaction and released after the commit,
+once its files are made (:meth:`Router.release_held`, storage/held_replies.py): the
+writer is not held while they are rendered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import flood
 from bot.channels import simulator_gate
@@ -22,11 +29,12 @@ from bot.core.grammar.structured import intent_of
 from bot.core.message import Button, Channel, Inbound
 from bot.core.phone import try_normalise
 from bot.core.settings import Settings
+from handlers import report_request
 from handlers.context import Context, Text
 from handlers.delivery import compose, finish_text, queue_for_person
 from handlers.dispatch import dispatch
 from handlers.secrecy import bears_ballot, keyboard_bears_ballot
-from storage import audit, identities, inbox, outbox, people, rounds
+from storage import audit, held_replies, identities, inbox, outbox, people, rounds
 from storage.ballots import BallotKey
 from storage.db import Database, Tx
 from storage.people import Person
@@ -39,6 +47,7 @@ class Handled:
     inbox_id: int
     intent: str
     replied: bool
+    held: bool = False  # the reply waits for its documents (released after the commit)
 
 
 class Router:
@@ -47,8 +56,10 @@ class Router:
         self.settings = settings
         self.clock = clock
         self.key = key
-        # Sanal sets the simulator's gate from the settings and the database (issue 11).
+        # Sanal sets the simulator's gate from the settings and the database (simulator_gate).
         self.simulator = simulator_gate.decide(settings)
+        # One render at a time in a process: matplotlib's settings are global.
+        self._rendering = asyncio.Lock()
 
     async def handle(self, inbox_id: int) -> Handled | None:
         """Handle one stored message; None if it was handled already (by us or another)."""
@@ -80,7 +91,39 @@ class Router:
                 await conn.execute("RELEASE message")
         for i in failed:
             results[i] = await self._failed(inbox_ids[i])
+        held = [r.inbox_id for r in results if r is not None and r.held]
+        if held:
+            try:
+                await self.release_held(held)
+            except Exception:  # handled all the same; the next start or sweep releases them
+                log.exception("could not release the replies held for documents")
         return results
+
+    async def release_held(self, inbox_ids: Sequence[int] | None = None) -> int:
+        """Render the documents of held replies (to these messages; None: all, as at a
+        start or a sweep, after a crash) and release each in a short write. Returns how
+        many were released. A render that fails releases the reply as an apology."""
+        released = 0
+        async with self._rendering:  # a reply another call released meanwhile is not read
+            for row in await held_replies.held(self.db.reader, inbox_ids):
+                released += await self._release(row)
+        return released
+
+    async def _release(self, row: held_replies.HeldReply) -> bool:
+        extra: dict[str, Any] = dict(row.extra)
+        text = None
+        try:
+            documents = []
+            for spec in row.render:
+                documents += await report_request.render(self.db.reader, self.settings, spec)
+            extra["documents"] = documents
+        except Exception:
+            log.exception("rendering the documents of outbox %s failed", row.id)
+            person = await people.get(self.db.reader, row.person_id or 0)
+            lang = person.lang if person is not None else "mn"
+            text = finish_text(compose([Text("error.internal")], lang), row.channel, self.settings)
+        async with self.db.write() as conn:
+            return await held_replies.release(conn, row.id, extra, self.clock.now(), text)
 
     async def _failed(self, inbox_id: int) -> Handled | None:
         """The message could not be handled: an apology, and the row marked failed."""
@@ -137,6 +180,7 @@ class Router:
             # Told once (bot.flood), not silently dropped.
             parts = [Text("flood.limited")]
             replied = await self._queue_reply(conn, fresh, msg, inbox_id, parts)
+        held = not flooding and bool(ctx.renders)
         if not flooding:
             replied = await self._queue_reply(
                 conn,
@@ -147,7 +191,7 @@ class Router:
                 ctx.buttons,
                 ctx.ask_contact,
                 ctx.round_id or await self._round_of(conn, fresh),
-                ctx.documents,
+                ctx.renders,
                 ctx.governor_menu,
                 ballot,
             )
@@ -167,7 +211,7 @@ class Router:
                     round_id=notice.round_id,
                 )
         await inbox.mark(conn, inbox_id, "handled", intent.kind.value, now)
-        return Handled(inbox_id, intent.kind.value, replied)
+        return Handled(inbox_id, intent.kind.value, replied, held and replied)
 
     def _simulated_vote_in_a_real_round(self, msg: Inbound, intent: Intent) -> bool:
         """Beside real channels (a training token), a simulated number is nobody: its
@@ -260,7 +304,7 @@ class Router:
         buttons: tuple[tuple[Button, ...], ...] = (),
         ask_contact: bool = False,
         round_id: int | None = None,
-        documents: list[dict[str, str]] | None = None,
+        renders: list[dict[str, Any]] | None = None,
         governor_menu: bool = False,
         ballot: bool = False,
     ) -> bool:
@@ -272,8 +316,8 @@ class Router:
             ]
         if ask_contact:
             extra["ask_contact"] = True
-        if documents:
-            extra["documents"] = documents
+        if renders:  # held until they are made (release_held)
+            extra["render"] = renders
         if governor_menu:
             extra["governor_menu"] = True
         if ballot:  # blanked by the database once sent (migration 0007)
@@ -291,4 +335,5 @@ class Router:
             extra=extra,
             round_id=round_id,
             bag_code=person.bag_code,
+            not_before=held_replies.HELD if renders else None,
         )

@@ -25,6 +25,8 @@ from datetime import datetime, timedelta
 
 from bot import sender_health
 from bot.channels.base import Outcome, SendResult, Transport
+from bot.core import backoff
+from bot.core.backoff import CHECK_BACKOFF
 from bot.core.channels import Blocked, Capabilities, capabilities
 from bot.core.clock import Clock
 from bot.metrics import Metrics
@@ -35,7 +37,6 @@ from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
-BACKOFF_SECONDS = (5, 30, 120, 600, 1800)
 # An owner-less lease (a version before owners) ends after this; an owned one never ends
 # by time: its owner sends it, or dies and is noticed.
 LEASE = timedelta(seconds=120)
@@ -43,10 +44,6 @@ BATCH = 100
 BURST_SHARE = 0.02  # pacing may send this share of a second's messages at once
 STOP_GRACE = 20.0  # seconds a stop waits for the sends in flight (a provider's timeout)
 RECLAIM_EVERY = 5.0  # seconds between looks for rows that a dead sender left mid-send
-# Seconds between checks of a message whose "do you have it already?" check failed; the
-# check after the last is the last: then the message is settled (failed, "uncertain"),
-# about three minutes after the first failure, rather than retried for hours.
-CHECK_BACKOFF = (5, 30, 120)
 
 
 @dataclass(slots=True)
@@ -287,10 +284,7 @@ class Sender:
         elif result.outcome is Outcome.RETRY and result.check_failed:
             await self._check_failed(conn, row, result)
         elif result.outcome is Outcome.RETRY:
-            delay = (
-                result.retry_after
-                or BACKOFF_SECONDS[min(row.error_count, len(BACKOFF_SECONDS) - 1)]
-            )
+            delay = result.retry_after or backoff.retry_delay(row.error_count)
             # The provider saying "wait N seconds" (429) is not a failed attempt.
             status = await outbox.mark_retry(
                 conn,
@@ -325,7 +319,8 @@ class Sender:
         now = self.clock.now()
         failures = row.check_failures + 1
         error = result.error or "check failed"
-        if failures > len(CHECK_BACKOFF):
+        wait = backoff.check_delay(failures)
+        if wait is None:
             why = (
                 f"uncertain: may have been sent; {self.channel} could not be asked whether "
                 f"it has it ({failures} checks failed, last: {error}); not sent again"
@@ -334,7 +329,7 @@ class Sender:
             sender_health.note_settled_uncertain(self.channel, error, now)
             log.error("outbox %s settled: %s", row.id, why)
             return
-        later = now + timedelta(seconds=CHECK_BACKOFF[failures - 1])
+        later = now + timedelta(seconds=wait)
         await outbox.mark_check_failed(conn, row.id, error, later)
         sender_health.note_check_failed(self.channel, error, now)
         log.warning(
@@ -345,7 +340,7 @@ class Sender:
             error,
             failures,
             len(CHECK_BACKOFF) + 1,
-            CHECK_BACKOFF[failures - 1],
+            wait,
         )
 
     async def _release(self, rows: list[OutboxRow], delay: float) -> None:

@@ -1,7 +1,7 @@
 """Which channels and background services run, from the settings. The simulator always runs.
 
 Each part adds its plugins in its own function so that the parts stay independent:
-SMS providers (Twilio, Android gateway), Telegram, and the scheduler.
+SMS providers (Twilio, Android gateway), Telegram; and the scheduler, a service.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-from bot.app import ChannelPlugin, Sanal
+from bot.app import ChannelPlugin, Sanal, Service
 from bot.channels.base import ConfigError
 from bot.core import log_redact
 from bot.core.channels import capabilities
@@ -57,21 +57,17 @@ def telegram_plugins(settings: Settings) -> list[ChannelPlugin]:
     return [TelegramChannel(settings)]
 
 
-def scheduler_plugins(settings: Settings, clock: Clock) -> list[ChannelPlugin]:
+def services(settings: Settings, clock: Clock) -> list[Service]:
     """The scheduler: rounds open and close on their own, reminders, outbox sweeps."""
     if not settings.scheduler_enabled:
         return []
-    from scheduler.service import SchedulerPlugin
+    from scheduler.service import SchedulerService
 
-    return [SchedulerPlugin(settings, clock)]
+    return [SchedulerService(settings, clock)]
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Sanal:
     log_redact.install()  # whoever runs the app (`sanal`, tests): no numbers in the logs
     clock = clock or SystemClock()
-    plugins: list[ChannelPlugin] = [
-        *sms_plugins(settings),
-        *telegram_plugins(settings),
-        *scheduler_plugins(settings, clock),
-    ]
-    return Sanal(settings, clock, plugins)
+    plugins: list[ChannelPlugin] = [*sms_plugins(settings), *telegram_plugins(settings)]
+    return Sanal(settings, clock, plugins, services(settings, clock))

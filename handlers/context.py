@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from bot.core.grammar.intents import Intent
 from bot.core.message import Button, Inbound
@@ -58,9 +58,9 @@ class Context:
     replied: bool = False
     # Set when the reply concerns a round, so SMS segments are counted against it.
     round_id: int | None = None
-    # Files sent with the reply where the channel can (Telegram documents): each a dict
-    # {"path", "filename", "mime"}; SMS channels ignore them (handlers/reports.py).
-    documents: list[dict[str, str]] = field(default_factory=list)
+    # Files to send with the reply (Telegram documents), each named by what to render
+    # (handlers/report_request.py): made after the commit, the reply held until then.
+    renders: list[dict[str, Any]] = field(default_factory=list)
 
     def reply(self, key: str, **params: object) -> None:
         """Set the one reply to this message. A second call is a bug, and says so."""
@@ -138,7 +138,3 @@ class Context:
             ):
                 return self.person.bag_code
         return None
-
-
-def local_tz(tz_name: str) -> ZoneInfo:
-    return ZoneInfo(tz_name)

@@ -77,7 +77,7 @@ def _address(person: Person, caps: channels.Capabilities) -> str | None:
 def _sms_for_strangers(settings: Settings) -> str | None:
     """The SMS channel for someone who never wrote: the first real provider named. The
     simulator only in training: beside real channels a message "sent" over it would reach
-    nobody, and be counted as sent (issue 11)."""
+    nobody, and be counted as sent."""
     providers = settings.sms_providers()
     real = [p for p in providers if not channels.capabilities(p).training]
     if real:

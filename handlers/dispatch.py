@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.core.grammar.intents import Kind
+from bot.core.grammar.intents import GOVERNOR_KINDS, SOUM_KINDS, Kind
 from handlers import (
     answers,
     described,
@@ -69,6 +69,8 @@ GOVERNOR: dict[Kind, GovernorHandler] = {
 }
 
 # Soum working-group words, refused to anyone who is not a member or operator of a soum.
+# Which words are whose is the grammar's (GOVERNOR_KINDS, SOUM_KINDS): these tables only
+# say who handles them, and tests/handlers/test_dispatch_tables.py keeps them the same.
 SOUM: dict[Kind, SoumHandler] = {
     Kind.SCORE: soum.score,
     Kind.CEILING: soum.ceiling,
@@ -83,7 +85,6 @@ async def dispatch(ctx: Context) -> None:
         return
     # A channel with buttons (Telegram) adds a contact gate, keyboards and a button
     # ballot around the same words.
-
     if not await telegram_flow.before(ctx):
         await _dispatch(ctx)
     await telegram_flow.after(ctx)
@@ -91,7 +92,7 @@ async def dispatch(ctx: Context) -> None:
 
 async def _dispatch(ctx: Context) -> None:
     kind = ctx.intent.kind
-    if kind in SOUM:
+    if kind in SOUM_KINDS:
         soum_code = await soum.soum_of(ctx.conn, ctx.person.id, ctx.person.bag_code)
         if soum_code is None:
             await ctx.audit("refused.soum_word", intent=kind.value)
@@ -99,7 +100,7 @@ async def _dispatch(ctx: Context) -> None:
             return
         await SOUM[kind](ctx, soum_code)
         return
-    if kind in GOVERNOR:
+    if kind in GOVERNOR_KINDS:
         bag_code = await ctx.governed_bag()
         if bag_code is None:
             await ctx.audit("refused.governor_word", intent=kind.value)

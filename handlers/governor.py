@@ -19,7 +19,8 @@ from handlers.context import Context, Text
 from handlers.deadlines import deadline_at
 from handlers.eligibility import flag_label
 from handlers.proposals import short
-from storage import confirmations, inbox, meetings, outbox, proposals, rounds, units
+from storage import confirmations, inbox, meetings, outbox, proposals, rounds
+from storage.places import bag_zone
 from storage.proposals import Proposal
 from storage.rounds import Round
 
@@ -38,13 +39,8 @@ def end_of_day(day: date, tz: str, now: datetime) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0, 0), zone)
 
 
-async def _bag_tz(ctx: Context, bag_code: str) -> str:
-    bag = await units.get(ctx.conn, bag_code)
-    return bag.tz if bag else "Asia/Ulaanbaatar"
-
-
 async def open_round(ctx: Context, bag_code: str) -> None:
-    tz = await _bag_tz(ctx, bag_code)
+    tz = (await bag_zone(ctx.conn, bag_code)).key
     rnd = await rounds.current(ctx.conn, bag_code)
     if rnd is not None and rnd.status in ("draft", "collecting", "voting"):
         # The state as words people read ("санал авч байна"), never the database's "collecting".
@@ -254,7 +250,7 @@ async def voting(ctx: Context, bag_code: str) -> None:
     if not on_ballot:
         ctx.reply("voting.empty")
         return
-    tz = await _bag_tz(ctx, bag_code)
+    tz = (await bag_zone(ctx.conn, bag_code)).key
     until = deadline_at(ctx.intent.vote_until, ctx.intent.vote_time, tz, ctx.now)
     if _refused(ctx, tz, until):
         return
@@ -322,7 +318,7 @@ async def confirm(ctx: Context, bag_code: str) -> None:
     from handlers.khural import quorum  # khural imports this module
 
     attendance = ctx.intent.numbers[0]
-    zone = ZoneInfo(await _bag_tz(ctx, bag_code))
+    zone = await bag_zone(ctx.conn, bag_code)
     need, registered = await quorum(ctx.conn, ctx.settings, bag_code)
     meeting = await meetings.current(ctx.conn, rnd.id)
     check = KhuralCheck(
@@ -364,7 +360,7 @@ async def confirm(ctx: Context, bag_code: str) -> None:
         decision=recorded.decision,
     )
     ctx.reply("confirm.ok", attendance=attendance)
-    # The confirmed list goes to the soum at once; its working group is told (issue 6).
+    # The confirmed list goes to the soum at once; its working group is told.
     confirmed = await rounds.get(ctx.conn, rnd.id)
     assert confirmed is not None
     sent = await soum.submit_round(

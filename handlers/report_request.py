@@ -3,19 +3,30 @@
 A bag governor gets the khural minutes (PDF to file, DOCX for the secretary to edit), the
 results chart (PNG) and the round's XLSX; a soum working-group member or operator gets
 the soum XLSX and the score sheet to fill.
-SMS cannot carry files: the reply says where to get them. Files are written to the
-reports folder (``SANAL_REPORTS_DIR``) and named in the outbox row's ``documents``.
+SMS cannot carry files: the reply says where to get them.
+
+The handler decides, in the message's transaction, whether there are reports to send and
+which (``Context.renders``); the files are made after the commit by :func:`render`, so
+the writer is not held while matplotlib and openpyxl work (storage/held_replies.py says
+how the reply waits for them). Files are written to the reports folder
+(``SANAL_REPORTS_DIR``) and named in the outbox row's ``documents``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot.core.message import Channel
+from bot.core.settings import Settings
 from handlers.context import Context
 from handlers.soum import planning_year, soum_of
 from storage import rounds
+from storage.db import Conn
 
 MIME = {
     ".pdf": "application/pdf",
@@ -26,33 +37,33 @@ MIME = {
 OPEN = ("draft", "collecting", "voting")
 
 
-def _doc(path: Path) -> dict[str, str]:
-    return {"path": str(path), "filename": path.name, "mime": MIME.get(path.suffix, "")}
-
-
-def _folder(ctx: Context) -> Path:
-    folder = ctx.settings.reports_path()
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def files(spec: dict[str, Any]) -> list[str]:
+    """The file names a render spec makes, in the order they are sent."""
+    if spec["doc"] == "soum":
+        stem = f"{spec['soum']}-{spec['year']}"
+        return [f"soum-{stem}.xlsx", f"scores-{stem}.xlsx"]
+    stem = f"{spec['bag']}-{spec['year']}"
+    if spec["doc"] == "chart":
+        return [f"results-{stem}.png"]
+    return [f"minutes-{stem}.pdf", f"minutes-{stem}.docx", f"results-{stem}.png",
+            f"round-{stem}.xlsx"]  # fmt: skip
 
 
 async def attach_chart(ctx: Context, round_id: int) -> None:
     """Add the round's results chart to the reply, on Telegram only."""
     if ctx.inbound.channel != Channel.TELEGRAM:
         return
-    from handlers.reports.chart import results_png
     from handlers.reports.data import CountsHidden, round_report
 
     rnd = await rounds.get(ctx.conn, round_id)
     if rnd is None or rnd.status in OPEN:
         return
     try:
-        rep = await round_report(ctx.conn, rnd, ctx.settings.min_voters_for_counts)
+        await round_report(ctx.conn, rnd, ctx.settings.min_voters_for_counts)
     except CountsHidden:  # the reply already says why there are no counts
         return
-    path = _folder(ctx) / f"results-{rnd.bag_code}-{rnd.year}.png"
-    await asyncio.to_thread(results_png, rep, path, ctx.person.lang)
-    ctx.documents.append(_doc(path))
+    chart = {"doc": "chart", "round_id": rnd.id, "bag": rnd.bag_code, "year": rnd.year}
+    ctx.renders.append({**chart, "lang": ctx.person.lang})
 
 
 async def request(ctx: Context) -> None:
@@ -65,16 +76,10 @@ async def request(ctx: Context) -> None:
     if ctx.inbound.channel != Channel.TELEGRAM:
         ctx.reply("report.telegram_only")
         return
-    from handlers.reports.chart import results_png
-    from handlers.reports.data import CountsHidden, round_report, soum_report
-    from handlers.reports.minutes import khural_facts, minutes_of
-    from handlers.reports.minutes_docx import minutes_docx
-    from handlers.reports.minutes_pdf import minutes_pdf
-    from handlers.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
+    from handlers.reports.data import CountsHidden, round_report
 
-    folder = _folder(ctx)
     lang = "en" if ctx.person.lang == "en" else "mn"
-    paths: list[Path] = []
+    spec: dict[str, Any] = {}
     if bag_code is not None:
         rnd = await rounds.current(ctx.conn, bag_code)
         if rnd is None:
@@ -85,28 +90,72 @@ async def request(ctx: Context) -> None:
             ctx.reply("report.round_open")
             return
         try:
-            rep = await round_report(ctx.conn, rnd, ctx.settings.min_voters_for_counts)
+            await round_report(ctx.conn, rnd, ctx.settings.min_voters_for_counts)
         except CountsHidden:
             ctx.reply("report.too_few", min=ctx.settings.min_voters_for_counts)
             return
-        stem = f"{rnd.bag_code}-{rnd.year}"
-        paths = [folder / f"minutes-{stem}.pdf", folder / f"minutes-{stem}.docx",
-                 folder / f"results-{stem}.png", folder / f"round-{stem}.xlsx"]  # fmt: skip
-        made = minutes_of(rep, await khural_facts(ctx.conn, rep, ctx.settings), lang)
-        await asyncio.to_thread(minutes_pdf, made, paths[0])
-        await asyncio.to_thread(minutes_docx, made, paths[1])
-        await asyncio.to_thread(results_png, rep, paths[2], lang)
-        await asyncio.to_thread(save, round_workbook(rep, lang), paths[3])
+        spec = {"doc": "round", "round_id": rnd.id, "bag": rnd.bag_code, "year": rnd.year}
         await ctx.audit("report.round", unit_code=bag_code, round_id=rnd.id)
     elif soum_code is not None:
         year = await planning_year(ctx.conn, ctx.settings, soum_code, ctx.now)
-        srep = await soum_report(ctx.conn, soum_code, year, ctx.settings.min_voters_for_counts)
-        paths = [
-            folder / f"soum-{soum_code}-{year}.xlsx",
-            folder / f"scores-{soum_code}-{year}.xlsx",
-        ]
-        await asyncio.to_thread(save, soum_workbook(srep, lang), paths[0])
-        await asyncio.to_thread(save, score_sheet(srep.plan, lang, srep.min_voters), paths[1])
+        spec = {"doc": "soum", "soum": soum_code, "year": year}
         await ctx.audit("report.soum", unit_code=soum_code, year=year)
-    ctx.documents.extend(_doc(p) for p in paths)
-    ctx.reply("report.sent", name=", ".join(p.name for p in paths))
+    spec["lang"] = lang
+    ctx.renders.append(spec)
+    ctx.reply("report.sent", name=", ".join(files(spec)))
+
+
+async def render(conn: Conn, settings: Settings, spec: dict[str, Any]) -> list[dict[str, str]]:
+    """Make the files a spec names (reading through ``conn``, outside any write) and
+    return them as the outbox's ``documents``. The heavy part runs in a thread."""
+    from handlers.reports.chart import results_png
+    from handlers.reports.data import round_report, soum_report
+    from handlers.reports.minutes import khural_facts, minutes_of
+    from handlers.reports.minutes_docx import minutes_docx
+    from handlers.reports.minutes_pdf import minutes_pdf
+    from handlers.reports.xlsx import round_workbook, save, score_sheet, soum_workbook
+
+    lang = str(spec["lang"])
+    makers: list[Callable[[], bytes]]
+    if spec["doc"] == "soum":
+        srep = await soum_report(
+            conn, spec["soum"], int(spec["year"]), settings.min_voters_for_counts
+        )
+        makers = [
+            lambda: save(soum_workbook(srep, lang)),
+            lambda: save(score_sheet(srep.plan, lang, srep.min_voters)),
+        ]
+    else:
+        rnd = await rounds.get(conn, int(spec["round_id"]))
+        if rnd is None:
+            raise LookupError(f"round {spec['round_id']} is gone")
+        rep = await round_report(conn, rnd, settings.min_voters_for_counts)
+        if spec["doc"] == "chart":
+            makers = [lambda: results_png(rep, None, lang)]
+        else:
+            made = minutes_of(rep, await khural_facts(conn, rep, settings), lang)
+            makers = [
+                lambda: minutes_pdf(made),
+                lambda: minutes_docx(made),
+                lambda: results_png(rep, None, lang),
+                lambda: save(round_workbook(rep, lang)),
+            ]
+    folder = settings.reports_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    documents = []
+    for name, make in zip(files(spec), makers, strict=True):
+        path = folder / name
+        await asyncio.to_thread(_write, path, make)
+        documents.append({"path": str(path), "filename": name, "mime": MIME.get(path.suffix, "")})
+    return documents
+
+
+def _write(path: Path, make: Callable[[], bytes]) -> None:
+    """Make a file and put it in place whole: a reply being sent never reads one half
+    written (two processes may render the same report at once)."""
+    part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        part.write_bytes(make())
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)

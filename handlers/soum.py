@@ -21,13 +21,14 @@ from handlers.allocation import RULES
 from handlers.closing import results
 from handlers.context import Context, Notice, Text
 from handlers.delivery import compose, queue_for_person, route_for
-from handlers.soum_plan import SoumPlan, build
+from handlers.proposals import short
+from handlers.reports.labels import criterion_key
+from handlers.soum_plan import SCORE_MAX, SCORE_MIN, SoumPlan, build
 from storage import audit, people, roles, rounds, soum, units
 from storage.db import Tx
 from storage.rounds import Round
 from storage.soum import AllocationItem, Criterion, ListItem
 
-SCORE_MIN, SCORE_MAX = 1, 5
 TEXT_LIMIT = 28
 
 
@@ -38,14 +39,8 @@ def mln(amount: int | Fraction) -> Text:
     return Text("soum.mln", {"x": shown})
 
 
-def short(text: str, limit: int = TEXT_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def criterion_label(name: str) -> Text:
-    if name in ("importance", "fit", "beneficiaries", "votes"):
-        return Text(f"soum.criterion.{name}")
-    return Text("soum.criterion.other", {"name": name})
+    return Text(*criterion_key(name))
 
 
 # --- who may act for which soum -----------------------------------------------------------
@@ -242,7 +237,7 @@ def _ask(ctx: Context, item: ListItem, crits: Sequence[Criterion], given: Sequen
     ctx.reply(
         "score.ask",
         n=item.number,
-        text=short(item.text),
+        text=short(item.text, TEXT_LIMIT),
         cost=mln(item.cost_mnt) if item.cost_mnt is not None else "-",
         criterion=criterion_label(nxt.name),
         example=f"{prefix} 4",

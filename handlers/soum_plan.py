@@ -42,6 +42,8 @@ from storage import ballots, soum, units
 from storage.db import Tx
 from storage.soum import Criterion, ListItem, Score
 
+# What a member may give a proposal on a criterion (a chat reply, a score sheet's cell).
+SCORE_MIN, SCORE_MAX = 1, 5
 NOT_SCORED = "not_scored"
 NO_COST = "no_cost"
 
@@ -149,8 +151,9 @@ def combine(
         for c in criteria:
             if c.source == "member":
                 given = by_member.get(item.proposal_id, {}).get(c.name, [])
+                span = (SCORE_MAX - SCORE_MIN) * len(given)
                 values[c.name] = (
-                    Fraction(sum(v - 1 for v in given), 4 * len(given)) if given else None
+                    Fraction(sum(v - SCORE_MIN for v in given), span) if given else None
                 )
             elif c.source == "beneficiaries":
                 values[c.name] = Fraction(item.beneficiaries or 0, most) if most else Fraction(0)

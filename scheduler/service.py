@@ -1,5 +1,10 @@
 """The scheduler inside ``sanal serve``: APScheduler calls the sweeps, nothing more.
 
+A background service of the app, not a channel: it asks of the app only what
+:class:`SchedulerHost` names (the database, the sweep counters, waking the senders, the
+replies a crash left waiting for their documents), so nothing here imports the app or a
+channel.
+
 No job store holds a deadline: jobs are an interval sweep (and a one-off wake-up at the
 next round deadline, recomputed from the database after every sweep). The first sweep
 runs at start, which is the catch-up after a stop; ``misfire_grace_time=None`` and
@@ -13,35 +18,49 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.channels.base import Transport
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from scheduler import backups
 from scheduler.sweeps import SweepReport, next_deadline, run_once
 from storage import metrics as monitoring
-
-if TYPE_CHECKING:
-    from bot.app import Sanal
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
 
-class SchedulerPlugin:
-    """A :class:`bot.app.ChannelPlugin` without a channel: it starts and stops the sweeps."""
+class SweepCounters(Protocol):
+    """Where the sweeps are counted for /metrics (bot/metrics.py)."""
+
+    def swept(self, counts: dict[str, int]) -> None: ...
+    def sweep_failed(self) -> None: ...
+
+
+class SchedulerHost(Protocol):
+    """What the scheduler needs of the application that runs it (``bot.app.Sanal``)."""
+
+    @property
+    def db(self) -> Database: ...
+    @property
+    def metrics(self) -> SweepCounters: ...
+    def wake_senders(self) -> None: ...
+    async def release_held(self) -> None: ...
+
+
+class SchedulerService:
+    """Starts and stops the sweeps; /healthz reads ``started_at`` and ``last_sweep_at``."""
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self._app: Sanal | None = None
+        self._app: SchedulerHost | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._sweep: asyncio.Task[SweepReport | None] | None = None
         self._stopping = False
@@ -51,13 +70,7 @@ class SchedulerPlugin:
         self.started_at: float | None = None
         self.last_sweep_at: float | None = None
 
-    def transport(self) -> Transport | None:
-        return None
-
-    def routes(self, app: Sanal) -> list[web.RouteDef]:
-        return []
-
-    async def start(self, app: Sanal) -> None:
+    async def start(self, app: SchedulerHost) -> None:
         # APScheduler logs every run at INFO ("Running job ..."): twice a minute of noise.
         # Our sweep logs what it did; APScheduler's warnings and errors still show.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -95,7 +108,7 @@ class SchedulerPlugin:
         # Shielded: stopping APScheduler cancels its job, never a half-done transaction.
         return await asyncio.shield(self._sweep)
 
-    async def _run(self, app: Sanal) -> SweepReport | None:
+    async def _run(self, app: SchedulerHost) -> SweepReport | None:
         now = self.clock.now()
         try:
             report = await run_once(app.db, self.settings, now)
@@ -111,13 +124,14 @@ class SchedulerPlugin:
         # After the sweep (deadlines first); a daily copy, in a thread (scheduler/backups.py).
         await backups.run_due(app.db, self.settings, now)
         await app.db.fold_wal()  # sealed ballot messages leave the -wal file (storage/db.py)
+        await app.release_held()  # replies a crash left before their documents were made
         # Reminders and results are queued; retries of errored sends come due by their
         # own time: either way the senders look at the outbox now.
         app.wake_senders()
         await self._wake_at_next_deadline(app, now)
         return report
 
-    async def _wake_at_next_deadline(self, app: Sanal, now: datetime) -> None:
+    async def _wake_at_next_deadline(self, app: SchedulerHost, now: datetime) -> None:
         """A deadline closer than the next interval sweep gets a wake-up of its own, so a
         round closes at "vote until", not up to one interval later."""
         if self._scheduler is None or self._stopping:
@@ -149,7 +163,7 @@ def _counts(report: SweepReport) -> dict[str, int]:
     }
 
 
-async def _note_sweep(app: Sanal, now: datetime) -> None:
+async def _note_sweep(app: SchedulerHost, now: datetime) -> None:
     """The sweep's time in the database: `sanal status` and /metrics read it from any
     process. A write that fails here fails nothing else (the next sweep writes again)."""
     try:

@@ -2,7 +2,7 @@
 
 Never write a voter's choices here: the log is readable by officials. Every row names the
 channel the action came through, so that what was done through the training simulator
-can never pass for what a person sent (issue 11).
+can never pass for what a person sent.
 """
 
 from __future__ import annotations

@@ -17,16 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.core import channels
+from bot.core import backoff, channels
 from storage.db import Conn, Row, fetchall, fetchone
 from storage.times import from_db, to_db
-
-MAX_ERRORS = 5  # a message is failed after this many retryable errors...
-# ...and only once it has been retried for this long. Retryable errors (500, 429,
-# timeouts) come in bursts: five of them fit in the first 13 minutes of backoff, so a
-# short provider outage used to lose every reply queued during it (found by
-# tests/faults/test_provider_faults.py). Now an outage of up to three hours loses nothing.
-RETRY_FOR = timedelta(hours=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +245,8 @@ async def mark_retry(
     count_error: bool = True,
     in_doubt: bool | None = None,
 ) -> str:
-    """Put a row back in the queue after a retryable error; fail it after MAX_ERRORS
-    errors once its next attempt would come more than RETRY_FOR after it was queued.
+    """Put a row back in the queue after a retryable error, or fail it when the retry
+    policy gives up on it (bot.core.backoff).
 
     ``in_doubt``: after an attempt, whether the provider may have the message (None: a
     row put back unsent, which changes nothing)."""
@@ -261,9 +254,9 @@ async def mark_retry(
         conn, "SELECT error_count, created_at FROM outbox WHERE id = ?", (outbox_id,)
     )
     errors = (int(row["error_count"]) if row else 0) + int(count_error)
-    expired = row is None or next_attempt - from_db(row["created_at"]) > RETRY_FOR
+    retried_for = next_attempt - from_db(row["created_at"]) if row else None
     # A row put back unsent (pacing) is not failed: it was not even tried.
-    status = "failed" if count_error and errors >= MAX_ERRORS and expired else "queued"
+    status = "failed" if count_error and backoff.gives_up(errors, retried_for) else "queued"
     if in_doubt is None:
         await conn.execute(
             "UPDATE outbox SET status = ?, error_count = ?, last_error = ?, "

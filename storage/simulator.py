@@ -1,4 +1,4 @@
-"""What the training simulator may see and touch (issue 11).
+"""What the training simulator may see and touch.
 
 The simulator writes as any phone number; where real people use Sanal that would be a back
 door. These queries tell a real person's number (it has written, or been written to,

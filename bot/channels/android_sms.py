@@ -123,8 +123,7 @@ class AndroidChannel:
         if not sig or not stamp:
             return "unsigned"
         # ASCII only, and a sane length: compare_digest raises on non-ASCII text, and int()
-        # on "²" or on 5,000 digits, which made a forged header a 500 instead of a 403
-        # (found by tests/fuzz/test_webhooks.py).
+        # on "²" or on 5,000 digits, which would make a forged header a 500, not a 403.
         if not sig.isascii() or not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
             return "bad signature"
         if not hmac.compare_digest(signature(self.key, body, stamp), sig.lower()):
@@ -158,7 +157,7 @@ class AndroidChannel:
         name, payload = event.get("event"), event["payload"]
         if name == "sms:received":
             return await self._received(payload)
-        # (a list or dict as the event name is unhashable: it was a 500, found by fuzzing)
+        # (a list or dict as the event name is unhashable: a lookup would be a 500)
         if isinstance(name, str) and name in STATUS_EVENTS:
             return await self._status(STATUS_EVENTS[name], payload)
         return web.Response(status=204)  # system:ping and events we do not use

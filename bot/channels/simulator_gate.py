@@ -1,4 +1,4 @@
-"""When the training simulator runs, and as whom it may write (issue 11).
+"""When the training simulator runs, and as whom it may write.
 
 The simulator (page ``/``, ``/api/sim/messages``, ``sanal chat``) writes as any phone
 number and reads any number's conversation. Where real people use Sanal that is a back

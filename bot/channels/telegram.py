@@ -72,7 +72,7 @@ def make_bot(settings: Settings, token: str) -> tuple[PtbBot, list[BaseRequest]]
     base = (settings.telegram_api_url or "https://api.telegram.org").rstrip("/")
     t = settings.telegram_timeout_seconds
     requests: list[BaseRequest] = [
-        # Sending on aiohttp: PTB's httpx layer was the broadcast's bottleneck (telegram_http).
+        # Sending on aiohttp: PTB's httpx layer is the broadcast's bottleneck (telegram_http).
         AiohttpRequest(timeout=t, connections=32),
         # getUpdates waits on its own connection (PTB adds the poll timeout to read_timeout).
         HTTPXRequest(connection_pool_size=1, read_timeout=t, write_timeout=t, connect_timeout=t),
@@ -322,7 +322,7 @@ class TelegramChannel:
         """Why the secret header is refused, or None when it is ours.
 
         aiohttp keeps header bytes that are not UTF-8 as surrogates, which ``str.encode``
-        refuses: such a header was a 500 with a traceback. Ours is ASCII, so anything else
+        refuses: such a header would be a 500 with a traceback. Ours is ASCII, so anything else
         is wrong before it is compared (compare_digest takes ASCII text)."""
         if not given:
             return "no secret"

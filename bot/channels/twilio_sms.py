@@ -9,7 +9,7 @@
   accepted. After a timeout (or a crash mid-send) we first ask Twilio whether it has the
   message (see reconcile); after a 429 or a refused connection it certainly has not, and
   the message is sent again without asking. When asking fails, the sender asks again a
-  few times and then settles the message (bot/sender.py, CHECK_BACKOFF).
+  few times and then settles the message (bot/core/backoff.py, CHECK_BACKOFF).
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ MAX_BODY = 2000
 # Clock difference we tolerate between Twilio's timestamps and ours when reconciling.
 SKEW = timedelta(minutes=2)
 # How many of a number's messages since the day before a row was queued are looked at when
-# reconciling it. It was 50, newest first: a governor gets a notice for every proposal,
-# and a row of theirs left mid-send by a crash was then not found among the 50 newest
-# and sent again (found by tests/faults/test_kill9.py's soak run: 300 proposals).
+# reconciling it. Many: a governor gets a notice for every proposal, and a row of theirs
+# left mid-send by a crash must be found among hundreds of newer ones, or it is sent again
+# (tests/faults/test_kill9.py sends 300 proposals).
 RECONCILE_LIMIT = 5000
 
 

@@ -20,7 +20,9 @@ class Inbound:
     """One message from a person, normalised at the channel edge.
 
     ``external_id`` is the provider's id (Twilio MessageSid, Telegram update_id); when a
-    provider has none that is unique, the channel derives one (see ``storage.inbox``).
+    provider has none that is unique, the channel derives a stable one from the message
+    (the Android gateway: ``bot.channels.android_sms.message_key``), so that a webhook's
+    retry is stored once.
     """
 
     channel: Channel

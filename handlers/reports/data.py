@@ -309,7 +309,7 @@ async def _bag_row(conn: Tx, bag: Unit, year: int) -> ParticipationRow:
         (bag.code, year),
     )
     if row is not None and row["registered_at_close"] is not None:
-        registered = int(row["registered_at_close"])  # frozen at the close (issue 12)
+        registered = int(row["registered_at_close"])  # frozen at the close (migration 0010)
     if row is None:
         return ParticipationRow(bag.code, bag.name, "bag", year, "-", registered, 0, 0, 0, {})
     round_id = int(row["id"])

@@ -17,10 +17,17 @@ def label(key: str, lang: str = "mn", **params: object) -> str:
     return render(f"report.{key}", "mn" if lang == "mn_latn" else lang, **params)
 
 
-def criterion(name: str, lang: str = "mn") -> str:
+def criterion_key(name: str) -> tuple[str, dict[str, object]]:
+    """The catalog key naming a soum criterion, and its parameters: a criterion the
+    working group added has no text of its own and is shown by its name."""
     if name in ("importance", "fit", "beneficiaries", "votes"):
-        return render(f"soum.criterion.{name}", lang)
-    return name
+        return f"soum.criterion.{name}", {}
+    return "soum.criterion.other", {"name": name}
+
+
+def criterion(name: str, lang: str = "mn") -> str:
+    key, params = criterion_key(name)
+    return render(key, lang, **params)
 
 
 def reason(code: str, lang: str = "mn") -> str:

@@ -50,7 +50,7 @@ from handlers.reports.labels import (
     rule_in_force,
     status,
 )
-from handlers.soum_plan import SoumPlan, project_id
+from handlers.soum_plan import SCORE_MAX, SCORE_MIN, SoumPlan, project_id
 from storage.soum import Criterion
 
 Cell = str | int | float | None
@@ -61,6 +61,7 @@ MONEY = "#,##0"  # 80,000,000: tens of millions of tögrög read at a glance
 MONEY_COLUMNS = (6, 7, 9)  # cost, money left before it, most a supporter paid
 EXPLAIN_WIDTH = 60  # characters: a rule's two sentences wrap in four or five lines
 META_SHEET = "sanal"
+SCORES = f"{SCORE_MIN}-{SCORE_MAX}"  # as a score sheet's headers and errors write the range
 HIDDEN = "—"  # a bag's votes when too few voted to show them (ballot secrecy)
 # A soum's score sheet is tens of kilobytes unpacked; a zip bomb is gigabytes.
 MAX_SHEET_BYTES = 50 * 1024 * 1024
@@ -534,7 +535,7 @@ def score_sheet(plan: SoumPlan, lang: str = "mn", min_voters: int = DEFAULT_MIN_
     ]
     _table(
         ws,
-        [*fixed, *(f"{criterion(c.name, lang)} (1-5)" for c in scored)],
+        [*fixed, *(f"{criterion(c.name, lang)} ({SCORES})" for c in scored)],
         (
             [
                 line.item.number,
@@ -566,7 +567,7 @@ def score_sheet(plan: SoumPlan, lang: str = "mn", min_voters: int = DEFAULT_MIN_
 class ScoreSheet:
     soum_code: str
     year: int
-    scores: dict[int, dict[str, int]]  # soum list number -> criterion -> 1..5
+    scores: dict[int, dict[str, int]]  # soum list number -> criterion -> score
 
 
 class ScoreSheetError(ValueError):
@@ -602,8 +603,8 @@ def _formula(value: object) -> bool:
 
 
 def read_score_sheet(source: Path | bytes) -> ScoreSheet:
-    """Read a filled score sheet. Empty cells are skipped; anything else must be 1-5,
-    typed as a number: a formula is refused, never computed."""
+    """Read a filled score sheet. Empty cells are skipped; anything else must be a score
+    (SCORE_MIN to SCORE_MAX) typed as a number: a formula is refused, never computed."""
     wb = _open_sheet(source)
     if META_SHEET not in wb.sheetnames:
         raise ScoreSheetError("not a Sanal score sheet (no 'sanal' sheet)")
@@ -631,14 +632,15 @@ def read_score_sheet(source: Path | bytes) -> ScoreSheet:
                 continue
             if _formula(cell):
                 raise ScoreSheetError(
-                    f"row {r}: {str(cell)[:40]!r} is a formula; type the score itself (1-5)"
+                    f"row {r}: {str(cell)[:40]!r} is a formula; type the score itself ({SCORES})"
                 )
             try:
                 value = int(float(str(cell).strip().replace(",", ".")))
             except ValueError:
-                raise ScoreSheetError(f"row {r}: {cell!r} is not a score 1-5") from None
-            if not 1 <= value <= 5 or float(str(cell).strip().replace(",", ".")) != value:
-                raise ScoreSheetError(f"row {r}: {cell!r} is not a score 1-5")
+                raise ScoreSheetError(f"row {r}: {cell!r} is not a score {SCORES}") from None
+            exact = float(str(cell).strip().replace(",", ".")) == value
+            if not SCORE_MIN <= value <= SCORE_MAX or not exact:
+                raise ScoreSheetError(f"row {r}: {cell!r} is not a score {SCORES}")
             values[name] = value
         if values:
             scores[number] = values

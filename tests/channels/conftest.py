@@ -154,6 +154,8 @@ async def sms_world(settings: Settings, clock: ManualClock) -> AsyncIterator[Sms
     await sanal.open()
     for plugin in sanal.plugins:
         await plugin.start(sanal)
+    for service in sanal.services:  # the scheduler, when the settings enable it
+        await service.start(sanal)
     await make_official(sanal, "+97699000000", "governor", ZAG_BAG_1)
     async with TestClient(TestServer(build_web_app(sanal))) as client:
         yield SmsWorld(sanal, client, clock)

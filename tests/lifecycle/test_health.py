@@ -26,6 +26,7 @@ from bot.app import Sanal
 from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from bot.wiring import build
+from scheduler.service import SchedulerService
 from storage import outbox
 from tests.conftest import make_settings
 
@@ -148,7 +149,7 @@ async def test_a_scheduler_that_stopped_sweeping(tmp_path: Path) -> None:
         async with TestClient(TestServer(build_web_app(app))) as client:
             assert (await health(client))[1].get("last_sweep_seconds_ago") is None  # not started
             await app.start()
-            [scheduler] = [p for p in app.plugins if hasattr(p, "last_sweep_at")]
+            [scheduler] = [s for s in app.services if isinstance(s, SchedulerService)]
             for _ in range(100):
                 if scheduler.last_sweep_at is not None:
                     break

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.clock import ManualClock
-from scheduler.service import SchedulerPlugin
+from scheduler.service import SchedulerService
 from tests.channels.conftest import SmsWorld, fake_gateway, fake_twilio, sms_settings, sms_world
 from tests.conftest import ZAG_BAG_2, make_official
 from tests.fakes.android_gateway import FakeGateway
@@ -41,6 +41,6 @@ async def world(
         yield w
 
 
-def scheduler(world: SmsWorld) -> SchedulerPlugin:
-    [plugin] = [p for p in world.sanal.plugins if isinstance(p, SchedulerPlugin)]
-    return plugin
+def scheduler(world: SmsWorld) -> SchedulerService:
+    [service] = [s for s in world.sanal.services if isinstance(s, SchedulerService)]
+    return service

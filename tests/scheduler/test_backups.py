@@ -16,7 +16,7 @@ from bot.app import Sanal
 from bot.core.clock import ManualClock
 from bot.wiring import build
 from scheduler import backups
-from scheduler.service import SchedulerPlugin
+from scheduler.service import SchedulerService
 from tests.conftest import make_settings
 
 
@@ -82,17 +82,18 @@ async def test_the_scheduler_service_makes_it_once_from_two_processes(
     """Two `serve` processes start at once: each scheduler's first sweep runs at its
     start, and one backup is made."""
     first, second = await _two(tmp_path, clock)
-    plugins = [
-        next(p for p in a.plugins if isinstance(p, SchedulerPlugin)) for a in (first, second)
+    schedulers = [
+        next(s for s in a.services if isinstance(s, SchedulerService)) for a in (first, second)
     ]
     try:
-        await asyncio.gather(*(p.start(a) for p, a in zip(plugins, (first, second), strict=True)))
+        pairs = zip(schedulers, (first, second), strict=True)
+        await asyncio.gather(*(s.start(a) for s, a in pairs))
         deadline = asyncio.get_running_loop().time() + 10
-        while not all(p.last_report for p in plugins):  # each has swept (and backed up)
+        while not all(s.last_report for s in schedulers):  # each has swept (and backed up)
             assert asyncio.get_running_loop().time() < deadline, "no sweep ran"
             await asyncio.sleep(0.02)
-        for plugin in plugins:
-            await plugin.stop()
+        for scheduler in schedulers:
+            await scheduler.stop()
         assert len(_made(first.settings.backup_path())) == 1
     finally:
         await first.stop()

@@ -16,7 +16,7 @@ from bot.channels.base import SendResult
 from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.wiring import build
-from scheduler.service import SchedulerPlugin
+from scheduler.service import SchedulerService
 from scheduler.sweeps import SweepReport, run_once
 from storage import audit, rounds
 from storage.outbox import OutboxRow
@@ -34,8 +34,8 @@ async def _until(check: Callable[[], Awaitable[bool]], limit: float = 10.0) -> N
         await asyncio.sleep(0.02)
 
 
-def _plugin(app: Sanal) -> SchedulerPlugin:
-    return next(p for p in app.plugins if isinstance(p, SchedulerPlugin))
+def _scheduler(app: Sanal) -> SchedulerService:
+    return next(s for s in app.services if isinstance(s, SchedulerService))
 
 
 async def _status(app: Sanal) -> str:
@@ -73,7 +73,7 @@ async def test_restart_across_the_close(
     finally:
         await second.stop()
     assert await _status(sanal) == "closed"
-    report = _plugin(second).last_report
+    report = _scheduler(second).last_report
     assert report is not None and len(report.closed) == 1
 
     # Started again (twice): nothing more is closed or sent.
@@ -85,12 +85,12 @@ async def test_restart_across_the_close(
         try:
 
             async def swept(app: Sanal = again) -> bool:
-                return _plugin(app).last_report is not None
+                return _scheduler(app).last_report is not None
 
             await _until(swept)
         finally:
             await again.stop()
-        last = _plugin(again).last_report
+        last = _scheduler(again).last_report
         assert last == SweepReport()
     after = await sanal.db.fetchall("SELECT id, status FROM outbox ORDER BY id")
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
