@@ -16,7 +16,7 @@ from bot.core.settings import Settings
 from bot.core.texts import render
 from bot.router import Router
 from handlers import report_request
-from storage import held_replies, outbox, people
+from storage import held_replies, identities, outbox, people
 from storage.db import Conn
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone
 from tests.minutes.khural import closed_round, telegram_say
@@ -30,7 +30,7 @@ async def _governor_in_telegram(sanal: Sanal, client: TestClient[Any, Any]) -> N
     async with sanal.db.write() as conn:
         person = await people.by_phone(conn, GOVERNOR)
         assert person is not None
-        await people.link_telegram(conn, person.id, TELEGRAM)
+        await identities.link(conn, person.id, "telegram", str(TELEGRAM), sanal.clock.now())
 
 
 async def _replies(sanal: Sanal) -> list[outbox.OutboxRow]:
