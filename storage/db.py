@@ -309,10 +309,14 @@ async def _quick_check(conn: Tx, path: str) -> None:
 
     ``quick_check`` reads every page (a few milliseconds for a bag's or a soum's file);
     its first complaint names the damage."""
-    rows = await fetchall(conn, "PRAGMA quick_check(1)")
-    first = " ".join(str(rows[0][0]).split()) if rows else "no answer"  # one line
+    first = first_complaint(await fetchall(conn, "PRAGMA quick_check(1)"))
     if first != "ok":
         raise DatabaseUnusable(f"{path}: the database is damaged ({first}); restore a backup")
+
+
+def first_complaint(rows: Sequence[Sequence[object]]) -> str:
+    """The first row of a ``quick_check`` or ``integrity_check`` in one line ("ok" if sound)."""
+    return " ".join(str(rows[0][0]).split()) if rows else "no answer"
 
 
 def _unusable(path: str, exc: BaseException) -> str:
