@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.core.message import Inbound
 from storage import audit, roles
-from storage.db import Tx, fetchone
-from storage.times import to_db
+from storage.db import Tx
 
 TOLD = "refused.flood"
 TELL_AGAIN_AFTER = timedelta(hours=1)
@@ -28,12 +27,7 @@ async def exempt(conn: Tx, person_id: int) -> bool:
 
 async def first_of_flood(conn: Tx, msg: Inbound, person_id: int, now: datetime) -> bool:
     """Record the flood and say whether this sender is to be told (once an hour at most)."""
-    told = await fetchone(
-        conn,
-        "SELECT 1 FROM audit_log WHERE action = ? AND actor = ? AND at >= ? LIMIT 1",
-        (TOLD, msg.address, to_db(now - TELL_AGAIN_AFTER)),
-    )
-    if told is not None:
+    if await audit.recorded_since(conn, TOLD, msg.address, now - TELL_AGAIN_AFTER):
         return False
     await audit.record(
         conn,

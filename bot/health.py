@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -27,8 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.sender_health import sender_health
-from storage.db import Database, fetchone
-from storage.times import to_db
+from storage import health as storage_health
+from storage import outbox
+from storage.db import Database, DatabaseError
 
 if TYPE_CHECKING:
     from bot.app import Sanal
@@ -84,27 +84,13 @@ async def _report(sanal: Sanal) -> dict[str, Any]:
 
 async def _writable(sanal: Sanal) -> list[str]:
     try:
-        async with asyncio.timeout(WRITE_LIMIT), sanal.db.write() as conn:
-            await conn.execute(
-                "INSERT INTO health (id, checked_at) VALUES (1, ?) "
-                "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
-                (to_db(sanal.clock.now()),),
-            )
+        async with asyncio.timeout(WRITE_LIMIT), sanal.db.write() as tx:
+            await storage_health.mark_checked(tx, sanal.clock.now())
     except TimeoutError:
         return [f"database: a write waited more than {WRITE_LIMIT:g}s"]
-    except (sqlite3.Error, RuntimeError, OSError) as exc:  # RuntimeError: not open
+    except (DatabaseError, RuntimeError, OSError) as exc:  # RuntimeError: not open
         return [f"database not writable: {exc}"]
     return []
-
-
-def _quick_check(path: str) -> str | None:
-    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    try:
-        rows = conn.execute("PRAGMA quick_check(1)").fetchall()
-    finally:
-        conn.close()
-    first = " ".join(str(rows[0][0]).split()) if rows else "no answer"
-    return None if first == "ok" else first
 
 
 async def _sound_file(db: Database) -> list[str]:
@@ -114,8 +100,8 @@ async def _sound_file(db: Database) -> list[str]:
     async with state.lock:  # one read of the whole file at a time, whoever asks
         if state.at is None or time.monotonic() - state.at >= QUICK_CHECK_EVERY:
             try:
-                state.problem = await asyncio.to_thread(_quick_check, db.path)
-            except sqlite3.Error as exc:
+                state.problem = await asyncio.to_thread(storage_health.file_problem, db.path)
+            except DatabaseError as exc:
                 state.problem = str(exc)
             state.at = time.monotonic()
     return [f"database file damaged: {state.problem}"] if state.problem else []
@@ -136,19 +122,14 @@ def _disk(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
 
 async def _outbox(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
     minutes = sanal.settings.outbox_stuck_minutes
-    long_ago = to_db(sanal.clock.now() - timedelta(minutes=minutes))
+    long_ago = sanal.clock.now() - timedelta(minutes=minutes)
     try:
-        row = await fetchone(
-            sanal.db.reader,
-            "SELECT count(*) FILTER (WHERE next_attempt_at < ?) AS overdue, "
-            "count(*) FILTER (WHERE error_count >= ?) AS failing "
-            "FROM outbox WHERE status IN ('queued', 'sending')",
-            (long_ago, FAILING_AFTER),
+        waiting = await outbox.backlog(
+            sanal.db.reader, due_before=long_ago, failing_after=FAILING_AFTER
         )
-    except (sqlite3.Error, RuntimeError) as exc:
+    except (DatabaseError, RuntimeError) as exc:
         return [f"outbox unreadable: {exc}"]
-    overdue = int(row["overdue"]) if row else 0
-    failing = int(row["failing"]) if row else 0
+    overdue, failing = waiting.overdue, waiting.failing
     figures["outbox_overdue"] = overdue
     figures["outbox_failing"] = failing
     problems = []
@@ -163,7 +144,7 @@ async def _provider_checks(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
     """Messages waiting because the SMS provider cannot be asked whether it has them."""
     try:
         seen = await sender_health(sanal.db)
-    except (sqlite3.Error, RuntimeError) as exc:
+    except (DatabaseError, RuntimeError) as exc:
         return [f"outbox unreadable: {exc}"]
     figures["provider_checks_failing"] = seen.checks_failing
     figures["settled_uncertain"] = seen.settled_uncertain

@@ -28,7 +28,6 @@ import hmac
 import ipaddress
 import logging
 import re
-import sqlite3
 import weakref
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -49,7 +48,7 @@ from pydantic import SecretStr
 from bot.channels.base import Outcome, SendResult
 from bot.core.clock import Clock
 from storage import metrics as figures_of
-from storage.db import Database
+from storage.db import Database, DatabaseError
 from storage.metrics import Figures
 
 log = logging.getLogger(__name__)
@@ -243,7 +242,7 @@ class _DatabaseFigures:
         self._at = self.clock.now()
         try:
             self._figures = await figures_of.figures(self.db.reader)
-        except (sqlite3.Error, RuntimeError, ValueError) as exc:  # RuntimeError: closed
+        except (DatabaseError, RuntimeError, ValueError) as exc:  # RuntimeError: closed
             log.warning("metrics: the database could not be read: %s", exc)
             self._figures = None
 

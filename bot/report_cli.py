@@ -19,7 +19,7 @@ import click
 
 from bot.cli_options import db_option, settings_for
 from bot.database import database as open_database
-from storage.db import Tx, fetchall, fetchone
+from storage.db import Tx
 from storage.keyguard import BallotKeyError
 
 T = TypeVar("T")
@@ -349,20 +349,20 @@ def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
 
 async def _newest_round_year(conn: Tx, unit_code: str) -> int:
     from handlers.reports.data import ReportError
+    from storage import rounds
 
-    row = await fetchone(
-        conn, "SELECT max(year) AS y FROM rounds WHERE bag_code LIKE ? || '%'", (unit_code,)
-    )
-    if row is None or row["y"] is None:
+    year = await rounds.newest_year(conn, unit_code)
+    if year is None:
         raise ReportError(f"no round in unit {unit_code} yet")
-    return int(row["y"])
+    return year
 
 
 async def _participation(conn: Tx, unit_code: str, year: int | None) -> tuple[int, Any]:
-    from handlers.reports.data import count_bags, participation
+    from handlers.reports.data import participation
+    from storage import units
 
     year = year or await _newest_round_year(conn, unit_code)
-    with _bar(await count_bags(conn, unit_code), "bag", "participation") as bar:
+    with _bar(await units.count_bags(conn, unit_code), "bag", "participation") as bar:
         rows = await participation(conn, unit_code, year, progress=bar.update)
     return year, rows
 
@@ -434,15 +434,10 @@ def all_cmd(db: Path | None, unit: str, year: int | None, lang: str, out_dir: Pa
         done = []
         hidden: list[str] = []  # rounds with too few voters for counts: said, not written
         min_voters = settings_for(db=db).min_voters_for_counts
-        ids = await fetchall(
-            conn,
-            "SELECT id FROM rounds WHERE year = ? AND bag_code LIKE ? || '%' ORDER BY bag_code",
-            (y, unit),
-        )
-        with _bar(len(ids), "round", "rounds") as bar:
-            for r in ids:
-                rnd = await rounds.get(conn, int(r["id"]))
-                if rnd is not None and rnd.status not in ("draft", "collecting", "voting"):
+        found = await rounds.in_unit(conn, unit, y)
+        with _bar(len(found), "round", "rounds") as bar:
+            for rnd in found:
+                if rnd.status not in ("draft", "collecting", "voting"):
                     try:
                         rep = await round_report(conn, rnd, min_voters)
                         facts = await khural_facts(conn, rep, settings_for(db=db))

@@ -36,7 +36,7 @@ from handlers.dispatch import dispatch
 from handlers.secrecy import bears_ballot, keyboard_bears_ballot
 from storage import audit, held_replies, identities, inbox, outbox, people, rounds
 from storage.ballots import BallotKey
-from storage.db import Database, Tx
+from storage.db import Database, SavepointError, Tx
 from storage.people import Person
 
 log = logging.getLogger(__name__)
@@ -75,20 +75,20 @@ class Router:
         failed: list[int] = []
         async with self.db.write() as conn:
             for inbox_id in inbox_ids:
-                await conn.execute("SAVEPOINT message")
                 try:
-                    row = await inbox.get(conn, inbox_id)
-                    if row is None or row.status != "pending":
-                        results.append(None)
-                    else:
-                        results.append(await self._handle(conn, inbox_id, row.message))
+                    async with conn.savepoint("message"):
+                        row = await inbox.get(conn, inbox_id)
+                        if row is None or row.status != "pending":
+                            results.append(None)
+                        else:
+                            results.append(await self._handle(conn, inbox_id, row.message))
+                except SavepointError:
+                    raise  # the batch's transaction is in doubt: none of it is kept
                 except Exception:
                     # Log without the text: it may hold a ballot. The id finds it in the inbox.
                     log.exception("handler failed for inbox %s", inbox_id)
-                    await conn.execute("ROLLBACK TO message")
                     failed.append(len(results))
                     results.append(None)
-                await conn.execute("RELEASE message")
         for i in failed:
             results[i] = await self._failed(inbox_ids[i])
         held = [r.inbox_id for r in results if r is not None and r.held]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage import outbox
 from storage.db import Database
 
 
@@ -52,11 +53,7 @@ class SenderHealth:
 async def sender_health(db: Database) -> SenderHealth:
     """For /healthz: not ok while any message waits on a check that failed (a restart
     does not help; the provider's API, or its credentials, need a look)."""
-    row = await db.fetchone(
-        "SELECT count(*) AS n FROM outbox WHERE check_failures > 0 "
-        "AND status IN ('queued', 'sending')"
-    )
-    failing = int(row["n"]) if row is not None else 0
+    failing = await outbox.waiting_on_checks(db.reader)
     parts = []
     if failing:
         parts.append(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +29,7 @@ from bot.core.settings import Settings
 from bot.health import FAILING_AFTER, MB, SWEEP_LATE_INTERVALS
 from storage import backup, reminders
 from storage import metrics as monitoring
-from storage.db import Tx, migration_files
+from storage.db import DatabaseError, OperationalError, Tx, migration_files
 from storage.metrics import ChannelLine, Figures, MeetingLine, RoundLine
 
 DEADLINES_SHOWN = 8  # the next few; the rounds above show every bag's own
@@ -80,7 +79,7 @@ def status_cmd(db: Path | None) -> None:
         page = asyncio.run(read(settings, SystemClock().now()))
     except Behind as exc:
         raise click.ClickException(f"{path}: {exc}") from None
-    except sqlite3.Error as exc:
+    except DatabaseError as exc:
         raise click.ClickException(f"{path}: cannot be read ({exc})") from None
     click.echo("\n".join(render(page, settings)))
 
@@ -104,7 +103,7 @@ async def read(settings: Settings, now: datetime) -> Page:
                 failing_after=FAILING_AFTER,
                 since=now - FAILED_WINDOW,
             )
-        except sqlite3.OperationalError as exc:
+        except OperationalError as exc:
             if not behind:
                 raise
             raise Behind(

@@ -276,10 +276,10 @@ async def sim_get(request: web.Request) -> web.Response:
     screen = simulator.screen_of(sanal.senders[simulator.SimulatorTransport.name].transport)
     messages = [
         {
-            "direction": r["direction"],
-            "text": screen.show(r["direction"], r["id"], r["text"]),
-            "at": r["at"],
-            "status": r["status"],
+            "direction": r.direction,
+            "text": screen.show(r.direction, r.id, r.text),
+            "at": r.at,
+            "status": r.status,
         }
         for r in reversed(rows)
     ]

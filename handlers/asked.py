@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from handlers.context import Context
-from storage.db import fetchone
-from storage.times import to_db
+from storage import audit, inbox
 
 STOP = "stop"
 PROPOSAL = "proposal"
@@ -40,26 +39,16 @@ async def ask(ctx: Context, question: str) -> None:
 
 async def last(ctx: Context) -> Asked | None:
     """The question the person's previous message was answered with, if asked lately."""
-    previous = await fetchone(
-        ctx.conn,
-        "SELECT id FROM inbox WHERE address = ? AND channel = ? AND id < ? "
-        "ORDER BY id DESC LIMIT 1",
-        (ctx.inbound.address, ctx.channel, ctx.inbox_id),
-    )
+    previous = await inbox.previous_id(ctx.conn, ctx.inbound.address, ctx.channel, ctx.inbox_id)
     if previous is None:
         return None
-    marks = ",".join("?" for _ in QUESTIONS)
-    row = await fetchone(
+    action = await audit.latest_about_message(
         ctx.conn,
-        f"SELECT action FROM audit_log WHERE action IN ({marks}) AND actor_id = ? "
-        "AND at >= ? AND json_extract(detail, '$.inbox_id') = ? ORDER BY id DESC LIMIT 1",
-        (
-            *(f"asked.{q}" for q in QUESTIONS),
-            ctx.person.id,
-            to_db(ctx.now - ANSWER_WITHIN),
-            previous["id"],
-        ),
+        [f"asked.{q}" for q in QUESTIONS],
+        ctx.person.id,
+        previous,
+        ctx.now - ANSWER_WITHIN,
     )
-    if row is None:
+    if action is None:
         return None
-    return Asked(str(row["action"]).removeprefix("asked."), int(previous["id"]))
+    return Asked(action.removeprefix("asked."), previous)

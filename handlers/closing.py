@@ -250,8 +250,7 @@ async def close_round(
 
 
 async def _voters(conn: Tx, round_id: int) -> list[people.Person]:
-    rows = await conn.execute_fetchall(
-        "SELECT person_id FROM participation WHERE round_id = ? ORDER BY person_id", (round_id,)
-    )
-    found = [await people.get(conn, int(r[0])) for r in rows]
+    found = [
+        await people.get(conn, person_id) for person_id in await ballots.voters(conn, round_id)
+    ]
     return [p for p in found if p is not None]

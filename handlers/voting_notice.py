@@ -26,7 +26,7 @@ from bot.core.sms_segments import count_segments
 from bot.core.timing import hold_until
 from handlers.context import Context, Text
 from handlers.delivery import compose, finish_text, queue_for_person, route_for
-from storage import notices, people, roles, rounds, units
+from storage import ballots, notices, people, roles, rounds, units
 from storage.db import Tx
 from storage.people import Person
 from storage.rounds import Round
@@ -82,12 +82,7 @@ async def tell_citizens(
     # morning comes after the close.
     deadline = rnd.vote_until or now + timedelta(days=2)
     later = hold_until(now, deadline, zone, settings.quiet_start, settings.quiet_end)
-    voted = {
-        int(r[0])
-        for r in await conn.execute_fetchall(
-            "SELECT person_id FROM participation WHERE round_id = ?", (rnd.id,)
-        )
-    }
+    voted = set(await ballots.voters(conn, rnd.id))
 
     async def queue(person: Person, route: tuple[str, str]) -> bool:
         if person.id in voted:

@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.core.settings import Settings
-from storage import backup
-from storage.db import Database, Tx, fetchone
-from storage.times import from_db, to_db
+from storage import backup, settings_kv
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +28,11 @@ LEASE = timedelta(minutes=30)
 RETRY_AFTER = timedelta(minutes=10)
 
 
-async def _value(conn: Tx, key: str) -> datetime | None:
-    row = await fetchone(conn, "SELECT value FROM settings_kv WHERE key = ?", (key,))
-    return from_db(str(row["value"])) if row else None
-
-
 async def is_due(db: Database, settings: Settings, now: datetime) -> bool:
     """Whether a scheduled backup is due now (a read; the claim decides who makes it)."""
     if settings.backup_interval_hours <= 0:
         return False
-    rows = await db.fetchall(
-        "SELECT key, value FROM settings_kv WHERE key IN (?, ?)", (LAST_KEY, LEASE_KEY)
-    )
-    values = {str(r["key"]): from_db(str(r["value"])) for r in rows}
+    values = await settings_kv.times_of(db.reader, LAST_KEY, LEASE_KEY)
     return _due(values.get(LAST_KEY), values.get(LEASE_KEY), settings, now)
 
 
@@ -55,18 +46,11 @@ def _due(last: datetime | None, lease: datetime | None, settings: Settings, now:
 async def claim(db: Database, settings: Settings, now: datetime) -> bool:
     """Take the lease if a backup is due and nobody holds it; True if this process did."""
     async with db.write() as conn:
-        if not _due(await _value(conn, LAST_KEY), await _value(conn, LEASE_KEY), settings, now):
+        last = await settings_kv.time_of(conn, LAST_KEY)
+        if not _due(last, await settings_kv.time_of(conn, LEASE_KEY), settings, now):
             return False
-        await _put(conn, LEASE_KEY, now + LEASE)
+        await settings_kv.put_time(conn, LEASE_KEY, now + LEASE)
         return True
-
-
-async def _put(conn: Tx, key: str, when: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO settings_kv (key, value) VALUES (?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, to_db(when)),
-    )
 
 
 async def run_due(db: Database, settings: Settings, now: datetime) -> backup.Summary | None:
@@ -84,11 +68,11 @@ async def run_due(db: Database, settings: Settings, now: datetime) -> backup.Sum
     except Exception as exc:
         log.error("scheduled backup failed, trying again in %s: %s", RETRY_AFTER, exc)
         async with db.write() as conn:
-            await _put(conn, LEASE_KEY, now + RETRY_AFTER)
+            await settings_kv.put_time(conn, LEASE_KEY, now + RETRY_AFTER)
         return None
     async with db.write() as conn:
-        await _put(conn, LAST_KEY, now)
-        await conn.execute("DELETE FROM settings_kv WHERE key = ?", (LEASE_KEY,))
+        await settings_kv.put_time(conn, LAST_KEY, now)
+        await settings_kv.forget(conn, LEASE_KEY)
     removed = await asyncio.to_thread(backup.prune, folder, source.stem, settings.backup_keep, now)
     log.info(
         "scheduled backup %s (%s)%s",

@@ -78,8 +78,8 @@ async def _meeting_fanout(
     queued = 0
     # Who has voted and who said they will come, read once: the fan-out holds the write
     # lock, and two lookups per citizen made a 20,000-person bag hold it for seconds.
-    voted = await _ids(conn, "SELECT person_id FROM participation WHERE round_id = ?", rnd.id)
-    coming = await _ids(conn, "SELECT person_id FROM rsvps WHERE meeting_id = ?", m.id)
+    voted = set(await ballots.voters(conn, rnd.id))
+    coming = await meetings.coming(conn, m.id)
     for person in await people.registered_in_bag(conn, rnd.bag_code):
         if person.id in staff:
             continue  # they get the count against the quorum instead
@@ -129,10 +129,6 @@ async def _meeting_fanout(
     )
     log.info("meeting %s: reminder %s queued %d messages", m.id, key, queued)
     return queued
-
-
-async def _ids(conn: Tx, sql: str, key: int) -> set[int]:
-    return {int(r[0]) for r in await conn.execute_fetchall(sql, (key,))}
 
 
 def _how_to_vote(rnd: Round, zone: ZoneInfo) -> Text:

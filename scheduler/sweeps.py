@@ -22,10 +22,9 @@ from handlers.context import Text
 from handlers.delivery import queue_for_person
 from scheduler import reminders as reminding
 from storage import audit, outbox, people, proposals, reminders, rounds, units
-from storage.db import Database, Tx, fetchone
+from storage.db import Database, Tx
 from storage.places import bag_zone, officials
 from storage.rounds import Round
-from storage.times import from_db, to_db
 
 log = logging.getLogger(__name__)
 ACTOR = "scheduler"
@@ -220,15 +219,4 @@ async def _tell_officials(
 
 async def next_deadline(db: Database, now: datetime) -> datetime | None:
     """The earliest round deadline still ahead, so the service can wake up right at it."""
-    row = await fetchone(
-        db.reader,
-        "SELECT min(at) AS at FROM ("
-        "SELECT opens_at AS at FROM rounds WHERE status = 'draft' "
-        "UNION ALL SELECT collect_until FROM rounds WHERE status = 'collecting' "
-        "UNION ALL SELECT vote_until FROM rounds WHERE status = 'voting'"
-        ") WHERE at > ?",
-        (to_db(now),),
-    )
-    if row is None or row["at"] is None:
-        return None
-    return from_db(row["at"])
+    return await rounds.next_deadline(db.reader, now)

@@ -8,10 +8,11 @@ can never pass for what a person sent.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.core import channels
-from storage.db import Conn, Row, fetchall
+from storage.db import Conn, Row, fetchall, fetchone
 from storage.times import to_db
 
 # Where an action can come from besides the registered message channels
@@ -52,6 +53,31 @@ async def record(
             json.dumps(detail, ensure_ascii=False, default=str),
         ),
     )
+
+
+async def recorded_since(conn: Conn, action: str, actor: str, since: datetime) -> bool:
+    """Whether ``action`` was recorded for this actor (an address) at ``since`` or later."""
+    row = await fetchone(
+        conn,
+        "SELECT 1 FROM audit_log WHERE action = ? AND actor = ? AND at >= ? LIMIT 1",
+        (action, actor, to_db(since)),
+    )
+    return row is not None
+
+
+async def latest_about_message(
+    conn: Conn, actions: Sequence[str], actor_id: int, inbox_id: int, since: datetime
+) -> str | None:
+    """The newest of these actions recorded since then by the person about one inbox
+    message (its ``inbox_id`` detail), if any."""
+    marks = ",".join("?" for _ in actions)
+    row = await fetchone(
+        conn,
+        f"SELECT action FROM audit_log WHERE action IN ({marks}) AND actor_id = ? "
+        "AND at >= ? AND json_extract(detail, '$.inbox_id') = ? ORDER BY id DESC LIMIT 1",
+        (*actions, actor_id, to_db(since), inbox_id),
+    )
+    return str(row["action"]) if row else None
 
 
 async def entries(conn: Conn, action: str | None = None) -> list[Row]:

@@ -31,6 +31,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage import keyguard
+from storage.db import Tx
 from storage.files import private_dir, touch_private
 
 log = logging.getLogger(__name__)
@@ -341,7 +342,7 @@ async def _matching_key(copy: Path, src: Path, source: keyguard.KeySource) -> by
     async with aiosqlite.connect(copy) as conn:
         conn.row_factory = sqlite3.Row
         try:
-            return await keyguard.check(conn, source, str(src))
+            return await keyguard.check(Tx(conn), source, str(src))
         except keyguard.BallotKeyError as exc:
             raise BackupError(f"{exc}; nothing restored") from None
 
@@ -380,7 +381,7 @@ __all__ = [
 
 
 async def before_migration(
-    conn: aiosqlite.Connection, folder: Path, migration: str, key: bytes | None
+    conn: Tx, folder: Path, migration: str, key: bytes | None
 ) -> Path | None:
     """Back the database of ``conn`` up before ``migration`` changes it (not rotated:
     ``sanal-before-0008_name-<time>.db``). Raises BackupError: then nothing is migrated."""

@@ -93,6 +93,17 @@ async def choices_of(conn: Conn, key: BallotKey, round_id: int, person_id: int) 
     return [int(r["proposal_id"]) for r in rows]
 
 
+async def voters(conn: Conn, round_id: int) -> list[int]:
+    """Who voted in the round (person ids, in order): read from participation, which is
+    not secret, and never joined to the ballots."""
+    rows = await fetchall(
+        conn,
+        "SELECT person_id FROM participation WHERE round_id = ? ORDER BY person_id",
+        (round_id,),
+    )
+    return [int(r["person_id"]) for r in rows]
+
+
 async def count_ballots(conn: Conn, round_id: int) -> int:
     row = await fetchone(
         conn, "SELECT count(*) AS n FROM participation WHERE round_id = ?", (round_id,)

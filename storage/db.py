@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -33,12 +33,13 @@ log = logging.getLogger(__name__)
 # not depend on the log level, so its debug output is off for good.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
-Conn = aiosqlite.Connection
-# The transaction (or the reader) storage hands upward: code above storage/ passes it to
-# storage functions and never runs a statement on it itself (tests/test_layers.py).
-Tx = Conn
 T = TypeVar("T")
 Row = sqlite3.Row
+Params = Sequence[Any] | Mapping[str, Any]
+# What storage raises when the database fails (a locked file, a full disk, a damaged page,
+# a broken constraint), so that code above storage/ can catch it without naming SQLite.
+DatabaseError = sqlite3.Error
+OperationalError = sqlite3.OperationalError  # "locked", "no such table" (a schema behind)
 BUSY_TIMEOUT_MS = 10_000
 # Another process may hold the write lock past the busy timeout (a long import, a second
 # `serve` by mistake); we wait again rather than let "database is locked" reach anyone.
@@ -50,6 +51,88 @@ class DatabaseUnusable(Exception):
     """The file cannot serve as Sanal's database (damaged, not SQLite, not writable).
 
     Its message is one line for the operator: the CLI prints it and exits non-zero."""
+
+
+class SavepointError(DatabaseError):
+    """A savepoint's own statement failed (SAVEPOINT, ROLLBACK TO or RELEASE).
+
+    Unlike a failure inside the savepoint, this one leaves the transaction around it in
+    doubt (the block's work may be neither kept nor undone): let the whole transaction
+    roll back rather than go on with it."""
+
+
+class Tx:
+    """A transaction (or, for the reader, a connection outside one) on Sanal's database.
+
+    Code above storage/ holds a Tx and hands it to storage functions; only storage runs
+    statements on it (tests/test_sql_in_storage.py), so nothing above storage names
+    SQLite or aiosqlite, and another database could stand behind the same functions.
+
+    A thin wrapper: each method returns the aiosqlite connection's own awaitable, not
+    awaited here, so a statement still costs one round trip to the database thread and
+    no extra coroutine."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> Awaitable[aiosqlite.Cursor]:
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, params: Iterable[Params]) -> Awaitable[aiosqlite.Cursor]:
+        return self._conn.executemany(sql, params)
+
+    def execute_fetchall(self, sql: str, params: Params = ()) -> Awaitable[Iterable[Row]]:
+        return self._conn.execute_fetchall(sql, params)
+
+    def execute_insert(self, sql: str, params: Params = ()) -> Awaitable[Row | None]:
+        return self._conn.execute_insert(sql, params)
+
+    def executescript(self, script: str) -> Awaitable[aiosqlite.Cursor]:
+        return self._conn.executescript(script)
+
+    def commit(self) -> Awaitable[None]:
+        return self._conn.commit()
+
+    def rollback(self) -> Awaitable[None]:
+        return self._conn.rollback()
+
+    def close(self) -> Awaitable[None]:
+        return self._conn.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    @asynccontextmanager
+    async def savepoint(self, name: str) -> AsyncIterator[None]:
+        """A part of the transaction that is undone alone if it fails.
+
+        ``SAVEPOINT name``; when the block raises, ``ROLLBACK TO`` and ``RELEASE`` undo
+        its statements (the transaction goes on without them) and the exception goes on;
+        otherwise ``RELEASE`` keeps them. A failure of these statements themselves is a
+        :class:`SavepointError`."""
+        if not name.isidentifier():  # it goes into the statement as it is
+            raise ValueError(f"savepoint name {name!r} is not an identifier")
+        await self._step(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self._step(f"ROLLBACK TO {name}")
+            await self._step(f"RELEASE {name}")
+            raise
+        await self._step(f"RELEASE {name}")
+
+    async def _step(self, sql: str) -> None:
+        try:
+            await self._conn.execute(sql)
+        except DatabaseError as exc:
+            raise SavepointError(f"{sql}: {exc}") from exc
+
+
+# Storage's own name for the same type, in the signatures of its functions.
+Conn = Tx
 
 
 class Database:
@@ -72,8 +155,8 @@ class Database:
         # Where a migration first backs the database up (default: backups/ beside it).
         self.backup_dir = backup_dir or Path(self.path).parent / "backups"
         self.migrated: list[str] = []
-        self._writer: Conn | None = None
-        self._reader: Conn | None = None
+        self._writer: Tx | None = None
+        self._reader: Tx | None = None
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> Database:
@@ -123,7 +206,7 @@ class Database:
             self.ballot_secret = await keyguard.settle(self._writer, self.key, self.path)
         self._reader = await self._connect()
 
-    async def _connect(self) -> Conn:
+    async def _connect(self) -> Tx:
         conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS)
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA foreign_keys=ON")
@@ -131,7 +214,7 @@ class Database:
         # Ballot secrecy: a sealed message's old text is overwritten in the file, not left
         # in free space for whoever copies it (handlers/secrecy.py).
         await conn.execute("PRAGMA secure_delete=ON")
-        return conn
+        return Tx(conn)
 
     async def close(self) -> None:
         if self._writer is not None and self.path != ":memory:":
@@ -152,19 +235,19 @@ class Database:
         await self.close()
 
     @property
-    def writer(self) -> Conn:
+    def writer(self) -> Tx:
         if self._writer is None:
             raise RuntimeError("database is not open")
         return self._writer
 
     @property
-    def reader(self) -> Conn:
+    def reader(self) -> Tx:
         if self._reader is None:
             raise RuntimeError("database is not open")
         return self._reader
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Conn]:
+    async def write(self) -> AsyncIterator[Tx]:
         """One write transaction (``BEGIN IMMEDIATE``); commits on success, else rolls back."""
         async with self._write_lock:
             conn = self.writer
@@ -177,7 +260,7 @@ class Database:
             else:
                 await conn.commit()
 
-    async def alone(self, statement: Callable[[Conn], Awaitable[T]]) -> T:
+    async def alone(self, statement: Callable[[Tx], Awaitable[T]]) -> T:
         """Run statements that are each atomic alone (autocommit), holding the write turn.
 
         No BEGIN and COMMIT: two fewer round trips to the database thread, for writes of a
@@ -221,15 +304,19 @@ class Database:
         return row is not None
 
 
-async def _quick_check(conn: Conn, path: str) -> None:
+async def _quick_check(conn: Tx, path: str) -> None:
     """Refuse a damaged file at once, before anything is written to it or read from it.
 
     ``quick_check`` reads every page (a few milliseconds for a bag's or a soum's file);
     its first complaint names the damage."""
-    rows = await fetchall(conn, "PRAGMA quick_check(1)")
-    first = " ".join(str(rows[0][0]).split()) if rows else "no answer"  # one line
+    first = first_complaint(await fetchall(conn, "PRAGMA quick_check(1)"))
     if first != "ok":
         raise DatabaseUnusable(f"{path}: the database is damaged ({first}); restore a backup")
+
+
+def first_complaint(rows: Sequence[Sequence[object]]) -> str:
+    """The first row of a ``quick_check`` or ``integrity_check`` in one line ("ok" if sound)."""
+    return " ".join(str(rows[0][0]).split()) if rows else "no answer"
 
 
 def _unusable(path: str, exc: BaseException) -> str:
@@ -244,7 +331,7 @@ def _unusable(path: str, exc: BaseException) -> str:
     return f"{path}: {text}"
 
 
-async def _begin_immediate(conn: Conn) -> None:
+async def _begin_immediate(conn: Tx) -> None:
     for attempt in range(LOCKED_RETRIES):
         try:
             await conn.execute("BEGIN IMMEDIATE")
@@ -256,7 +343,7 @@ async def _begin_immediate(conn: Conn) -> None:
             await asyncio.sleep(0.05 * (attempt + 1))
 
 
-async def checkpoint(conn: Conn) -> None:
+async def checkpoint(conn: Tx) -> None:
     """Move the WAL into the database file and empty it, so that the file alone holds
     everything (a plain copy of ``sanal.db`` after a stop is then complete). SQLite does
     this itself only when the last connection closes; another process (a second
@@ -271,7 +358,7 @@ async def checkpoint(conn: Conn) -> None:
         log.warning("WAL checkpoint at close skipped: %s", exc)
 
 
-async def fetchall(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+async def fetchall(conn: Tx, sql: str, params: Sequence[Any] = ()) -> list[Row]:
     return list(await conn.execute_fetchall(sql, params))
 
 
@@ -279,7 +366,7 @@ async def fetchall(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[Row
 # fetch, close) is what keeps a busy khural week within one writer's reach.
 
 
-async def fetchone(conn: Conn, sql: str, params: Sequence[Any] = ()) -> Row | None:
+async def fetchone(conn: Tx, sql: str, params: Sequence[Any] = ()) -> Row | None:
     """The first row (queries here select one row by key, or say LIMIT 1)."""
     rows = await conn.execute_fetchall(sql, params)
     for row in rows:
@@ -287,7 +374,7 @@ async def fetchone(conn: Conn, sql: str, params: Sequence[Any] = ()) -> Row | No
     return None
 
 
-async def insert(conn: Conn, sql: str, params: Sequence[Any] = ()) -> int:
+async def insert(conn: Tx, sql: str, params: Sequence[Any] = ()) -> int:
     """Run an INSERT and return the new row id."""
     row = await conn.execute_insert(sql, params)
     if row is None:  # pragma: no cover - sqlite always sets it after an INSERT
@@ -305,7 +392,7 @@ def migration_files() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-async def applied_versions(conn: Conn) -> set[int]:
+async def applied_versions(conn: Tx) -> set[int]:
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -315,7 +402,7 @@ async def applied_versions(conn: Conn) -> set[int]:
 
 
 async def migrate(
-    conn: Conn, *, backup_dir: Path | None = None, key: bytes | None = None
+    conn: Tx, *, backup_dir: Path | None = None, key: bytes | None = None
 ) -> list[str]:
     """Apply the migrations not applied yet, each in its own transaction. Idempotent.
 

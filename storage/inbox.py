@@ -108,6 +108,17 @@ async def pending(conn: Conn, limit: int = 100) -> list[InboxRow]:
     return [_row(r) for r in rows]
 
 
+async def previous_id(conn: Conn, address: str, channel: str, before_id: int) -> int | None:
+    """The sender's message just before this one on the same channel, if any."""
+    row = await fetchone(
+        conn,
+        "SELECT id FROM inbox WHERE address = ? AND channel = ? AND id < ? "
+        "ORDER BY id DESC LIMIT 1",
+        (address, channel, before_id),
+    )
+    return int(row["id"]) if row else None
+
+
 async def mark(conn: Conn, inbox_id: int, status: str, intent: str | None, now: datetime) -> bool:
     """Mark a pending row handled (or failed); False if another worker already did."""
     cur = await conn.execute(

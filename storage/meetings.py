@@ -85,6 +85,12 @@ async def rsvp(conn: Conn, meeting_id: int, person_id: int, now: datetime) -> bo
     return cur.rowcount == 1
 
 
+async def coming(conn: Conn, meeting_id: int) -> set[int]:
+    """The people (ids) who said they will come to the meeting."""
+    rows = await fetchall(conn, "SELECT person_id FROM rsvps WHERE meeting_id = ?", (meeting_id,))
+    return {int(r["person_id"]) for r in rows}
+
+
 async def rsvp_count(conn: Conn, meeting_id: int) -> int:
     row = await fetchone(
         conn, "SELECT count(*) AS n FROM rsvps WHERE meeting_id = ?", (meeting_id,)

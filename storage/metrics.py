@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.db import BUSY_TIMEOUT_MS, Conn, fetchall, fetchone
+from storage.db import BUSY_TIMEOUT_MS, Conn, Tx, fetchall, fetchone
 from storage.rounds import STATUSES
 from storage.times import from_db, to_db
 
@@ -292,7 +292,7 @@ async def schema_behind(conn: Conn, known: set[int]) -> list[int]:
 
 
 @asynccontextmanager
-async def read_only(path: Path) -> AsyncIterator[Conn]:
+async def read_only(path: Path) -> AsyncIterator[Tx]:
     """A connection that cannot write (``mode=ro``): safe beside a running `serve`, and
     it never creates a file where none is. In WAL mode it reads the last commit without
     waiting for a writer."""
@@ -301,7 +301,7 @@ async def read_only(path: Path) -> AsyncIterator[Conn]:
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA query_only=ON")
-        yield conn
+        yield Tx(conn)
     finally:
         await conn.close()
 

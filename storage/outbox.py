@@ -352,6 +352,37 @@ async def for_inbox(conn: Conn, inbox_id: int) -> list[OutboxRow]:
     return [_row(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Messages still to send (queued or sending), as /healthz counts them."""
+
+    overdue: int  # due before the given time and still unsent
+    failing: int  # with at least the given number of errors
+
+
+async def backlog(conn: Conn, *, due_before: datetime, failing_after: int) -> Backlog:
+    row = await fetchone(
+        conn,
+        "SELECT count(*) FILTER (WHERE next_attempt_at < ?) AS overdue, "
+        "count(*) FILTER (WHERE error_count >= ?) AS failing "
+        "FROM outbox WHERE status IN ('queued', 'sending')",
+        (to_db(due_before), failing_after),
+    )
+    if row is None:  # pragma: no cover - an aggregate always answers one row
+        return Backlog(0, 0)
+    return Backlog(int(row["overdue"]), int(row["failing"]))
+
+
+async def waiting_on_checks(conn: Conn) -> int:
+    """Messages still to send whose "do you have it already?" check last failed."""
+    row = await fetchone(
+        conn,
+        "SELECT count(*) AS n FROM outbox WHERE check_failures > 0 "
+        "AND status IN ('queued', 'sending')",
+    )
+    return int(row["n"]) if row is not None else 0
+
+
 async def known_provider_ids(conn: Conn, channel: str, ids: Sequence[str]) -> set[str]:
     """Which of these provider message ids are already recorded against one of our rows."""
     if not ids:

@@ -138,3 +138,21 @@ async def move_supporters(conn: Conn, from_id: int, into_id: int) -> list[int]:
     for person_id in moved:
         await add_supporter(conn, into_id, person_id)
     return moved
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    total: int
+    accepted: int
+
+
+async def counts(conn: Conn, round_id: int) -> Counts:
+    """How many proposals the round has, and how many of them were accepted."""
+    row = await fetchone(
+        conn,
+        "SELECT count(*) AS n, sum(status = 'accepted') AS a FROM proposals WHERE round_id = ?",
+        (round_id,),
+    )
+    if row is None:  # pragma: no cover - an aggregate always answers one row
+        return Counts(0, 0)
+    return Counts(int(row["n"] or 0), int(row["a"] or 0))

@@ -175,3 +175,46 @@ async def due(conn: Conn, status: str, column: str, now: datetime) -> list[Round
         (status, to_db(now)),
     )
     return [_round(r) for r in rows]
+
+
+async def of_year(conn: Conn, bag_code: str, year: int) -> Round | None:
+    """The bag's round of one planning year (a bag has at most one a year)."""
+    row = await fetchone(
+        conn, "SELECT * FROM rounds WHERE bag_code = ? AND year = ?", (bag_code, year)
+    )
+    return _round(row) if row else None
+
+
+async def in_unit(conn: Conn, unit_code: str, year: int) -> list[Round]:
+    """The rounds of one year of every bag under a unit (a soum, an aimag), by bag code."""
+    rows = await fetchall(
+        conn,
+        "SELECT * FROM rounds WHERE year = ? AND bag_code LIKE ? || '%' ORDER BY bag_code",
+        (year, unit_code),
+    )
+    return [_round(r) for r in rows]
+
+
+async def newest_year(conn: Conn, unit_code: str) -> int | None:
+    """The latest planning year with a round in any bag under the unit (or the bag)."""
+    row = await fetchone(
+        conn, "SELECT max(year) AS y FROM rounds WHERE bag_code LIKE ? || '%'", (unit_code,)
+    )
+    return None if row is None or row["y"] is None else int(row["y"])
+
+
+async def next_deadline(conn: Conn, now: datetime) -> datetime | None:
+    """The earliest deadline still ahead of any round: the opening of a draft, the end of
+    collecting, the close of voting."""
+    row = await fetchone(
+        conn,
+        "SELECT min(at) AS at FROM ("
+        "SELECT opens_at AS at FROM rounds WHERE status = 'draft' "
+        "UNION ALL SELECT collect_until FROM rounds WHERE status = 'collecting' "
+        "UNION ALL SELECT vote_until FROM rounds WHERE status = 'voting'"
+        ") WHERE at > ?",
+        (to_db(now),),
+    )
+    if row is None or row["at"] is None:
+        return None
+    return from_db(row["at"])

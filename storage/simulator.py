@@ -8,8 +8,10 @@ training phone, and read back only the simulator's own messages, never a real ch
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.core import channels
-from storage.db import Conn, Row, fetchall, fetchone
+from storage.db import Conn, fetchall, fetchone
 
 SIM = "sim"
 
@@ -56,7 +58,18 @@ async def real_history(conn: Conn, phone: str) -> bool:
     return bool(row is not None and row["real"])
 
 
-async def conversation(conn: Conn, phone: str, limit: int = 200) -> list[Row]:
+@dataclass(frozen=True, slots=True)
+class SimMessage:
+    """One message of a simulator conversation, as the simulator page shows it."""
+
+    direction: str  # "in" (the phone wrote it) or "out" (Sanal did)
+    id: int  # its inbox or outbox id
+    text: str
+    at: str  # when it was received or queued, as stored
+    status: str | None  # an outgoing message's outbox status
+
+
+async def conversation(conn: Conn, phone: str, limit: int = 200) -> list[SimMessage]:
     """The simulator's own messages to and from this number, newest first.
 
     Only rows of the ``sim`` channel: a number's Twilio, Android or Telegram messages never
@@ -64,7 +77,7 @@ async def conversation(conn: Conn, phone: str, limit: int = 200) -> list[Row]:
     address = f"tel:{phone}"
     # Within one second, a reply sorts right after the message it answers (seq 2n+1 after
     # 2n); messages we started sort after both.
-    return await fetchall(
+    rows = await fetchall(
         conn,
         "SELECT * FROM (SELECT 'in' AS direction, id, text, received_at AS at, NULL AS status, "
         "id * 2 AS seq FROM inbox WHERE address = ? AND channel = ? UNION ALL "
@@ -73,3 +86,7 @@ async def conversation(conn: Conn, phone: str, limit: int = 200) -> list[Row]:
         "FROM outbox WHERE address = ? AND channel = ?) ORDER BY at DESC, seq DESC LIMIT ?",
         (address, SIM, address, SIM, limit),
     )
+    return [
+        SimMessage(str(r["direction"]), int(r["id"]), str(r["text"]), str(r["at"]), r["status"])
+        for r in rows
+    ]

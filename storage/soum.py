@@ -176,6 +176,14 @@ async def list_item(conn: Conn, soum_code: str, year: int, number: int) -> ListI
     return _item(row) if row else None
 
 
+async def list_of_round(conn: Conn, round_id: int) -> tuple[str, int] | None:
+    """The soum list (soum code, year) that holds proposals of this round, if any."""
+    row = await fetchone(
+        conn, "SELECT soum_code, year FROM soum_list WHERE round_id = ? LIMIT 1", (round_id,)
+    )
+    return (str(row["soum_code"]), int(row["year"])) if row else None
+
+
 async def latest_year(conn: Conn, soum_code: str) -> int | None:
     """The newest planning year the soum has a list (or a ceiling) for."""
     row = await fetchone(

@@ -198,3 +198,13 @@ async def ancestors(conn: Conn, code: str) -> list[Unit]:
         out.append(unit)
         current = unit.parent_code
     return out
+
+
+async def count_bags(conn: Conn, unit_code: str) -> int:
+    """The bags under a unit (a soum, an aimag; a bag counts itself)."""
+    row = await fetchone(
+        conn,
+        "SELECT count(*) AS n FROM units WHERE level = 'bag' AND code LIKE ? || '%'",
+        (unit_code,),
+    )
+    return int(row["n"]) if row else 0

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from handlers.closing import CHANNEL_LABELS, DEFAULT_MIN_VOTERS, results
 from handlers.soum_plan import PlanLine, SoumPlan, build
 from handlers.tally import Participation, Ranked
-from storage import ballots, meetings, people, proposals, roles, rounds, units
-from storage.db import Tx, fetchone
+from storage import ballots, meetings, people, proposals, roles, rounds, soum, units
+from storage.db import Tx
 from storage.proposals import Proposal
 from storage.rounds import Round
 from storage.units import Unit
@@ -115,10 +115,7 @@ async def find_round(conn: Tx, bag_code: str, year: int | None = None) -> Round:
     if year is None:
         rnd = await rounds.current(conn, bag_code)
     else:
-        row = await fetchone(
-            conn, "SELECT id FROM rounds WHERE bag_code = ? AND year = ?", (bag_code, year)
-        )
-        rnd = await rounds.get(conn, int(row["id"])) if row else None
+        rnd = await rounds.of_year(conn, bag_code, year)
     if rnd is None:
         raise ReportError(
             f"{bag.name} ({bag_code}) has no round" + (f" for {year}" if year else "")
@@ -215,12 +212,10 @@ async def _soum_numbers(
     """proposal id -> (soum list number, funded by the rule in force or None), and the
     soum's plan they come from: the same computation as the soum's own report, so a bag's
     report, its .pb and the soum's XLSX never disagree on what is funded."""
-    row = await fetchone(
-        conn, "SELECT soum_code, year FROM soum_list WHERE round_id = ? LIMIT 1", (rnd.id,)
-    )
-    if row is None:
+    listed = await soum.list_of_round(conn, rnd.id)
+    if listed is None:
         return {}, None
-    plan = await build(conn, row["soum_code"], int(row["year"]))
+    plan = await build(conn, *listed)
     out: dict[int, tuple[int, bool | None]] = {}
     for line in plan.lines:
         if line.item.round_id != rnd.id:
@@ -292,43 +287,25 @@ async def participation(
     return out
 
 
-async def count_bags(conn: Tx, unit_code: str) -> int:
-    row = await fetchone(
-        conn,
-        "SELECT count(*) AS n FROM units WHERE level = 'bag' AND code LIKE ? || '%'",
-        (unit_code,),
-    )
-    return int(row["n"]) if row else 0
-
-
 async def _bag_row(conn: Tx, bag: Unit, year: int) -> ParticipationRow:
     registered = await people.count_registered(conn, bag.code)
-    row = await fetchone(
-        conn,
-        "SELECT id, status, registered_at_close FROM rounds WHERE bag_code = ? AND year = ?",
-        (bag.code, year),
-    )
-    if row is not None and row["registered_at_close"] is not None:
-        registered = int(row["registered_at_close"])  # frozen at the close (migration 0010)
-    if row is None:
+    rnd = await rounds.of_year(conn, bag.code, year)
+    if rnd is not None and rnd.registered_at_close is not None:
+        registered = rnd.registered_at_close  # frozen at the close (migration 0010)
+    if rnd is None:
         return ParticipationRow(bag.code, bag.name, "bag", year, "-", registered, 0, 0, 0, {})
-    round_id = int(row["id"])
-    counts = await fetchone(
-        conn,
-        "SELECT count(*) AS n, sum(status = 'accepted') AS a FROM proposals WHERE round_id = ?",
-        (round_id,),
-    )
+    counts = await proposals.counts(conn, rnd.id)
     return ParticipationRow(
         bag.code,
         bag.name,
         "bag",
         year,
-        str(row["status"]),
+        rnd.status,
         registered,
-        await ballots.count_ballots(conn, round_id),
-        int(counts["n"] or 0) if counts else 0,
-        int(counts["a"] or 0) if counts else 0,
-        by_label(await ballots.turnout_by_channel(conn, round_id)),
+        await ballots.count_ballots(conn, rnd.id),
+        counts.total,
+        counts.accepted,
+        by_label(await ballots.turnout_by_channel(conn, rnd.id)),
     )
 
 

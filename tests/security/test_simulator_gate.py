@@ -349,7 +349,7 @@ async def test_the_simulators_history_never_holds_a_real_channels_rows(sanal: Sa
     async with sanal.db.write() as conn:
         await inbox.store_many(conn, msgs)
     rows = await sim_store.conversation(sanal.db.reader, TRAINEE)
-    assert [r["text"] for r in rows] == ["ТУСЛАМЖ"]
+    assert [r.text for r in rows] == ["ТУСЛАМЖ"]
 
 
 # --- sanal chat ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import Database, migrate, migration_files
+from storage.db import Database, SavepointError, migrate, migration_files
 
 
 async def test_migrations_apply_once_and_again_is_a_no_op(tmp_path: Path) -> None:
@@ -55,3 +55,35 @@ async def test_two_writers_on_one_file_wait_instead_of_failing(tmp_path: Path) -
             await conn.execute("INSERT INTO settings_kv VALUES ('b', '2')")
         rows = await first.fetchall("SELECT key FROM settings_kv ORDER BY key")
         assert [r["key"] for r in rows] == ["a", "b"]
+
+
+async def _keys(db: Database) -> list[str]:
+    return [r["key"] for r in await db.fetchall("SELECT key FROM settings_kv ORDER BY key")]
+
+
+async def test_a_failing_savepoint_is_undone_alone_and_the_transaction_goes_on(
+    tmp_path: Path,
+) -> None:
+    async with Database(tmp_path / "x.db") as db:
+        async with db.write() as tx:
+            await tx.execute("INSERT INTO settings_kv VALUES ('a', '1')")
+            with pytest.raises(RuntimeError):
+                async with tx.savepoint("part"):
+                    await tx.execute("INSERT INTO settings_kv VALUES ('b', '2')")
+                    raise RuntimeError("boom")
+            async with tx.savepoint("part"):  # released: the same name serves again
+                await tx.execute("INSERT INTO settings_kv VALUES ('c', '3')")
+            assert tx.in_transaction
+        assert await _keys(db) == ["a", "c"]
+
+
+async def test_a_savepoint_whose_own_statement_fails_says_so(tmp_path: Path) -> None:
+    async with Database(tmp_path / "x.db") as db:
+        with pytest.raises(SavepointError, match="RELEASE part"):
+            async with db.write() as tx, tx.savepoint("part"):
+                await tx.execute("INSERT INTO settings_kv VALUES ('a', '1')")
+                await tx.execute("RELEASE part")  # gone before the block ends
+        assert await _keys(db) == []
+        with pytest.raises(ValueError, match="identifier"):
+            async with db.write() as tx, tx.savepoint("x; DROP TABLE rounds"):
+                pass

@@ -10,14 +10,14 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage.db import applied_versions, migrate, migration_files
+from storage.db import Tx, applied_versions, migrate, migration_files
 
 
 async def test_old_equal_shares_runs_are_named_plain_and_new_rules_fit(tmp_path: Path) -> None:
     async with aiosqlite.connect(tmp_path / "old.db") as conn:
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA foreign_keys = ON")
-        await applied_versions(conn)
+        await applied_versions(Tx(conn))
         for version, name, sql in migration_files():
             if version < 12:
                 await conn.executescript(sql)
@@ -46,7 +46,7 @@ async def test_old_equal_shares_runs_are_named_plain_and_new_rules_fit(tmp_path:
             "(2, 'greedy', 1, 1, 0, 'over_budget', '10', '50');"
         )
         await conn.commit()
-        assert "0012_allocation_rules.sql" in await migrate(conn)
+        assert "0012_allocation_rules.sql" in await migrate(Tx(conn))
         runs = await conn.execute_fetchall(
             "SELECT id, chosen_rule FROM soum_allocations ORDER BY id"
         )

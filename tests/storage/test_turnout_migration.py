@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.db import applied_versions, migrate, migration_files
+from storage.db import Tx, applied_versions, migrate, migration_files
 
 
 async def test_closed_rounds_are_frozen_by_the_upgrade_and_open_ones_are_not(
@@ -15,7 +15,7 @@ async def test_closed_rounds_are_frozen_by_the_upgrade_and_open_ones_are_not(
 ) -> None:
     async with aiosqlite.connect(tmp_path / "old.db") as conn:
         conn.row_factory = aiosqlite.Row
-        await applied_versions(conn)  # creates schema_migrations
+        await applied_versions(Tx(conn))  # creates schema_migrations
         for version, name, sql in migration_files():
             if version < 10:  # the database as version 0009 left it
                 await conn.executescript(sql)
@@ -39,7 +39,7 @@ async def test_closed_rounds_are_frozen_by_the_upgrade_and_open_ones_are_not(
             "('644653', 2027, 'voting', '2027-01-01T00:00:00+00:00');"
         )
         await conn.commit()
-        applied = await migrate(conn)
+        applied = await migrate(Tx(conn))
         assert "0010_turnout_at_close.sql" in applied
         rows = await conn.execute_fetchall(
             "SELECT bag_code, registered_at_close FROM rounds ORDER BY bag_code"
