@@ -26,7 +26,7 @@ from bot.core.settings import Settings
 from handlers.context import Context
 from handlers.soum import planning_year, soum_of
 from storage import rounds
-from storage.db import Conn
+from storage.db import Tx
 
 MIME = {
     ".pdf": "application/pdf",
@@ -105,7 +105,7 @@ async def request(ctx: Context) -> None:
     ctx.reply("report.sent", name=", ".join(files(spec)))
 
 
-async def render(conn: Conn, settings: Settings, spec: dict[str, Any]) -> list[dict[str, str]]:
+async def render(conn: Tx, settings: Settings, spec: dict[str, Any]) -> list[dict[str, str]]:
     """Make the files a spec names (reading through ``conn``, outside any write) and
     return them as the outbox's ``documents``. The heavy part runs in a thread."""
     from handlers.reports.chart import results_png
