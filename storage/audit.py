@@ -73,7 +73,7 @@ async def latest_about_message(
     marks = ",".join("?" for _ in actions)
     row = await fetchone(
         conn,
-        f"SELECT action FROM audit_log WHERE action IN ({marks}) AND actor_id = ? "
+        f"SELECT action FROM audit_log WHERE action IN ({marks}) AND actor_id = ? "  # noqa: S608 - placeholders and constants only
         "AND at >= ? AND json_extract(detail, '$.inbox_id') = ? ORDER BY id DESC LIMIT 1",
         (*actions, actor_id, to_db(since), inbox_id),
     )

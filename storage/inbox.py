@@ -71,7 +71,7 @@ async def store_many(conn: Conn, msgs: list[Inbound]) -> list[tuple[int, bool]]:
             to_db(msg.received_at),
         )
     rows = await conn.execute_fetchall(
-        "INSERT OR IGNORE INTO inbox (channel, external_id, address, phone, telegram_id, "
+        "INSERT OR IGNORE INTO inbox (channel, external_id, address, phone, telegram_id, "  # noqa: S608 - placeholders and constants only
         "text, extra, received_at) VALUES "
         + ",".join(["(?,?,?,?,?,?,?,?)"] * len(msgs))
         + " RETURNING id, channel, external_id",

@@ -49,7 +49,8 @@ async def schedule(
             (round_id, to_db(starts_at), place, to_db(now)),
         )
         m = await current(conn, round_id)
-        assert m is not None and m.id == mid
+        assert m is not None
+        assert m.id == mid
         return m, True
     changed = old.starts_at != starts_at
     if changed:

@@ -96,7 +96,7 @@ async def closed_turnout(conn: Conn) -> list[ClosedTurnout]:
     """Ballots per round, for rounds whose voting has closed only (never an open one's)."""
     rows = await fetchall(
         conn,
-        "SELECT r.bag_code, r.year, (SELECT count(*) FROM participation p "
+        "SELECT r.bag_code, r.year, (SELECT count(*) FROM participation p "  # noqa: S608 - placeholders and constants only
         "WHERE p.round_id = r.id) AS n FROM rounds r "
         f"WHERE r.status IN ({_marks_of(FINISHED)}) ORDER BY r.bag_code, r.year",
         FINISHED,
@@ -110,7 +110,9 @@ def _marks_of(values: tuple[str, ...]) -> str:
 
 async def _marks(conn: Conn, *keys: str) -> dict[str, datetime]:
     rows = await fetchall(
-        conn, f"SELECT key, value FROM settings_kv WHERE key IN ({_marks_of(keys)})", keys
+        conn,
+        f"SELECT key, value FROM settings_kv WHERE key IN ({_marks_of(keys)})",  # noqa: S608
+        keys,
     )
     found: dict[str, datetime] = {}
     for r in rows:
@@ -156,7 +158,7 @@ async def rounds_under_way(conn: Conn) -> list[RoundLine]:
     """Rounds in draft, collecting or voting, and their khural meeting if one is set."""
     rows = await fetchall(
         conn,
-        "SELECT r.id, r.bag_code, r.year, r.status, r.opens_at, r.collect_until, "
+        "SELECT r.id, r.bag_code, r.year, r.status, r.opens_at, r.collect_until, "  # noqa: S608 - placeholders and constants only
         "r.vote_until, b.name AS bag, s.name AS soum, COALESCE(b.tz, 'Asia/Ulaanbaatar') AS tz, "
         "m.id AS meeting_id, m.starts_at, m.version FROM rounds r "
         "LEFT JOIN units b ON b.code = r.bag_code LEFT JOIN units s ON s.code = b.parent_code "
@@ -228,7 +230,7 @@ async def fanouts_done(conn: Conn, keys: list[str]) -> set[str]:
         return set()
     rows = await fetchall(
         conn,
-        f"SELECT key FROM reminder_fanouts WHERE key IN ({_marks_of(tuple(keys))})",
+        f"SELECT key FROM reminder_fanouts WHERE key IN ({_marks_of(tuple(keys))})",  # noqa: S608 - placeholders and constants only
         tuple(keys),
     )
     return {str(r["key"]) for r in rows}

@@ -163,7 +163,7 @@ async def take_back(conn: Conn, owner: str, now: datetime, keep: Sequence[int] =
     # Due now, in the place it had: a chat's earlier message still goes before its later.
     rows = await fetchall(
         conn,
-        "UPDATE outbox SET status = 'queued', next_attempt_at = min(created_at, ?), "
+        "UPDATE outbox SET status = 'queued', next_attempt_at = min(created_at, ?), "  # noqa: S608 - placeholders and constants only
         "lease_owner = NULL "
         f"WHERE status = 'sending' AND lease_owner = ? {skip} RETURNING in_doubt",
         (to_db(now), owner, *keep),
@@ -180,7 +180,7 @@ async def mark_attempts(conn: Conn, ids: Sequence[int], owner: str | None) -> se
     marks = ",".join("?" * len(ids))
     rows = await fetchall(
         conn,
-        "UPDATE outbox SET attempts = attempts + 1, in_doubt = 1 "
+        "UPDATE outbox SET attempts = attempts + 1, in_doubt = 1 "  # noqa: S608 - placeholders and constants only
         f"WHERE id IN ({marks}) AND status = 'sending' AND lease_owner IS ? RETURNING id",
         (*ids, owner),
     )
@@ -228,7 +228,7 @@ async def mark_sent_many(
     marks = ",".join("?" * len(row_of))
     early = await fetchall(
         conn,
-        f"DELETE FROM provider_receipts WHERE channel = ? AND provider_id IN ({marks}) "
+        f"DELETE FROM provider_receipts WHERE channel = ? AND provider_id IN ({marks}) "  # noqa: S608 - placeholders and constants only
         "RETURNING provider_id, status, error",
         (channel, *row_of),
     )
@@ -321,7 +321,7 @@ async def _apply_receipt(conn: Conn, outbox_id: int, status: str, error: str | N
     keep = FINAL if status not in FINAL else ()
     marks = ",".join("?" * len(keep)) or "''"
     await conn.execute(
-        "UPDATE outbox SET status = ?, last_error = coalesce(?, last_error) "
+        "UPDATE outbox SET status = ?, last_error = coalesce(?, last_error) "  # noqa: S608 - placeholders and constants only
         f"WHERE id = ? AND status NOT IN ('cancelled', {marks})",
         (status, error, outbox_id, *keep),
     )
@@ -390,7 +390,7 @@ async def known_provider_ids(conn: Conn, channel: str, ids: Sequence[str]) -> se
     marks = ",".join("?" * len(ids))
     rows = await fetchall(
         conn,
-        f"SELECT provider_id FROM outbox WHERE channel = ? AND provider_id IN ({marks})",
+        f"SELECT provider_id FROM outbox WHERE channel = ? AND provider_id IN ({marks})",  # noqa: S608 - placeholders and constants only
         (channel, *ids),
     )
     return {str(r["provider_id"]) for r in rows}
@@ -422,7 +422,7 @@ async def sms_cost(
         args.append(round_id)
     rows = await fetchall(
         conn,
-        "SELECT channel, COUNT(*) AS n, COALESCE(SUM(segments), 0) AS segs FROM outbox "
+        "SELECT channel, COUNT(*) AS n, COALESCE(SUM(segments), 0) AS segs FROM outbox "  # noqa: S608 - placeholders and constants only
         f"WHERE {' AND '.join(where)} GROUP BY channel ORDER BY channel",
         tuple(args),
     )

@@ -16,7 +16,7 @@ from storage.times import to_db
 TELEGRAM = Channel.TELEGRAM.caps.identity
 # people.telegram_id and telegram_blocked are emptied by migration 0015 and never read.
 _SELECT = (
-    "SELECT p.id, p.phone, p.name, p.bag_code, p.lang, p.status, p.opted_out, p.channel, "
+    "SELECT p.id, p.phone, p.name, p.bag_code, p.lang, p.status, p.opted_out, p.channel, "  # noqa: S608 - placeholders and constants only
     f"{OF_PERSON_JSON} AS identities FROM people p"
 )
 

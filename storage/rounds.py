@@ -130,7 +130,7 @@ async def advance(conn: Conn, round_id: int, from_status: str, now: datetime) ->
     """
     to_status = NEXT[from_status]
     cur = await conn.execute(
-        f"UPDATE rounds SET status = ?, {STAMP[to_status]} = ? WHERE id = ? AND status = ?",
+        f"UPDATE rounds SET status = ?, {STAMP[to_status]} = ? WHERE id = ? AND status = ?",  # noqa: S608 - placeholders and constants only
         (to_status, to_db(now), round_id, from_status),
     )
     return cur.rowcount == 1
@@ -170,7 +170,7 @@ async def due(conn: Conn, status: str, column: str, now: datetime) -> list[Round
         raise ValueError(column)
     rows = await fetchall(
         conn,
-        f"SELECT * FROM rounds WHERE status = ? AND {column} IS NOT NULL AND {column} <= ? "
+        f"SELECT * FROM rounds WHERE status = ? AND {column} IS NOT NULL AND {column} <= ? "  # noqa: S608 - placeholders and constants only
         "ORDER BY id",
         (status, to_db(now)),
     )

@@ -28,7 +28,8 @@ async def test_a_burst_is_stored_in_order_and_repeats_are_not_new(sanal: Sanal) 
     results = await sanal.db.alone(lambda c: inbox.store_many(c, burst))
     assert len(results) == len(burst)
     new_ids = [inbox_id for inbox_id, new in results if new]
-    assert len(new_ids) == 1200 and new_ids == sorted(new_ids)  # the order they came in
+    assert len(new_ids) == 1200
+    assert new_ids == sorted(new_ids)
     assert results[10] == (first[0][0], False)
     assert results[700][1] is False
     assert results[700][0] == results[[m.external_id for m in burst].index("ext-5")][0]
@@ -76,7 +77,8 @@ async def test_a_burst_is_handled_once_it_stops_and_a_long_one_is_not_starved(
         if early is None and loop.time() > start + 0.2:
             early = await count_handled()
     # Only what came before the burst was recognised (BURST stores) was handled at once.
-    assert early is not None and early <= intake_module.BURST, f"{early} handled at once"
+    assert early is not None, f"{early} handled at once"
+    assert early <= intake_module.BURST, f"{early} handled at once"
     assert await count_handled() > 0, "handling waited for the whole burst, past MAX_HOLD"
     for _ in range(200):  # then everything is handled, each once
         if await count_handled() == n:

@@ -121,7 +121,8 @@ def test_a_breach_is_caught(tmp_path: Path, where: str, source: str, caught: str
     path.parent.mkdir(parents=True)
     path.write_text(source, encoding="utf-8")
     found = breaches(tmp_path)
-    assert found and all(b.imported.startswith(caught) for b in found), found
+    assert found, found
+    assert all(b.imported.startswith(caught) for b in found), found
     assert found[0].path == where
 
 

@@ -101,7 +101,8 @@ async def test_opt_out_marks_the_person(sanal: Sanal, clock: ManualClock) -> Non
     assert (await _status(sanal, "k"))[0] == "failed"
     async with sanal.db.write() as conn:
         again = await people.get(conn, person.id)
-    assert again is not None and again.opted_out
+    assert again is not None
+    assert again.opted_out
 
 
 async def test_a_claimed_row_is_not_sent_by_a_second_sender(

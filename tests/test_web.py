@@ -15,7 +15,9 @@ from tests.conftest import Phone
 async def test_healthz(client: TestClient[Any, Any]) -> None:
     resp = await client.get("/healthz")
     body = await resp.json()
-    assert resp.status == 200 and body["ok"] is True and body["problems"] == []
+    assert resp.status == 200
+    assert body["ok"] is True
+    assert body["problems"] == []
 
 
 async def test_healthz_when_the_database_is_gone(
@@ -24,13 +26,15 @@ async def test_healthz_when_the_database_is_gone(
     await sanal.db.close()
     resp = await client.get("/healthz")
     body = await resp.json()
-    assert resp.status == 503 and body["ok"] is False
+    assert resp.status == 503
+    assert body["ok"] is False
     assert "database not writable: database is not open" in body["problems"]
 
 
 async def test_the_page_is_served(client: TestClient[Any, Any]) -> None:
     resp = await client.get("/")
-    assert resp.status == 200 and "Санал" in await resp.text()
+    assert resp.status == 200
+    assert "Санал" in await resp.text()
 
 
 BAD_REQUESTS = [
@@ -55,14 +59,16 @@ async def test_bad_simulator_requests_are_refused_and_store_nothing(
     resp = await client.post("/api/sim/messages", data=body, headers=headers)
     assert resp.status == 400
     answer = await resp.json()
-    assert answer["code"] == code and mongolian in answer["error"], answer
+    assert answer["code"] == code, answer
+    assert mongolian in answer["error"], answer
     assert not any(ch.isascii() and ch.isalpha() for ch in answer["error"]), answer
     for query, accept in (("?lang=en", ""), ("", "en-GB,en;q=0.9")):
         resp = await client.post(
             "/api/sim/messages" + query, data=body, headers={**headers, "Accept-Language": accept}
         )
         answer = await resp.json()
-        assert answer["code"] == code and english in answer["error"], answer
+        assert answer["code"] == code, answer
+        assert english in answer["error"], answer
     assert await sanal.db.fetchall("SELECT * FROM inbox") == []
 
 
@@ -73,7 +79,8 @@ async def test_the_same_simulated_message_twice_is_one_effect(
     first = await (await client.post("/api/sim/messages", json=body)).json()
     second = await (await client.post("/api/sim/messages", json=body)).json()
     assert first["inbox_id"] == second["inbox_id"]
-    assert first["replies"] == second["replies"] and len(first["replies"]) == 1
+    assert first["replies"] == second["replies"]
+    assert len(first["replies"]) == 1
     rows = await sanal.db.fetchall("SELECT * FROM outbox")
     assert len(rows) == 1
 
@@ -84,7 +91,8 @@ async def test_conversation_reads_back_in_order(client: TestClient[Any, Any]) ->
     await phone.say("НЭГДЭХ 644651")
     directions = [(m["direction"], m["text"][:6]) for m in await phone.inbox()]
     assert [d for d, _ in directions] == ["in", "out", "in", "out"]
-    assert directions[0][1] == "ТУСЛАМ" and directions[2][1] == "НЭГДЭХ"
+    assert directions[0][1] == "ТУСЛАМ"
+    assert directions[2][1] == "НЭГДЭХ"
     resp = await client.get("/api/sim/messages", params={"phone": "nope"})
     assert resp.status == 400
     assert await resp.json() == refusal_body("phone_invalid", "mn", phone="nope")

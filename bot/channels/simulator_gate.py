@@ -31,7 +31,7 @@ from storage import people, roles
 from storage.db import Tx
 from storage.simulator import SIM, real_channels, real_history
 
-TOKEN_HEADER = "X-Sanal-Simulator-Token"
+TOKEN_HEADER = "X-Sanal-Simulator-Token"  # noqa: S105 - a header's name
 
 
 class Mode(StrEnum):

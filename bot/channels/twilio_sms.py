@@ -232,7 +232,8 @@ class TwilioTransport:
     per_address_per_second: float | None = None
 
     def __init__(self, settings: Settings, timeout: float = 15.0) -> None:
-        assert settings.twilio_auth_token is not None and settings.twilio_account_sid
+        assert settings.twilio_auth_token is not None
+        assert settings.twilio_account_sid
         self.settings = settings
         self.timeout = timeout
         self.rate_per_second = settings.twilio_rate_per_second
@@ -246,7 +247,8 @@ class TwilioTransport:
         The library's own retries stay off (no max_retries): only we decide to resend."""
         if self._client is None:
             token = self.settings.twilio_auth_token
-            assert token is not None and self.settings.twilio_account_sid
+            assert token is not None
+            assert self.settings.twilio_account_sid
             http = AsyncTwilioHttpClient(timeout=self.timeout)
             self._client = Client(
                 self.settings.twilio_account_sid, token.get_secret_value(), http_client=http

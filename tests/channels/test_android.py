@@ -29,10 +29,12 @@ async def test_a_received_sms_is_answered_through_the_gateway(
     assert sent["phoneNumbers"] == [HERDER]
     assert "Баянбулаг" in sent["textMessage"]["text"]
     [row] = await world.outbox_rows()
-    assert row["channel"] == "android" and row["status"] == "sent"
+    assert row["channel"] == "android"
+    assert row["status"] == "sent"
     assert row["provider_id"] == sent["id"] == f"sanal-{row['id']}"
     person = await people.by_phone(world.sanal.db.reader, HERDER)
-    assert person is not None and person.bag_code == ZAG_BAG_1
+    assert person is not None
+    assert person.bag_code == ZAG_BAG_1
 
 
 @pytest.mark.parametrize("forgery", ["missing", "wrong-key", "stale", "future", "tampered"])
@@ -117,7 +119,8 @@ async def test_delivery_events_update_the_outbox(
     assert (await world.android_post(failed)).status == 204
     ok, bad = await world.outbox_rows()
     assert ok["status"] == "delivered"
-    assert bad["status"] == "failed" and "NO_SERVICE" in bad["last_error"]
+    assert bad["status"] == "failed"
+    assert "NO_SERVICE" in bad["last_error"]
 
 
 @pytest.mark.parametrize("answer", ["500", "429", "drop"])
@@ -128,7 +131,8 @@ async def test_gateway_errors_are_retried_until_sent_once(
     fake_gateway.script = [answer]
     await world.handle()
     [row] = await world.outbox_rows()
-    assert row["status"] == "queued" and row["error_count"] == 1
+    assert row["status"] == "queued"
+    assert row["error_count"] == 1
     world.clock.advance(timedelta(seconds=6))
     await world.sanal.drain_outbox()
     [row] = await world.outbox_rows()
@@ -143,7 +147,8 @@ async def test_a_timeout_after_the_gateway_accepted_is_not_sent_again(
     fake_gateway.script = ["hang"]
     await world.handle()
     [row] = await world.outbox_rows()
-    assert row["status"] == "queued" and "timeout" in row["last_error"]
+    assert row["status"] == "queued"
+    assert "timeout" in row["last_error"]
     world.clock.advance(timedelta(seconds=6))
     await world.sanal.drain_outbox()
     [row] = await world.outbox_rows()

@@ -66,7 +66,9 @@ async def test_a_chat_channel_defined_in_a_test_carries_a_person_through(
     assert "Баянбулаг" in await say(sanal, viber, f"НЭГДЭХ {ZAG_BAG_1}")
     async with sanal.db.write() as conn:
         person = await people.by_identity(conn, VIBER.caps.identity, USER)
-        assert person is not None and person.registered and person.phone is None
+        assert person is not None
+        assert person.registered
+        assert person.phone is None
         assert await identities.of_person(conn, person.id) == [
             identities.Identity("viber-test", USER)
         ]
@@ -99,9 +101,11 @@ async def test_a_chat_channel_defined_in_a_test_carries_a_person_through(
     await sanal.drain_outbox()
     async with sanal.db.write() as conn:
         blocked = await people.get(conn, person.id)
-    assert blocked is not None and not blocked.opted_out  # blocked is not STOP
+    assert blocked is not None
+    assert not blocked.opted_out
     identity = blocked.identity("viber-test")
-    assert identity is not None and identity.blocked
+    assert identity is not None
+    assert identity.blocked
     # Labels in results come from the record too.
     assert channels.label(VIBER.value) == "Viber"
 
@@ -125,7 +129,9 @@ async def test_a_second_sms_provider_is_its_module_and_one_line_of_wiring(
         assert "Баянбулаг" in reply
         async with sanal.db.write() as conn:
             person = await people.by_phone(conn, phone)
-            assert person is not None and person.registered and person.channel == "fakesms"
+            assert person is not None
+            assert person.registered
+            assert person.channel == "fakesms"
             # Someone who never wrote is reached by the first real SMS provider: this one.
             governor = await people.by_phone(conn, GOVERNOR)
             assert governor is not None
@@ -140,6 +146,7 @@ async def test_a_second_sms_provider_is_its_module_and_one_line_of_wiring(
         await sanal.drain_outbox()
         async with sanal.db.write() as conn:
             stopped = await people.by_phone(conn, phone)
-        assert stopped is not None and stopped.opted_out
+        assert stopped is not None
+        assert stopped.opted_out
     finally:
         await sanal.stop()

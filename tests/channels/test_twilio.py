@@ -30,11 +30,13 @@ async def test_a_signed_message_is_answered_through_the_outbox(
     await world.text("99112233", f"НЭГДЭХ {ZAG_BAG_1}")  # a local number, normalised
     await world.handle()
     [sent] = fake_twilio.creates()
-    assert sent["To"] == HERDER and sent["From"] == "+15005550006"
+    assert sent["To"] == HERDER
+    assert sent["From"] == "+15005550006"
     assert sent["StatusCallback"] == f"{PUBLIC}/sms/twilio/status"
     assert "Баянбулаг" in sent["Body"]
     [row] = await world.outbox_rows()
-    assert row["status"] == "sent" and row["provider_id"] == fake_twilio.messages[0].sid
+    assert row["status"] == "sent"
+    assert row["provider_id"] == fake_twilio.messages[0].sid
     assert row["segments"] == count_segments(sent["Body"]).segments
 
 
@@ -139,9 +141,11 @@ async def test_21610_marks_the_person_opted_out(world: SmsWorld, fake_twilio: Fa
     fake_twilio.script = ["21610"]
     await world.handle()
     [row] = await world.outbox_rows()
-    assert row["status"] == "failed" and "21610" in row["last_error"]
+    assert row["status"] == "failed"
+    assert "21610" in row["last_error"]
     person = await people.by_phone(world.sanal.db.reader, HERDER)
-    assert person is not None and person.opted_out
+    assert person is not None
+    assert person.opted_out
     assert fake_twilio.messages == []
 
 
@@ -154,7 +158,8 @@ async def test_21610_in_a_status_callback_opts_out_too(
     params = {"MessageSid": m.sid, "MessageStatus": "failed", "ErrorCode": "21610", "To": HERDER}
     assert (await world.twilio_post(params, "/sms/twilio/status")).status == 204
     person = await people.by_phone(world.sanal.db.reader, HERDER)
-    assert person is not None and person.opted_out
+    assert person is not None
+    assert person.opted_out
 
 
 @pytest.mark.parametrize("answer", ["429", "500"])
@@ -165,7 +170,8 @@ async def test_throttled_or_failing_api_then_success_sends_once(
     fake_twilio.script = [answer, answer]
     await world.handle()
     [row] = await world.outbox_rows()
-    assert row["status"] == "queued" and row["error_count"] == 1
+    assert row["status"] == "queued"
+    assert row["error_count"] == 1
     await world.sanal.drain_outbox()  # not due yet: backoff
     assert len(fake_twilio.creates()) == 1
     world.clock.advance(timedelta(seconds=6))
@@ -173,8 +179,10 @@ async def test_throttled_or_failing_api_then_success_sends_once(
     world.clock.advance(timedelta(seconds=31))
     await world.sanal.drain_outbox()
     [row] = await world.outbox_rows()
-    assert row["status"] == "sent" and row["error_count"] == 2
-    assert len(fake_twilio.creates()) == 3 and len(fake_twilio.messages) == 1
+    assert row["status"] == "sent"
+    assert row["error_count"] == 2
+    assert len(fake_twilio.creates()) == 3
+    assert len(fake_twilio.messages) == 1
 
 
 async def test_a_timeout_after_twilio_accepted_is_not_sent_again(
@@ -188,14 +196,16 @@ async def test_a_timeout_after_twilio_accepted_is_not_sent_again(
     await world.text(HERDER, "ТУСЛАМЖ")
     await world.handle()
     first, second = await world.outbox_rows()
-    assert first["status"] == "sent" and second["status"] == "queued"
+    assert first["status"] == "sent"
+    assert second["status"] == "queued"
     assert "timeout" in second["last_error"]
     world.clock.advance(timedelta(seconds=6))
     await world.sanal.drain_outbox()
     first, second = await world.outbox_rows()
     assert second["status"] == "sent"
     assert second["provider_id"] == fake_twilio.messages[1].sid != first["provider_id"]
-    assert len(fake_twilio.messages) == 2 and len(fake_twilio.creates()) == 2
+    assert len(fake_twilio.messages) == 2
+    assert len(fake_twilio.creates()) == 2
 
 
 async def test_a_timeout_before_twilio_accepted_is_sent_again(
@@ -208,7 +218,8 @@ async def test_a_timeout_before_twilio_accepted_is_sent_again(
     await world.sanal.drain_outbox()
     [row] = await world.outbox_rows()
     assert row["status"] == "sent"
-    assert len(fake_twilio.messages) == 1 and len(fake_twilio.creates()) == 2
+    assert len(fake_twilio.messages) == 1
+    assert len(fake_twilio.creates()) == 2
 
 
 async def test_a_crash_mid_send_reconciles_before_sending(
@@ -226,7 +237,8 @@ async def test_a_crash_mid_send_reconciles_before_sending(
     await sender.transport.send(claimed)  # accepted by Twilio; then the "crash"
     await world.sanal.drain_outbox()
     [row] = await world.outbox_rows()
-    assert row["status"] == "sent" and row["provider_id"] == fake_twilio.messages[0].sid
+    assert row["status"] == "sent"
+    assert row["provider_id"] == fake_twilio.messages[0].sid
     assert len(fake_twilio.messages) == 1
 
 
@@ -245,7 +257,8 @@ async def test_stop_and_start_in_both_scripts(
     await world.handle()
     reader = world.sanal.db.reader
     person = await people.by_phone(reader, HERDER)
-    assert person is not None and person.opted_out
+    assert person is not None
+    assert person.opted_out
     # A broadcast (a reminder) skips them; a direct reply still reaches them.
     async with world.sanal.db.write() as conn:
         queued = await queue_for_person(
@@ -256,7 +269,8 @@ async def test_stop_and_start_in_both_scripts(
     await world.text(HERDER, start)
     await world.handle()
     person = await people.by_phone(reader, HERDER)
-    assert person is not None and not person.opted_out
+    assert person is not None
+    assert not person.opted_out
     assert len(fake_twilio.creates()) == 3  # join, stop and start confirmations
 
 
@@ -292,7 +306,8 @@ async def test_every_shape_of_text_gets_one_reply_within_budget(
     [sent] = fake_twilio.creates()
     assert count_segments(sent["Body"]).segments <= world.sanal.settings.max_segments
     person = await people.by_phone(world.sanal.db.reader, HERDER)
-    assert person is not None and (person.bag_code == ZAG_BAG_1) is joins, body[:20]
+    assert person is not None, body[:20]
+    assert (person.bag_code == ZAG_BAG_1) is joins, body[:20]
 
 
 async def test_latin_and_cyrillic_replies_fit_the_segment_budget(
@@ -339,7 +354,8 @@ def test_sms_does_not_start_without_the_auth_token(tmp_path: Path) -> None:
         env={"SANAL_SMS_PROVIDER": "twilio", "SANAL_PUBLIC_URL": PUBLIC, "TWILIO_AUTH_TOKEN": ""},
     )
     assert result.exit_code != 0
-    assert "TWILIO_AUTH_TOKEN" in result.output and "Traceback" not in result.output
+    assert "TWILIO_AUTH_TOKEN" in result.output
+    assert "Traceback" not in result.output
 
 
 async def test_a_governor_and_the_project_see_what_a_round_cost(

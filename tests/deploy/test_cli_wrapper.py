@@ -79,7 +79,8 @@ def test_commands_run_as_the_service_user(service_folder: Path) -> None:
     assert backup.returncode == 0, backup.stdout + backup.stderr
 
     made = list(state.rglob("*"))
-    assert state / "sanal.db" in made and state / "sanal.db.key" in made, made
+    assert state / "sanal.db" in made, made
+    assert state / "sanal.db.key" in made, made
     assert list((state / "backups").glob("sanal-*.db")), made
     for path in made:
         st = path.stat()

@@ -124,7 +124,8 @@ def test_installed_files_exist_and_land_where_expected() -> None:
     assert installs["sanal"] == "/usr/local/bin/sanal"
     drop_in = installs["caddy-metrics.conf"]
     assert re.fullmatch(r"/etc/systemd/system/caddy\.service\.d/[\w-]+\.conf", drop_in)
-    assert drop_in.endswith(".conf") and CADDY_DROP_IN.exists()
+    assert drop_in.endswith(".conf")
+    assert CADDY_DROP_IN.exists()
     # The venv the section makes is the one the unit and the wrapper run.
     venvs = [w[-1] for w in commands() if w[:3] == ["python3", "-m", "venv"]]
     assert venvs == ["/opt/sanal"]

@@ -77,7 +77,8 @@ def _analyze(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_unit_verifies_cleanly(tmp_path: Path) -> None:
     done = _analyze("verify", str(_verifiable_copy(tmp_path)))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "" and done.stderr.strip() == "", done.stdout + done.stderr
+    assert done.stdout.strip() == "", done.stdout + done.stderr
+    assert done.stderr.strip() == "", done.stdout + done.stderr
 
 
 @needs_analyze
@@ -123,7 +124,8 @@ def test_the_unit_and_the_settings_agree() -> None:
     assert upstream in CADDYFILE.read_text()
     # Sanal must reach the providers and take webhooks: the sandbox must not cut the network.
     keys = {k for _, k, _ in unit_settings(UNIT)}
-    assert "PrivateNetwork" not in keys and "IPAddressDeny" not in keys
+    assert "PrivateNetwork" not in keys
+    assert "IPAddressDeny" not in keys
 
 
 def test_the_env_example_names_only_real_settings() -> None:
@@ -149,7 +151,8 @@ def test_sanal_reads_the_env_example() -> None:
             assert got == type(got)(value), name
         else:
             assert str(got) == value, name
-    assert settings.public_url is not None and settings.public_url.startswith("https://")
+    assert settings.public_url is not None
+    assert settings.public_url.startswith("https://")
     assert settings.host == "127.0.0.1"  # only Caddy talks to Sanal
 
 
@@ -173,7 +176,8 @@ def test_the_caddy_drop_in_verifies_with_debians_unit(tmp_path: Path) -> None:
     drop_ins.mkdir()
     shutil.copy(CADDY_DROP_IN, drop_ins / "sanal-metrics.conf")
     done = _analyze("verify", str(tmp_path / "caddy.service"))
-    assert done.returncode == 0 and not (done.stdout + done.stderr).strip(), done.stderr
+    assert done.returncode == 0, done.stderr
+    assert not (done.stdout + done.stderr).strip(), done.stderr
     # Its ExecStart is Debian's without --environ (which would print the token).
     theirs = unit_value(debian, "ExecStart")
     ours = unit_value(CADDY_DROP_IN, "ExecStart")
@@ -248,10 +252,12 @@ async def test_serve_runs_as_the_unit_runs_it(service_folder: Path) -> None:
     output = (await proc.stdout.read()).decode(errors="replace")
     assert code == 0, output
     made = list(state.rglob("*"))
-    assert state / "sanal.db" in made and state / "sanal.db.key" in made, made
+    assert state / "sanal.db" in made, made
+    assert state / "sanal.db.key" in made, made
     for path in made:
         st = path.stat()
         assert st.st_uid == nobody.pw_uid, path
         assert st.st_mode & 0o077 == 0, f"{path} is open to others: {oct(st.st_mode)}"
     # No traceback, and no warning (matplotlib's about an unwritable config folder, say).
-    assert "Traceback" not in output and "Warning" not in output, output
+    assert "Traceback" not in output, output
+    assert "Warning" not in output, output

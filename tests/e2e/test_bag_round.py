@@ -41,7 +41,8 @@ async def test_a_whole_round(
     for i, p in enumerate(people):
         reply = await p.say("join zag 1" if i >= 42 else f"НЭГДЭХ {ZAG_BAG_1}")
         if i >= 42:
-            assert "Bayanbulag" in reply and is_gsm7(reply), reply
+            assert "Bayanbulag" in reply, reply
+            assert is_gsm7(reply), reply
         else:
             assert "Баянбулаг" in reply, reply
 
@@ -53,7 +54,8 @@ async def test_a_whole_round(
     await people[4].say("САНАЛ Сумын наадмын морины барилдаан")  # LDF may not fund
 
     pending = await gov.say("ШИНЭ")
-    assert "5" in pending.splitlines()[-1] and "!" in pending  # the naadam is flagged
+    assert "5" in pending.splitlines()[-1]
+    assert "!" in pending
     assert "№2-ыг №1-д нэгтгэлээ" in await gov.say("НЭГТГЭХ 2 1")
     assert "татгалзлаа" in await gov.say("ТАТГАЛЗ 5 ОНХС наадам санхүүжүүлэхгүй")
     assert "1 3 4" in await gov.say("ЗӨВ 1 3 4")
@@ -89,7 +91,8 @@ async def test_a_whole_round(
 
     async with sanal.db.write() as conn:
         rnd = await rounds.current(conn, ZAG_BAG_1)
-        assert rnd is not None and rnd.status == "closed"
+        assert rnd is not None
+        assert rnd.status == "closed"
         votes = await ballots.votes_per_proposal(conn, rnd.id)
         by_number = {p.number: p.id for p in await proposals.of_round(conn, rnd.id)}
         assert {n: votes.get(by_number[n], 0) for n in expected} == expected
@@ -102,7 +105,8 @@ async def test_a_whole_round(
     chair_msgs = await Phone(client, CHAIR).inbox()
     assert any("30/52" in m["text"] for m in chair_msgs)
     voter_last = (await people[10].inbox())[-1]["text"]
-    assert "30" in voter_last and "дууслаа" in voter_last
+    assert "30" in voter_last
+    assert "дууслаа" in voter_last
     assert all("duuslaa" not in m["text"] for m in await people[45].inbox())
 
     # Secrecy: no message to anyone mentions another person's phone next to a choice, and
@@ -112,7 +116,8 @@ async def test_a_whole_round(
     for address, text, _ in rows:
         for other in CITIZENS:
             if f"tel:{other}" != address:
-                assert other not in text and other[4:] not in text
+                assert other not in text
+                assert other[4:] not in text
     # Nor does any log line carry a voter's number (the test server's access log aside:
     # `sanal serve` runs without one).
     for record in caplog.records:
@@ -121,7 +126,8 @@ async def test_a_whole_round(
         line = record.getMessage()
         assert not any(c in line or c[4:] in line for c in CITIZENS), line
     audit_text = json.dumps([dict(r) for r in log], ensure_ascii=False)
-    assert "СОНГО" not in audit_text and "choices" not in audit_text
+    assert "СОНГО" not in audit_text
+    assert "choices" not in audit_text
 
 
 async def test_results_hidden_and_round_confirmed(
@@ -142,7 +148,9 @@ async def test_results_hidden_and_round_confirmed(
     async with sanal.db.write() as conn:
         rnd = await rounds.current(conn, ZAG_BAG_1)
         # Confirmed by the khural, and at once submitted to the soum (issue 6).
-        assert rnd is not None and rnd.status == "submitted" and rnd.attendance == 64
+        assert rnd is not None
+        assert rnd.status == "submitted"
+        assert rnd.attendance == 64
 
 
 async def test_bad_input_changes_nothing(sanal: Sanal, client: TestClient[Any, Any]) -> None:
@@ -198,5 +206,6 @@ async def test_bad_input_changes_nothing(sanal: Sanal, client: TestClient[Any, A
     assert await snapshot() == before
     async with sanal.db.write() as conn:
         rnd = await rounds.current(conn, ZAG_BAG_1)
-        assert rnd is not None and rnd.status == "voting"
+        assert rnd is not None
+        assert rnd.status == "voting"
         assert await outbox.replied_since(conn, "tel:+97688112233", sanal.clock.now())

@@ -159,7 +159,8 @@ async def closed_bag(
         assert "Баярлалаа" in reply or "Bayarlalaa" in reply, reply
     # While voting is open nobody sees counts, the governor included.
     reply = await gov.say("ДҮН")
-    assert "12 хүн" in reply and not ROW.search(reply), reply
+    assert "12 хүн" in reply, reply
+    assert not ROW.search(reply), reply
     if while_open is not None:
         while_open.extend([await Phone(client, CHAIR).say("ДҮН"), await cyr[0].say("ДҮН")])
     closing = await gov.say("ХААХ")
@@ -182,7 +183,8 @@ async def test_everyone_of_the_bag_pages_through_every_rank(
     fits(closing, sanal)
     assert closing.splitlines()[-1] == "Цааш: ДҮН 2", closing
     for reply in while_open:  # how many voted, never a count per proposal
-        assert "12 хүн" in reply and not ROW.search(reply), reply
+        assert "12 хүн" in reply, reply
+        assert not ROW.search(reply), reply
     cyrillic_pages = await page_results(who["gov"], "ДҮН", sanal, latin=False)
     assert len(cyrillic_pages) >= 2  # eight long rows do not fit three UCS-2 segments
     assert_every_rank_once(cyrillic_pages)
@@ -210,7 +212,8 @@ async def test_the_close_notices_are_whole_rows_within_one_budget(
     fits(chair, sanal)
     assert chair.splitlines()[-1] == "Цааш: ДҮН 2", chair  # the chair is told how to go on
     rows = [ROW.match(line) for line in chair.splitlines()[2:-1]]
-    assert rows and all(rows), chair
+    assert rows, chair
+    assert all(rows), chair
     voter = (await Phone(client, CYRILLIC[1]).inbox())[-1]["text"]
     fits(voter, sanal)
     lines = voter.splitlines()

@@ -363,7 +363,8 @@ class FakeTelegram:
     async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:
         commands = params.get("commands") or []
         for c in commands:
-            assert 1 <= len(c["command"]) <= 32 and c["command"].islower(), c
+            assert 1 <= len(c["command"]) <= 32, c
+            assert c["command"].islower(), c
             assert 1 <= len(c["description"]) <= 256, c
         return True
 

@@ -110,7 +110,8 @@ async def test_a_backup_during_a_burst_is_consistent_and_restores_whole(tmp_path
         assert during > 0, "no webhook was taken while the backup ran"
         assert code == 0, out
         assert "integrity ok" in out
-        assert refused_code == 1 and "is open by a running process" in refused_out
+        assert refused_code == 1
+        assert "is open by a running process" in refused_out
         assert len(refused_out.strip().splitlines()) == 1, refused_out
         # The server went on taking webhooks during and after the backup.
         assert len(ok) > len(before)
@@ -129,7 +130,8 @@ async def test_a_backup_during_a_burst_is_consistent_and_restores_whole(tmp_path
             "SELECT (SELECT count(*) FROM participation), "
             "(SELECT count(DISTINCT round_id || voter_key) FROM ballot_choices)",
         )
-        assert voters == keys and voters > 0
+        assert voters == keys
+        assert voters > 0
         assert await server.interrupt() == 0
     finally:
         if server.running:
@@ -143,7 +145,8 @@ async def test_a_backup_during_a_burst_is_consistent_and_restores_whole(tmp_path
         shutil.copyfile(dest.parent / name, other / name)
     env = {k: v for k, v in server.env.items() if k not in ("SANAL_DB", "SANAL_BALLOT_KEY")}
     code, out = await sanal(other, env, "restore", "live.db")
-    assert code == 0 and f"{voters} ballots" in out, out
+    assert code == 0, out
+    assert f"{voters} ballots" in out, out
     assert (other / "sanal.db.key").read_text().strip() == BALLOT_KEY
     settings = make_settings(other, ballot_key=None, scheduler_enabled=False)
     app = Sanal(settings, ManualClock(datetime.now(UTC)))
@@ -152,7 +155,8 @@ async def test_a_backup_during_a_burst_is_consistent_and_restores_whole(tmp_path
         async with app.db.write() as conn:
             assert len(await app.db.fetchall("SELECT id FROM rounds")) == 2
             rnd = await rounds.current(conn, ZAG_BAG_1)
-            assert rnd is not None and rnd.status == "voting"
+            assert rnd is not None
+            assert rnd.status == "voting"
             assert await ballots.count_ballots(conn, rnd.id) == voters
             # Each voter's own ballot is found again with the restored key.
             number = {p.id: p.number for p in await proposals.of_round(conn, rnd.id)}

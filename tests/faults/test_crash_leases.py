@@ -241,7 +241,8 @@ async def test_two_live_servers_never_take_each_others_rows(tmp_path: Path) -> N
         assert "took back" in second.logs()
         # Twilio was asked about those mid-send: each of the 80 replies exists once.
         rows = await _rows(db, "SELECT provider_id FROM outbox")
-        assert len(rows) == 80 and len({r[0] for r in rows}) == 80
+        assert len(rows) == 80
+        assert len({r[0] for r in rows}) == 80
         assert sorted(str(r[0]) for r in rows) == sorted(m.sid for m in fake.messages)
         assert len({(m.to, m.body) for m in fake.messages}) == len(fake.messages) == 80
         for server in (first, second):

@@ -193,7 +193,8 @@ async def test_android_retries_of_one_webhook_are_one_effect(
     assert len(made) == 1
     assert await world.inbox_count() == 3  # join, the governor's НЭЭХ, the proposal
     texts = [m["text"] for m in fake_gateway.messages.values()]
-    assert len(texts) == 2 and "№1" in texts[1], texts
+    assert len(texts) == 2, texts
+    assert "№1" in texts[1], texts
 
 
 async def test_a_crash_mid_send_to_a_busy_number_is_not_sent_again(

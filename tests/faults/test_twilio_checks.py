@@ -33,7 +33,8 @@ async def test_after_a_429_the_message_is_sent_again_without_a_check(
     fake_twilio.script = ["429"]
     await _one_reply(faulty_world)
     [row] = await faulty_world.outbox_rows()
-    assert row["status"] == "queued" and row["in_doubt"] == 0
+    assert row["status"] == "queued"
+    assert row["in_doubt"] == 0
     faulty_world.clock.advance(timedelta(seconds=6))
     await faulty_world.sanal.drain_outbox()
     [row] = await faulty_world.outbox_rows()
@@ -48,7 +49,8 @@ async def test_after_a_refused_connection_the_message_is_sent_again_without_a_ch
     await fake_twilio.go_down()
     await _one_reply(faulty_world)
     [row] = await faulty_world.outbox_rows()
-    assert row["status"] == "queued" and row["in_doubt"] == 0
+    assert row["status"] == "queued"
+    assert row["in_doubt"] == 0
     assert "ClientConnectorError" in row["last_error"]
     await fake_twilio.come_back()
     faulty_world.clock.advance(timedelta(seconds=6))
@@ -66,11 +68,13 @@ async def test_after_a_timeout_twilio_is_asked_first(
     fake_twilio.script = ["hang" if accepted else "drop"]
     await _one_reply(faulty_world)
     [row] = await faulty_world.outbox_rows()
-    assert row["status"] == "queued" and row["in_doubt"] == 1
+    assert row["status"] == "queued"
+    assert row["in_doubt"] == 1
     faulty_world.clock.advance(timedelta(seconds=6))
     await faulty_world.sanal.drain_outbox()
     [row] = await faulty_world.outbox_rows()
-    assert row["status"] == "sent" and row["provider_id"] == fake_twilio.messages[0].sid
+    assert row["status"] == "sent"
+    assert row["provider_id"] == fake_twilio.messages[0].sid
     # Asked; sent again only when Twilio did not have it.
     assert fake_twilio.methods() == (["POST", "GET"] if accepted else ["POST", "GET", "POST"])
     assert len(fake_twilio.messages) == 1
@@ -94,11 +98,13 @@ async def test_a_check_that_keeps_failing_settles_the_message_within_minutes(
         checks += bool(await world.sanal.drain_outbox())
         if checks == 1:
             health = await sender_health(world.sanal.db)
-            assert not health.ok and health.checks_failing == 1
+            assert not health.ok
+            assert health.checks_failing == 1
             assert "cannot be asked" in health.detail
             resp = await world.client.get("/healthz")  # the operator's monitor sees it
             body = await resp.json()
-            assert resp.status == 503 and body["provider_checks_failing"] == 1
+            assert resp.status == 503
+            assert body["provider_checks_failing"] == 1
             assert any(p.startswith("provider checks failing") for p in body["problems"])
         assert world.clock.now() - start < timedelta(minutes=5), "not settled in minutes"
     [row] = await world.outbox_rows()
@@ -110,10 +116,13 @@ async def test_a_check_that_keeps_failing_settles_the_message_within_minutes(
     assert any("could not ask twilio" in r.getMessage() for r in caplog.records)
     assert any("settled: uncertain" in r.getMessage() for r in caplog.records)
     health = await sender_health(world.sanal.db)
-    assert health.ok and health.checks_failing == 0  # settled: nothing waits any more
-    assert health.settled_uncertain >= 1 and "settled as uncertain" in health.detail
+    assert health.ok
+    assert health.checks_failing == 0
+    assert health.settled_uncertain >= 1
+    assert "settled as uncertain" in health.detail
     body = await (await world.client.get("/healthz")).json()
-    assert body["provider_checks_failing"] == 0 and body["settled_uncertain"] >= 1
+    assert body["provider_checks_failing"] == 0
+    assert body["settled_uncertain"] >= 1
 
 
 async def test_a_check_that_fails_then_works_resets_the_count(

@@ -99,7 +99,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         await app.stop()
 
     asyncio.run(build())
-    yield folder / "sanal.db"
+    return folder / "sanal.db"
 
 
 def _in_a_fresh_copy(template: Path, tmp_path: Path, conversation: list[tuple[str, str]]) -> None:

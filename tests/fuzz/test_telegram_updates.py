@@ -158,7 +158,8 @@ async def test_any_update_json_is_answered_without_a_5xx(
     assert "Traceback" not in body
     after = await _count(sanal, "SELECT count(*) FROM inbox")
     if secret != "right":
-        assert resp.status == 403 and after == before
+        assert resp.status == 403
+        assert after == before
     assert after - before <= 1
     event("stored" if after > before else f"not stored ({resp.status})")
     # Whatever was stored is handled, and nothing fails on the way.
@@ -184,7 +185,8 @@ async def test_refused_webhooks_reach_the_audit_log_once_a_minute(
     rows = await fetchall(
         sanal.db.reader, "SELECT channel FROM audit_log WHERE action = 'refused.webhook'"
     )
-    assert len(rows) == 1 and rows[0]["channel"] == "telegram"
+    assert len(rows) == 1
+    assert rows[0]["channel"] == "telegram"
     assert await _count(sanal, "SELECT count(*) FROM inbox") == 0
 
 

@@ -118,7 +118,8 @@ async def _snapshot(world: SmsWorld) -> list[Any]:
 
 def _no_failure(status: int, body: str) -> None:
     assert status < 500, (status, body[:300])
-    assert "Traceback" not in body and 'File "' not in body, body[:300]
+    assert "Traceback" not in body, body[:300]
+    assert 'File "' not in body, body[:300]
 
 
 async def _handled_once(world: SmsWorld, before: int) -> None:
@@ -197,8 +198,11 @@ async def twilio_inbound_case(world: SmsWorld, form: dict[str, str], sign: str, 
     hypothesis.event("twilio: stored" if new else f"twilio: {status}")
     if new:
         # Stored: it was signed, and carried an id and a sender we can answer.
-        assert signed and sid and phone is not None, (sign, shape, form.keys())
-        assert new[0]["external_id"] == sid and new[0]["address"] == f"tel:{phone}"
+        assert signed, (sign, shape, form.keys())
+        assert sid, (sign, shape, form.keys())
+        assert phone is not None, (sign, shape, form.keys())
+        assert new[0]["external_id"] == sid
+        assert new[0]["address"] == f"tel:{phone}"
     elif signed and small and sid and phone is not None:
         # Not stored only because we have it already (the same MessageSid: Twilio's retry).
         assert await _known(world, "twilio", sid)
@@ -341,10 +345,14 @@ async def android_case(
     fresh = key == "valid" and stamp == "now" and len(body) <= 64 * 1024
     if new:
         payload = event.get("payload") if isinstance(event, dict) else None
-        assert fresh and raw is None and event.get("event") == "sms:received"
-        assert isinstance(payload, dict) and isinstance(payload.get("message"), str)
+        assert fresh
+        assert raw is None
+        assert event.get("event") == "sms:received"
+        assert isinstance(payload, dict)
+        assert isinstance(payload.get("message"), str)
         phone = try_normalise(payload.get("phoneNumber"))  # type: ignore[arg-type]
-        assert phone is not None and new[0]["address"] == f"tel:{phone}"
+        assert phone is not None
+        assert new[0]["address"] == f"tel:{phone}"
     if not fresh and len(body) <= 64 * 1024:
         assert resp.status == 403
     await _handled_once(world, last)

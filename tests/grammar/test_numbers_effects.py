@@ -56,7 +56,8 @@ async def test_a_join_in_other_words_registers_the_bag_it_names(
 ) -> None:
     reply = await Phone(client, HERDER).say(line["text"])
     person = await _person(sanal)
-    assert person.bag_code is not None and person.status == "approved", reply
+    assert person.bag_code is not None, reply
+    assert person.status == "approved", reply
     aimag, soum, bag = await _place_of(sanal, person.bag_code)
     if "bag_code" in line:
         assert person.bag_code == line["bag_code"]
@@ -78,7 +79,8 @@ async def test_an_aimag_tells_two_soums_of_one_name_apart(
     """Six soums are called Жаргалант: without the aimag Sanal asks which one."""
     herder = Phone(client, HERDER)
     asked = await herder.say("НЭГДЭХ Жаргалант 1")
-    assert asked.startswith(render("join.which_soum", "mn")) and "Архангай" in asked
+    assert asked.startswith(render("join.which_soum", "mn"))
+    assert "Архангай" in asked
     assert (await _person(sanal)).bag_code is None
     await herder.say("Архангай Жаргалант 1")
     aimag, soum, bag = await _place_of(sanal, (await _person(sanal)).bag_code or "")
@@ -115,7 +117,8 @@ async def _voting_round_with(
     await gov.say("ХУРААЛТ")
     async with sanal.db.write() as conn:
         rnd = await rounds.current(conn, ZAG_BAG_1)
-    assert rnd is not None and rnd.status == "voting"
+    assert rnd is not None
+    assert rnd.status == "voting"
     return rnd.id
 
 
@@ -185,7 +188,8 @@ def test_the_corpus_covers_its_families_in_both_scripts() -> None:
     assert len(LINES) >= 150
     for family in ("vote_words", "synonym_order", "join_names", "rsvp_lang"):
         texts = [line["text"] for line in LINES if line["family"] == family]
-        assert any(map(cyrillic, texts)) and not all(map(cyrillic, texts)), family
+        assert any(map(cyrillic, texts)), family
+        assert not all(map(cyrillic, texts)), family
     look_alikes = [x for x in LINES if x["family"] == "vote_words" and x["kind"] != "vote"]
     assert len(look_alikes) >= 20
     assert parse("yes").kind is Kind.ANSWER  # "yes" alone is never START

@@ -41,7 +41,8 @@ def test_phrases_of_number_words_parse_to_item_numbers(text: str) -> None:
         assert len(set(intent.numbers)) == len(intent.numbers), text
         assert bears_ballot(text, intent.kind)
     if intent.kind is Kind.JOIN and intent.bag_code is not None:
-        assert len(intent.bag_code) == 6 and intent.bag_code.isdigit()
+        assert len(intent.bag_code) == 6
+        assert intent.bag_code.isdigit()
 
 
 @given(st.text(max_size=600))

@@ -59,7 +59,8 @@ async def test_wrapped_votes_count_and_are_sealed(
         assert "санал өгсөн" in reply or "өөрчиллөө" in reply, (text, reply)
     async with sanal.db.write() as conn:
         rnd = await rounds.current(conn, ZAG_BAG_1)
-        assert rnd is not None and await ballots.has_voted(conn, rnd.id, 2)
+        assert rnd is not None
+        assert await ballots.has_voted(conn, rnd.id, 2)
     assert await _inbox_of(sanal, 3) == [(inbox.SEALED, "vote")] * 3
 
 
@@ -70,7 +71,8 @@ async def test_a_vote_word_with_a_description_is_sealed_like_any_vote(
     says nothing of a choice, but it is read as a vote, so it is sealed with the ballots."""
     herder = await _round_in_voting(sanal, client, clock)
     text = "санал өгөх гэсэн юм. Манай багт худаг гаргамаар байна"
-    assert parse(text).kind is Kind.VOTE and bears_ballot(text, parse(text).kind)
+    assert parse(text).kind is Kind.VOTE
+    assert bears_ballot(text, parse(text).kind)
     clock.advance(timedelta(seconds=10))
     assert await herder.say(text)
     assert await _inbox_of(sanal, 1) == [(inbox.SEALED, "vote")]
@@ -84,7 +86,8 @@ async def test_questions_and_wishes_with_officials_words_are_not_refused(
     for text in asked:
         clock.advance(timedelta(seconds=10))
         reply = await herder.say(text)
-        assert reply and "зөвхөн багийн Засаг даргад" not in reply, text
+        assert reply, text
+        assert "зөвхөн багийн Засаг даргад" not in reply, text
     rows = await sanal.db.fetchall(
         "SELECT count(*) AS n FROM audit_log WHERE action = 'refused.governor_word'"
     )
@@ -161,6 +164,8 @@ def test_a_described_project_is_cut_like_a_proposal() -> None:
     text = "Сургуулийн дотуур байрны засвар, 200 өрх. " * 60
     intent = parse(text)
     assert intent.kind is Kind.DESCRIBED
-    assert len(intent.text) <= 500 and intent.beneficiaries == 200
+    assert len(intent.text) <= 500
+    assert intent.beneficiaries == 200
     wrapped = parse("Сайн байна уу? Санал: " + text)
-    assert wrapped.kind is Kind.PROPOSE and wrapped.text.startswith("Сургуулийн")
+    assert wrapped.kind is Kind.PROPOSE
+    assert wrapped.text.startswith("Сургуулийн")

@@ -98,7 +98,8 @@ async def test_list_is_paged_and_fits_the_segment_budget(
         clock.advance(timedelta(seconds=10))  # a person, not a flood
     await gov.say("ЗӨВ " + " ".join(str(n) for n in range(1, 13)))
     first = await herder.say("ЖАГСААЛТ")
-    assert keys_of(first)[0] == "list.header" and keys_of(first)[-1] == "list.more"
+    assert keys_of(first)[0] == "list.header"
+    assert keys_of(first)[-1] == "list.more"
     assert_has(first, "list.header", page=1, pages=3)
     assert_has(first, "list.more", next=2)
     assert count_segments(first).segments <= sanal.settings.max_segments
@@ -169,7 +170,8 @@ async def test_a_ballot_sent_after_the_deadline_does_not_count(
     reply = await herder.say("СОНГО 1")
     async with sanal.db.write() as conn:
         rnd = await rounds.current(conn, ZAG_BAG_1)
-        assert rnd is not None and rnd.status == "voting"
+        assert rnd is not None
+        assert rnd.status == "voting"
         assert not await ballots.has_voted(conn, rnd.id, 2)
     assert_reply(reply, "vote.closed")
 

@@ -50,8 +50,10 @@ async def test_asked_once_and_a_yes_stores_it_as_a_proposal(
 ) -> None:
     gov, herder = await collecting(sanal, client)
     ask = await describe(herder)
-    assert ask == ASK and ask.startswith('"Сургуулийн дотуур байрны')
-    assert "ТИЙМ / ҮГҮЙ" in ask and count_segments(ask).segments == 1
+    assert ask == ASK
+    assert ask.startswith('"Сургуулийн дотуур байрны')
+    assert "ТИЙМ / ҮГҮЙ" in ask
+    assert count_segments(ask).segments == 1
     assert await stored(sanal) == []  # only asked
     assert await herder.say("тийм") == mn("propose.ok", n=1)
     [p] = await stored(sanal)
@@ -120,13 +122,15 @@ async def test_a_yes_knows_which_question_it_answers(
     assert await describe(herder) == ASK
     assert await herder.say("zogs 2") == mn("optout.ask")
     assert await herder.say("тийм") == mn("stop.ok")
-    assert (await herder.person()).opted_out and await stored(sanal) == []
+    assert (await herder.person()).opted_out
+    assert await stored(sanal) == []
     await herder.say("ЭХЛЭХ")
     # Asked about the messages, then about a project: the yes stores the project.
     assert await herder.say("Мессеж их ирээд байна") == mn("optout.ask")
     assert await describe(herder) == ASK
     assert await herder.say("тийм") == mn("propose.ok", n=1)
-    assert not (await herder.person()).opted_out and len(await stored(sanal)) == 1
+    assert not (await herder.person()).opted_out
+    assert len(await stored(sanal)) == 1
     audits = await fetchall(sanal.db.reader, "SELECT action FROM audit_log")
     asked = [r["action"] for r in audits if r["action"].startswith("asked.")]
     assert asked == ["asked.proposal", "asked.stop", "asked.stop", "asked.proposal"]
@@ -174,7 +178,8 @@ async def test_the_question_fits_one_sms_however_long_the_text(
     _, herder = await collecting(sanal, client)
     long = "Багийн төвийн гудамжны гэрэлтүүлэг, хогийн цэг, тоглоомын талбай " * 3
     ask = await describe(herder, long, text=long)
-    assert count_segments(ask).segments == 1 and "…" in ask
+    assert count_segments(ask).segments == 1
+    assert "…" in ask
     assert await herder.say("тийм") == mn("propose.ok", n=1)
     assert (await stored(sanal))[0].text == long.strip()  # whole, not the quoted start
 
@@ -198,7 +203,8 @@ async def test_vote_words_with_a_description_propose_while_collecting(
     assert (p.text, p.status) == (WISH, "pending")
     # Read as a vote, the message is sealed like one; the proposal keeps its text.
     rows = await fetchall(sanal.db.reader, "SELECT * FROM inbox ORDER BY id DESC LIMIT 1")
-    assert rows[0]["text"] == inbox.SEALED and rows[0]["intent"] == "vote"
+    assert rows[0]["text"] == inbox.SEALED
+    assert rows[0]["intent"] == "vote"
     assert VOTE_WORDS not in json.dumps([dict(r) for r in rows], ensure_ascii=False)
     assert not await fetchall(sanal.db.reader, "SELECT * FROM ballot_choices")
     assert not await fetchall(sanal.db.reader, "SELECT * FROM participation")
@@ -246,5 +252,6 @@ async def test_vote_words_in_telegram_propose_instead_of_opening_the_ballot(
     )
     inbox_id = await sanal.intake.receive_and_wait(msg)
     [reply] = await outbox.for_inbox(sanal.db.reader, inbox_id)
-    assert reply.text == mn("propose.ok", n=1) and "buttons" not in reply.extra
+    assert reply.text == mn("propose.ok", n=1)
+    assert "buttons" not in reply.extra
     assert [p.text for p in await stored(sanal)] == [WISH]

@@ -264,7 +264,8 @@ async def test_closing_before_the_morning_cancels_the_held_notices(
     assert {r.status for r in (await notices(sanal)).values()} == {"cancelled"}
     async with sanal.db.write() as conn:
         rnd = await rounds.current(conn, ZAG_BAG_1)
-    assert rnd is not None and rnd.status == "closed"
+    assert rnd is not None
+    assert rnd.status == "closed"
 
 
 async def test_a_citizen_cannot_set_the_notice(sanal: Sanal, client: TestClient[Any, Any]) -> None:
@@ -291,4 +292,5 @@ def test_the_words_the_replies_teach_are_understood() -> None:
         for key, value in (("status_on", "off"), ("status_off", "on"), ("sms_off", "on")):
             text = render(f"notice.{key}", lang, sms=1, cost="20")
             word = text.rsplit(": ", 1)[1]
-            assert parse(word).kind is Kind.NOTICE and parse(word).text == value, (lang, word)
+            assert parse(word).kind is Kind.NOTICE, (lang, word)
+            assert parse(word).text == value, (lang, word)

@@ -54,8 +54,10 @@ def overwrite_page(path: Path, number: int, page: int = 4096) -> None:
 
 async def test_healthy(client: TestClient[Any, Any]) -> None:
     status, body = await health(client)
-    assert status == 200 and body["problems"] == []
-    assert body["disk_free_mb"] > 0 and body["outbox_overdue"] == 0
+    assert status == 200
+    assert body["problems"] == []
+    assert body["disk_free_mb"] > 0
+    assert body["outbox_overdue"] == 0
 
 
 async def test_a_database_that_takes_no_write(sanal: Sanal, client: TestClient[Any, Any]) -> None:
@@ -114,7 +116,8 @@ async def test_an_outbox_that_does_not_move(
     assert (await health(client))[0] == 200  # due now: not stuck yet
     clock.advance(timedelta(minutes=16))
     status, body = await health(client)
-    assert status == 503 and body["outbox_overdue"] == 1
+    assert status == 503
+    assert body["outbox_overdue"] == 1
     assert "over 15 min ago" in one(body, "outbox stuck")
     assert await sanal.drain_outbox() == 1
     assert (await health(client))[0] == 200
@@ -137,7 +140,8 @@ async def test_an_outbox_whose_provider_keeps_refusing(
             later = clock.now() + timedelta(seconds=5 * (attempt + 1))
             assert await outbox.mark_retry(conn, row.id, "HTTP 500", later) == "queued"
     status, body = await health(client)
-    assert status == 503 and body["outbox_failing"] == 1
+    assert status == 503
+    assert body["outbox_failing"] == 1
     one(body, "outbox failing")
 
 
@@ -155,7 +159,8 @@ async def test_a_scheduler_that_stopped_sweeping(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.05)
             status, body = await health(client)
-            assert status == 200 and body["last_sweep_seconds_ago"] < 1
+            assert status == 200
+            assert body["last_sweep_seconds_ago"] < 1
             await scheduler.stop()  # as when its job dies: no sweep comes any more
             await asyncio.sleep(4.5)  # four intervals
             status, body = await health(client)
@@ -196,6 +201,7 @@ async def test_health_requests_at_once_share_one_write(sanal: Sanal) -> None:
 
     sanal.db.write = counting_write  # type: ignore[method-assign]
     answers = await asyncio.gather(*(report(sanal) for _ in range(50)))
-    assert writes == 1 and all(a["ok"] for a in answers)
+    assert writes == 1
+    assert all(a["ok"] for a in answers)
     await report(sanal)  # a later request checks afresh
     assert writes == 2

@@ -93,7 +93,8 @@ async def test_half_sent_bodies_are_dropped(server: Server) -> None:
         seconds, data = await _closed_after(reader, BODY_TIMEOUT + SLACK)
     finally:
         writer.close()
-    assert data == b"" and seconds >= BODY_TIMEOUT - 0.5
+    assert data == b""
+    assert seconds >= BODY_TIMEOUT - 0.5
     assert "did not arrive in" in server.logs()
     # Nothing reached the database: the simulator stored no message.
     assert await _healthz(server) == 200
@@ -106,7 +107,8 @@ async def test_normal_requests_work_while_slow_ones_wait(server: Server) -> None
     async with aiohttp.ClientSession() as http:
         body = {"phone": "99112233", "text": "ТУСЛАМЖ"}
         async with http.post(f"{server.url}/api/sim/messages", json=body) as resp:
-            assert resp.status == 200 and (await resp.json())["replies"]
+            assert resp.status == 200
+            assert (await resp.json())["replies"]
     assert await _healthz(server) == 200
     for reader, writer in slow:
         _, data = await _closed_after(reader, HEADER_TIMEOUT + SLACK)
@@ -123,7 +125,8 @@ async def test_connections_beyond_the_cap_get_503_at_once(server: Server) -> Non
     reader, writer = await _connect(server)
     seconds, data = await _closed_after(reader, SLACK)
     writer.close()
-    assert data.startswith(b"HTTP/1.1 503") and b"too many connections" in data
+    assert data.startswith(b"HTTP/1.1 503")
+    assert b"too many connections" in data
     assert seconds < 1.0
     # The held ones time out; then there is room again.
     for held_reader, held_writer in held:

@@ -135,6 +135,8 @@ def test_a_port_in_use(tmp_path: Path) -> None:
 def test_a_healthy_database_still_opens(tmp_path: Path) -> None:
     db = tmp_path / "sanal.db"
     rc, out, err, _ = sanal(tmp_path, "migrate", "--db", str(db))
-    assert rc == 0 and "applied" in out, err
+    assert rc == 0, err
+    assert "applied" in out, err
     rc, out, err, _ = sanal(tmp_path, "official", "list", "--db", str(db))
-    assert rc == 0 and out.strip() == "no officials yet", err
+    assert rc == 0, err
+    assert out.strip() == "no officials yet", err

@@ -53,7 +53,8 @@ def ink_in_bands(png: Path) -> dict[str, int]:
     with Image.open(png) as img:
         grey = img.convert("L")
         w, h = grey.size
-        assert abs(w - PAGE_W) <= 2 and abs(h - PAGE_H) <= 2, (w, h)  # A4 at 72 dpi
+        assert abs(w - PAGE_W) <= 2, (w, h)
+        assert abs(h - PAGE_H) <= 2, (w, h)  # A4 at 72 dpi
         boxes = {
             "left": (0, 0, int(BANDS["left"]), h),
             "right": (w - int(BANDS["right"]), 0, w, h),

@@ -43,7 +43,8 @@ def test_the_confirmation_word_is_read_in_both_scripts() -> None:
         assert (intent.kind, intent.numbers, intent.text) == (Kind.CONFIRM, (64,), "yes"), text
     for text in ("БАТЛАХ 64", "batlah 64 hun", "БАТЛАХ 64 за", "БАТЛАХ 120 хүн ирсэн"):
         intent = parse(text)
-        assert intent.kind is Kind.CONFIRM and intent.text == "", text
+        assert intent.kind is Kind.CONFIRM, text
+        assert intent.text == "", text
     assert parse("БАТЛАХ ТИЙМ").error == "confirm_usage"  # the attendance is still needed
     assert parse("Тийм").kind is Kind.ANSWER
 
@@ -58,30 +59,37 @@ async def test_below_quorum_is_warned_and_changes_nothing_until_confirmed(
     assert reply == "Ирц хүрээгүй: 2/3. Тэгсэн ч батлах бол: БАТЛАХ 2 ТИЙМ"
     assert await state(sanal, ZAG_BAG_1) == before
     rnd = await current(sanal, ZAG_BAG_1)
-    assert rnd.status == "closed" and rnd.attendance is None
+    assert rnd.status == "closed"
+    assert rnd.attendance is None
     [warned] = await audits(sanal, "round.confirm_warned")
     assert (warned["attendance"], warned["quorum"], warned["registered"]) == (2, QUORUM, 5)
-    assert warned["below_quorum"] is True and warned["before_meeting"] is False
+    assert warned["below_quorum"] is True
+    assert warned["before_meeting"] is False
     # The draft minutes show the quorum БАТЛАХ checks, and no decision yet.
     draft = await minutes(sanal, ZAG_BAG_1)
     assert (draft.present, draft.required, draft.confirmed) == (None, QUORUM, False)
 
     assert "ИНХ жагсаалтыг баталлаа, 2 хүн ирсэн" in await gov.say("БАТЛАХ 2 ТИЙМ")
     rnd = await current(sanal, ZAG_BAG_1)
-    assert rnd.status == "submitted" and rnd.attendance == 2  # and on to the soum
+    assert rnd.status == "submitted"
+    assert rnd.attendance == 2
     conf = await confirmations.get(sanal.db.reader, rnd.id)
     assert conf is not None
     assert (conf.attendance, conf.quorum, conf.registered) == (2, QUORUM, 5)
-    assert conf.below_quorum and not conf.before_meeting and conf.meeting_at is None
+    assert conf.below_quorum
+    assert not conf.before_meeting
+    assert conf.meeting_at is None
     assert conf.decision == f"{rnd.year}/{ZAG_BAG_1}-01"
     [done] = await audits(sanal, "round.confirm")
-    assert done["below_quorum"] is True and done["decision"] == conf.decision
+    assert done["below_quorum"] is True
+    assert done["decision"] == conf.decision
 
     made = await minutes(sanal, ZAG_BAG_1)
     texts = [b.text for b in made.attendance]
     assert "Ирц хүрээгүй: 2/3, Засаг дарга баталгаажуулсан." in texts
     assert "Ирц бүрдэхэд бүртгэлтэй 5 иргэнээс 3 хүн оролцох шаардлагатай." in texts
-    assert made.decision_number == conf.decision and made.below_quorum
+    assert made.decision_number == conf.decision
+    assert made.below_quorum
     english = await minutes(sanal, ZAG_BAG_1, "en")
     assert "Quorum not reached: 2/3, confirmed by the governor." in [
         b.text for b in english.attendance
@@ -102,8 +110,10 @@ async def test_before_the_meeting_a_bare_yes_confirms(
     assert "ИНХ жагсаалтыг баталлаа, 4 хүн ирсэн" in await gov.say("тийм")
     rnd = await current(sanal, ZAG_BAG_1)
     conf = await confirmations.get(sanal.db.reader, rnd.id)
-    assert rnd.status == "submitted" and conf is not None
-    assert conf.before_meeting and not conf.below_quorum
+    assert rnd.status == "submitted"
+    assert conf is not None
+    assert conf.before_meeting
+    assert not conf.below_quorum
     assert conf.meeting_at == datetime(2027, 4, 10, 6, 0, tzinfo=UTC)
     made = await minutes(sanal, ZAG_BAG_1)
     decision = [b.text for b in made.decision]
@@ -141,8 +151,10 @@ async def test_at_quorum_on_the_meeting_day_is_accepted_at_once(
     assert "ИНХ жагсаалтыг баталлаа, 3 хүн ирсэн" in await gov.say(f"БАТЛАХ {QUORUM}")
     rnd = await current(sanal, ZAG_BAG_1)
     conf = await confirmations.get(sanal.db.reader, rnd.id)
-    assert rnd.status == "submitted" and conf is not None
-    assert not conf.below_quorum and not conf.before_meeting
+    assert rnd.status == "submitted"
+    assert conf is not None
+    assert not conf.below_quorum
+    assert not conf.before_meeting
     assert await audits(sanal, "round.confirm_warned") == []
     made = await minutes(sanal, ZAG_BAG_1)
     assert "Ирц бүрдсэн: 3/3." in [b.text for b in made.attendance]

@@ -157,19 +157,23 @@ def test_the_docx_keeps_together_what_must_stay_together(tmp_path: Path) -> None
     doc = Document(str(path))
     vote, signatures = doc.tables
     header = vote.rows[0]._tr.trPr
-    assert header is not None and header.find(qn("w:tblHeader")) is not None
+    assert header is not None
+    assert header.find(qn("w:tblHeader")) is not None
     for row in [*vote.rows, *signatures.rows]:
         tr_pr = row._tr.trPr
-        assert tr_pr is not None and tr_pr.find(qn("w:cantSplit")) is not None
+        assert tr_pr is not None
+        assert tr_pr.find(qn("w:cantSplit")) is not None
     # The signature heading keeps with the block; each row keeps with the next but the last.
     [heading] = [p for p in doc.paragraphs if p.text == "Signatures"]
     assert heading.paragraph_format.keep_with_next
     keeps = [row.cells[0].paragraphs[0].paragraph_format.keep_with_next for row in signatures.rows]
     assert keeps == [True, True, False]
     headings = [p for p in doc.paragraphs if p.style is not None and p.style.name == "Heading 2"]
-    assert len(headings) == 5 and all(h.paragraph_format.keep_with_next for h in headings)
+    assert len(headings) == 5
+    assert all(h.paragraph_format.keep_with_next for h in headings)
     section = doc.sections[0]
-    assert section.page_width is not None and round(section.page_width.cm, 1) == 21.0
+    assert section.page_width is not None
+    assert round(section.page_width.cm, 1) == 21.0
     assert doc.core_properties.title.startswith("Minutes of the Citizens' Public Khural")
 
 
@@ -186,5 +190,6 @@ def test_a_capital_district_and_a_bag_alone_are_titled_so() -> None:
     alone = replace(ub, aimag=None, soum=None)
     assert minutes_of(alone, None).title.startswith("5-р хорооны Иргэдийн")
     unknown = minutes_of(alone, None)
-    assert unknown.required == 0 and unknown.present == 64  # no quorum known: no statement
+    assert unknown.required == 0
+    assert unknown.present == 64
     assert [b.label for b in unknown.attendance] == ["Хуралд оролцогчдын тоо"]

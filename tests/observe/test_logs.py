@@ -71,7 +71,8 @@ async def test_one_access_line_per_request(
         method, path, status, ms, size = match.groups()
         extra: dict[str, Any] = record.__dict__
         assert (extra["method"], extra["path"], extra["status"]) == (method, path, int(status))
-        assert extra["duration_ms"] == float(ms) >= 0 and extra["bytes"] == int(size)
+        assert extra["duration_ms"] == float(ms) >= 0
+        assert extra["bytes"] == int(size)
         seen.append((method, path, int(status)))
     assert seen == [
         ("POST", "/sms/twilio", 200),
@@ -107,10 +108,13 @@ def test_the_json_format() -> None:
         logger.removeHandler(handler)
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert datetime.fromisoformat(first["time"]).tzinfo is not None
-    assert first["level"] == "WARNING" and first["logger"] == "sanal.test.json"
+    assert first["level"] == "WARNING"
+    assert first["logger"] == "sanal.test.json"
     assert first["message"] == "sent to <phone>"
-    assert first["status"] == 200 and first["path"] == "/x/<telegram-token>"
-    assert second["level"] == "ERROR" and "ValueError" in second["exception"]
+    assert first["status"] == 200
+    assert first["path"] == "/x/<telegram-token>"
+    assert second["level"] == "ERROR"
+    assert "ValueError" in second["exception"]
     assert leaks(out.getvalue()) == []
 
 

@@ -163,7 +163,8 @@ async def test_metrics_after_real_traffic(
     assert vote_until is not None
     w.clock.set(from_db(vote_until["vote_until"]) + timedelta(minutes=1))
     report = await scheduler(w).tick()
-    assert report is not None and len(report.closed) == 1
+    assert report is not None
+    assert len(report.closed) == 1
     _, after = await scrape(w.client)
     assert value(after, "sanal_scheduler_sweeps_total", result="ok") == before + 1
     assert value(after, "sanal_scheduler_actions_total", action="rounds_closed") >= 1
@@ -182,7 +183,8 @@ async def test_a_bearer_token_when_one_is_set(tmp_path: Any) -> None:
         async with TestClient(TestServer(build_web_app(app))) as client:
             assert (await client.get("/metrics")).status == 401  # loopback is not enough
             wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
-            assert wrong.status == 401 and "Bearer" in wrong.headers["WWW-Authenticate"]
+            assert wrong.status == 401
+            assert "Bearer" in wrong.headers["WWW-Authenticate"]
             _, got = await scrape(client, Authorization=f"Bearer {token}")
             assert value(got, "sanal_database_readable") == 1
     finally:
@@ -240,7 +242,8 @@ async def test_two_apps_in_one_process_count_apart(tmp_path: Any) -> None:
             _, got_one = await scrape(c1)
             _, got_two = await scrape(c2)
         key = ("sanal_webhook_refusals_total", (("channel", "twilio"), ("reason", "bad_signature")))
-        assert got_one[key] == 1 and key not in got_two
+        assert got_one[key] == 1
+        assert key not in got_two
     finally:
         await one.stop()
         await two.stop()

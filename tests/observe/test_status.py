@@ -126,7 +126,8 @@ async def test_the_status_page_beside_a_running_app(tmp_path: Path) -> None:
     vote_until = seen["vote_until"]
     collect_until = seen["collect_until"]
     meeting_at = seen["meeting_at"]
-    assert isinstance(vote_until, datetime) and isinstance(collect_until, datetime)
+    assert isinstance(vote_until, datetime)
+    assert isinstance(collect_until, datetime)
     assert isinstance(meeting_at, datetime)
     [bag_1] = [line for line in lines if line.startswith(f"  {ZAG_BAG_1} ")]
     assert f"Баянбулаг, Заг, for {now.year + 1}: voting, voting until" in bag_1
@@ -148,27 +149,32 @@ async def test_the_status_page_beside_a_running_app(tmp_path: Path) -> None:
     ]
     assert len(coming) == len(expected)
     for line, (at, zone, name, what) in zip(coming, expected, strict=True):
-        assert line.split()[:3] == local(at, zone, name).split() and line.endswith(what), line
+        assert line.split()[:3] == local(at, zone, name).split(), line
+        assert line.endswith(what), line
 
     # Backlog, inbox, sweep, backup.
     assert "Outbox, not yet sent: telegram 1 queued; twilio 3 queued (oldest due 40m ago)" in out
     assert "Inbox: 0 pending, 1 failed" in out  # the uncommitted change is not seen
-    assert "Scheduler: last sweep 2" in out and "s ago (" in out
+    assert "Scheduler: last sweep 2" in out
+    assert "s ago (" in out
     assert f"Backup: newest {seen['backup']}" in out
 
     # Channels: twilio has trouble, with its last error, and no number in it.
     [twilio] = [line for line in lines if line.startswith("  twilio ")]
-    assert "PROBLEM: 1 overdue, 1 failing" in twilio and "never sent" in twilio
+    assert "PROBLEM: 1 overdue, 1 failing" in twilio
+    assert "never sent" in twilio
     assert "last error: twilio 400 to <phone>" in twilio
     [telegram] = [line for line in lines if line.startswith("  telegram ")]
     assert "ok; never sent" in telegram
-    assert "+97699" not in out and "99112233" not in out
+    assert "+97699" not in out
+    assert "99112233" not in out
 
     problems = out[out.index("Problems (") :]
     assert "twilio: outbox stuck: 1 messages due over 15 min ago unsent" in problems
     assert "twilio: outbox failing: 1 messages failed 3+ times" in problems
     assert "inbox: 1 received message(s) could not be handled" in problems
-    assert "scheduler" not in problems and "backup" not in problems
+    assert "scheduler" not in problems
+    assert "backup" not in problems
 
 
 async def test_what_a_stopped_scheduler_and_no_backup_look_like(tmp_path: Path) -> None:
@@ -184,7 +190,8 @@ async def test_what_a_stopped_scheduler_and_no_backup_look_like(tmp_path: Path) 
     assert "Scheduler: last sweep 3h ago" in result.output
     assert "scheduler: no sweep for 3h (one expected every 30s" in result.output
     assert "backup: none made yet" in result.output
-    assert "Rounds: none yet" in result.output and "  none" in result.output
+    assert "Rounds: none yet" in result.output
+    assert "  none" in result.output
     assert "  twilio  nothing sent yet" in result.output
 
 

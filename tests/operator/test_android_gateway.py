@@ -33,7 +33,8 @@ async def test_a_reply_is_sent_on_the_clients_path(
     [sent] = fake_gateway.sends()
     [row] = await world.outbox_rows()
     assert sent["id"] == row["provider_id"] == f"sanal-{row['id']}"
-    assert sent["phoneNumbers"] == [HERDER] and sent["withDeliveryReport"] is True
+    assert sent["phoneNumbers"] == [HERDER]
+    assert sent["withDeliveryReport"] is True
     assert sent["textMessage"]["text"] == row["text"]
 
 
@@ -46,7 +47,8 @@ async def test_a_timeout_is_checked_by_the_clients_state_call(
     world.clock.advance(timedelta(seconds=6))
     await world.sanal.drain_outbox()
     [row] = await world.outbox_rows()
-    assert row["status"] == "sent" and len(fake_gateway.sends()) == 1
+    assert row["status"] == "sent"
+    assert len(fake_gateway.sends()) == 1
     assert ("GET", f"/messages/{row['provider_id']}") in fake_gateway.paths
 
 
@@ -66,7 +68,8 @@ async def test_refusals_keep_the_outbox_rules(
     fake_gateway.script = [answer]
     await world.handle()
     [row] = await world.outbox_rows()
-    assert row["status"] == status and row["last_error"].startswith(error), row
+    assert row["status"] == status, row
+    assert row["last_error"].startswith(error), row
     assert not fake_gateway.messages
 
 
@@ -155,7 +158,8 @@ async def test_register_errors_are_one_line(
     fake_gateway: FakeGateway, change: dict[str, str], line: str
 ) -> None:
     code, out, err = await sanal("gateway", "register", **gateway_env(fake_gateway, **change))
-    assert code == 1 and out == ""
+    assert code == 1
+    assert out == ""
     assert err == line + "\n"
     assert not fake_gateway.webhooks
 
@@ -167,7 +171,8 @@ async def test_register_where_the_gateway_cannot_be_reached_or_refuses(
     code, _, err = await sanal(
         "gateway", "register", **gateway_env(fake_gateway, SANAL_ANDROID_GATEWAY_URL=nobody)
     )
-    assert code == 1 and err.count("\n") == 1
+    assert code == 1
+    assert err.count("\n") == 1
     assert err.startswith(f"Error: cannot reach the Android gateway at {nobody} (")
     # An address the app itself refuses (http beyond 127.0.0.1): its reason, in one line.
     code, _, err = await sanal(
@@ -182,4 +187,5 @@ async def test_register_where_the_gateway_cannot_be_reached_or_refuses(
     code, _, err = await sanal(
         "gateway", "register", "--url", "http://192.168.1.5", **gateway_env(fake_gateway)
     )
-    assert code == 1 and err.startswith("Error: --url http://192.168.1.5: must start with https")
+    assert code == 1
+    assert err.startswith("Error: --url http://192.168.1.5: must start with https")

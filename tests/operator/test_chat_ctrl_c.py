@@ -33,7 +33,8 @@ def start(folder: Path, stdin: int | IO[bytes] | None) -> subprocess.Popen[bytes
 
 
 def interrupt_once(proc: subprocess.Popen[bytes]) -> tuple[int, str, str, float]:
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     first = proc.stdout.readline().decode()  # the reply to the first line: chatting
     assert "НЭГДЭХ" in first, first
     time.sleep(0.3)  # waiting for the next line
@@ -53,7 +54,8 @@ def interrupt_once(proc: subprocess.Popen[bytes]) -> tuple[int, str, str, float]
 def check(code: int, out: str, err: str) -> None:
     assert code in (0, 130)
     assert out.strip().endswith("stopped"), out
-    assert "Traceback" not in err and "Aborted" not in err, err
+    assert "Traceback" not in err, err
+    assert "Aborted" not in err, err
     assert "Error" not in err, err
 
 
@@ -89,4 +91,5 @@ def test_end_of_input_still_ends_quietly(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     replies = out.decode().splitlines()
-    assert len(replies) == 2 and "Баянбулаг" in replies[1]
+    assert len(replies) == 2
+    assert "Баянбулаг" in replies[1]

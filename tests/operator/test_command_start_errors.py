@@ -41,7 +41,8 @@ def test_a_file_that_is_not_sqlite(tmp_path: Path, args: list[str]) -> None:
     before = db.read_bytes()
     rc, out, err, _ = sanal(tmp_path, *args, "--db", str(db))
     line = assert_one_line(rc, out, err)
-    assert "not" in line and ("SQLite" in line or "database" in line), line
+    assert "not" in line, line
+    assert "SQLite" in line or "database" in line, line
     assert db.read_bytes() == before
 
 

@@ -54,17 +54,21 @@ def test_a_bad_value_is_one_line_naming_the_variable(
     folder: Path, env: dict[str, str], expected: str
 ) -> None:
     code, out, err = sanal("official", "list", "--db", str(folder / "s.db"), **env)
-    assert code == 1 and out == ""
-    assert err.count("\n") == 1 and err.startswith("Error: "), err
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith("Error: "), err
     assert expected in err
-    assert "validation error" not in err and "pydantic" not in err
+    assert "validation error" not in err
+    assert "pydantic" not in err
     assert not (folder / "s.db").exists()  # refused before anything is opened
 
 
 def test_several_bad_values_and_where_each_was_set(folder: Path) -> None:
     (folder / ".env").write_text("SANAL_PORT=abc\nSANAL_FLOOD_THRESHOLD=0\n")
     code, _, err = sanal("migrate", SANAL_FLOOD_THRESHOLD="many")
-    assert code == 1 and err.count("\n") == 1
+    assert code == 1
+    assert err.count("\n") == 1
     # The environment wins over .env (pydantic-settings' order): named as such.
     assert "SANAL_PORT='abc' (in .env): must be a whole number" in err
     assert "SANAL_FLOOD_THRESHOLD='many': must be a whole number, 1 or more" in err
@@ -112,7 +116,8 @@ def test_public_url_https_or_loopback(url: str) -> None:
 )
 def test_public_url_refused_with_the_rule(folder: Path, url: str) -> None:
     code, _, err = sanal("official", "list", SANAL_PUBLIC_URL=url)
-    assert code == 1 and err.count("\n") == 1
+    assert code == 1
+    assert err.count("\n") == 1
     assert f"SANAL_PUBLIC_URL='{url}': must start with https://" in err
     assert "http:// is allowed only for localhost and 127.0.0.1" in err
 
@@ -133,7 +138,8 @@ def test_a_misspelt_variable_is_warned_about_with_the_closest_name(folder: Path)
         SANAL_WHATEVER="1",
         SANAL_SOAK="1",  # the test suite's own knob: not a misspelling
     )
-    assert code == 0 and out == "no officials yet\n"
+    assert code == 0
+    assert out == "no officials yet\n"
     assert err.splitlines() == [
         "Warning: SANAL_MAXCHOICES is not a Sanal setting and is ignored; "
         "did you mean SANAL_MAX_CHOICES?",
@@ -191,4 +197,5 @@ def test_a_env_file_in_another_encoding(folder: Path) -> None:
         "SANAL_PORT=80\nSANAL_LATIN_WRITER_LANG=монгол\n".encode("cp1251")
     )
     code, _, err = sanal("official", "list")
-    assert code == 1 and err == "Error: .env: not UTF-8 text\n"
+    assert code == 1
+    assert err == "Error: .env: not UTF-8 text\n"

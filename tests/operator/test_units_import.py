@@ -73,11 +73,13 @@ def test_new_bags_under_soums_of_the_national_list(db: Path, tmp_path: Path) -> 
     # The new bag is a bag like any other: it gets its governor.
     args = ["--phone", "99100661", "--role", "governor", "--unit", "644661"]
     code, out = run("official", "add", "--db", str(db), *args)
-    assert code == 0 and "11-р баг, Шинэ (644661)" in out
+    assert code == 0
+    assert "11-р баг, Шинэ (644661)" in out
     # Again: nothing changes; a renamed bag is updated.
     renamed = write(tmp_path, "renamed.csv", "bag,644662,12-р баг Хөх нуур,6446\n")
     code, out = run("units", "import", "--db", str(db), str(renamed))
-    assert code == 0 and "0 added, 1 updated, 0 unchanged" in out
+    assert code == 0
+    assert "0 added, 1 updated, 0 unchanged" in out
     audits = rows(db, "SELECT count(*) FROM audit_log WHERE action = 'units.import'")
     assert audits == [(3,)]
 
@@ -114,7 +116,9 @@ def test_a_parent_found_nowhere_refuses_the_whole_file(db: Path, tmp_path: Path)
         ("soum,6499,X,99\n", "line 2: parent '99' is not a aimag listed above or in the"),
     ]:
         code, out = run("units", "import", "--db", str(db), str(write(tmp_path, "b.csv", line)))
-        assert code == 1 and message in out and "nothing imported" in out, out
+        assert code == 1, out
+        assert message in out, out
+        assert "nothing imported" in out, out
     assert rows(db, "SELECT count(*) FROM units") == before
 
 

@@ -21,4 +21,5 @@ def test_the_installed_command_says_it_too() -> None:
     done = subprocess.run(
         [*command()[:-1], "--version"], capture_output=True, text=True, timeout=30, check=True
     )
-    assert done.stdout == f"sanal {version('sanal')}\n" and done.stderr == ""
+    assert done.stdout == f"sanal {version('sanal')}\n"
+    assert done.stderr == ""

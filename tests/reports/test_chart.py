@@ -83,7 +83,8 @@ def test_bars_say_what_the_soum_funds() -> None:
 def test_before_the_soum_decides_every_bar_is_the_same_and_no_legend() -> None:
     rep = _report([None, None, None])
     assert _bars(rep) == [PLAIN] * 3
-    assert _legend(rep) == [] and legend(rep.lines, "greedy") == []
+    assert _legend(rep) == []
+    assert legend(rep.lines, "greedy") == []
 
 
 def test_only_the_kinds_shown_are_in_the_legend() -> None:
@@ -96,7 +97,8 @@ def test_the_png_reads_back_at_its_size() -> None:
         rep = _report(funded)
         with Image.open(io.BytesIO(results_png(rep))) as img:
             img.load()
-            assert img.format == "PNG" and img.size == png_size(len(funded))
+            assert img.format == "PNG"
+            assert img.size == png_size(len(funded))
     empty = replace(_report([]), lines=[])
     with Image.open(io.BytesIO(results_png(empty))) as img:
         assert img.size == png_size(0)

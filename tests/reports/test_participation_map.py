@@ -101,9 +101,12 @@ def _check_layout(plan: MapLayout, rows: list[ParticipationRow]) -> None:
     assert not any(_overlap(a, b) for a, b in combinations(boxes, 2))
     for block in plan.blocks:  # each bag in its soum's block
         for t in block.tiles:
-            assert block.x <= t.x and t.x + t.w <= block.x + block.w
-            assert block.y < t.y and t.y + t.h <= block.y + block.h
-        assert block.tiles and all(t.code.startswith(block.code) for t in block.tiles)
+            assert block.x <= t.x
+            assert t.x + t.w <= block.x + block.w
+            assert block.y < t.y
+            assert t.y + t.h <= block.y + block.h
+        assert block.tiles
+        assert all(t.code.startswith(block.code) for t in block.tiles)
     # Letters never shrink: a tile is the same size however many soums there are.
     assert {(t.w, t.h) for t in plan.tiles} == {(TILE_W, TILE_H)}
 
@@ -123,8 +126,10 @@ def _texts_inside_tiles(plan: MapLayout, lang: str = "mn") -> int:
         tile = tiles[gid.removeprefix("text:")]
         box = text.get_window_extent(renderer)  # pixels from the bottom left
         top, bottom = height - box.y1, height - box.y0
-        assert tile.x <= box.x0 and box.x1 <= tile.x + tile.w, (tile.code, text.get_text())
-        assert tile.y <= top and bottom <= tile.y + tile.h, (tile.code, text.get_text())
+        assert tile.x <= box.x0, (tile.code, text.get_text())
+        assert box.x1 <= tile.x + tile.w, (tile.code, text.get_text())
+        assert tile.y <= top, (tile.code, text.get_text())
+        assert bottom <= tile.y + tile.h, (tile.code, text.get_text())
         checked += 1
     # The soums' headings: inside the image, clear of each other.
     headings = [
@@ -134,7 +139,10 @@ def _texts_inside_tiles(plan: MapLayout, lang: str = "mn") -> int:
     ]
     assert len(headings) == len(plan.blocks)
     for box in headings:
-        assert box.x0 >= 0 and box.x1 <= plan.width and box.y0 >= 0 and box.y1 <= height
+        assert box.x0 >= 0
+        assert box.x1 <= plan.width
+        assert box.y0 >= 0
+        assert box.y1 <= height
     for a, b in combinations(headings, 2):
         assert not a.overlaps(b), (a, b)
     return checked
@@ -158,7 +166,8 @@ def test_a_soum_is_one_block_of_its_bags(tmp_path: Path) -> None:
     assert (tmp_path / "map.png").read_bytes() == data
     with Image.open(io.BytesIO(data)) as img:
         img.load()
-        assert img.format == "PNG" and img.size == (plan.width, plan.height)
+        assert img.format == "PNG"
+        assert img.size == (plan.width, plan.height)
         colours = {c for _, c in img.getcolors(maxcolors=1 << 16) or []}
     # The tiles' colours are in the picture: top class, bottom class, no vote held.
     for hex_colour in (COLOURS[4], COLOURS[0], NO_ROUND):
@@ -174,7 +183,8 @@ def test_an_aimag_stays_legible(aimag: str) -> None:
     rows = _rows_of(aimag)
     plan = layout(rows)
     _check_layout(plan, rows)
-    assert plan.width <= MAX_WIDTH and 3 <= plan.columns <= 6
+    assert plan.width <= MAX_WIDTH
+    assert 3 <= plan.columns <= 6
     soums = [r for r in rows if r.level == "soum"]
     assert [b.code for b in plan.blocks] == [r.code for r in soums]  # in code order
     for block, soum in zip(plan.blocks, soums, strict=True):
@@ -183,7 +193,8 @@ def test_an_aimag_stays_legible(aimag: str) -> None:
     with Image.open(io.BytesIO(participation_png(rows, None, "en"))) as img:
         assert img.size == (plan.width, plan.height)
         # At most 2000 px wide; an officer's slide scales it, the letters stay 9 pt or more.
-        assert img.size[0] <= MAX_WIDTH and NAME_PT * DPI / 72 >= 12
+        assert img.size[0] <= MAX_WIDTH
+        assert NAME_PT * DPI / 72 >= 12
 
 
 def test_long_names_are_wrapped_and_shortened_to_the_tile() -> None:

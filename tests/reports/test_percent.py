@@ -43,7 +43,8 @@ def test_within_a_tenth_of_the_truth_and_never_a_false_0_or_100() -> None:
         for k in range(n + 1):
             shown = percent_value(Fraction(k, n))
             assert abs(shown - 100 * k / n) <= 0.1 + 1e-9, (k, n)
-            assert (shown == 100) == (k == n) and (shown == 0) == (k == 0), (k, n)
+            assert (shown == 100) == (k == n), (k, n)
+            assert (shown == 0) == (k == 0), (k, n)
             assert percent_value(k / n) == shown, (k, n)  # a float share reads the same
 
 

@@ -90,7 +90,8 @@ async def test_a_crash_before_the_release_is_made_good_at_the_next_start(
         m.setattr(Router, "release_held", crashed)
         await telegram_say(sanal, TELEGRAM, "ТАЙЛАН")
     [row] = await _replies(sanal)
-    assert "documents" not in row.extra and row.extra["render"]
+    assert "documents" not in row.extra
+    assert row.extra["render"]
     # Never due while held: no sender takes it.
     async with sanal.db.write() as conn:
         assert await outbox.claim_due(conn, "telegram", sanal.clock.now(), 100, LEASE) == []
@@ -120,5 +121,6 @@ async def test_a_render_that_fails_releases_an_apology(
     monkeypatch.setattr(report_request, "render", broken)
     text, extra = await telegram_say(sanal, TELEGRAM, "ТАЙЛАН")
     assert render("error.internal", "mn") in text
-    assert "documents" not in extra and "render" not in extra
+    assert "documents" not in extra
+    assert "render" not in extra
     assert await held_replies.held(sanal.db.reader) == []

@@ -87,7 +87,8 @@ def test_every_table_names_each_column_once(built: Path, lang: str) -> None:
     for ws, first in sheets:
         (header,) = _table_headers(_rows(ws), first)
         assert len(header) == len(set(header)), header
-        assert proposal in header and votes in header, header
+        assert proposal in header, header
+        assert votes in header, header
     for ws in soum_workbook(srep, lang).worksheets:
         for header in _table_headers(_rows(ws), render("report.alloc.position", lang)):
             assert len(header) == len(set(header)), header
@@ -166,7 +167,8 @@ def test_the_allocation_sheet(built: Path) -> None:
             assert [r[1] for r in lines] == [ln.item.number for ln in plan.lines]
         else:  # what the supporters bought, in the order bought, then the completion
             bought = [r for r in lines if r[7] is not None]
-            assert bought == lines[: len(bought)] and bought
+            assert bought == lines[: len(bought)]
+            assert bought
             assert [r[7] for r in bought] == sorted(r[7] for r in bought)
             assert all(r[4] == "дэмжигчдийн тэгш хувиар санхүүжинэ" and r[8] > 0 for r in bought)
             assert all(r[8] <= r[5] for r in bought)  # a supporter paid at most the cost

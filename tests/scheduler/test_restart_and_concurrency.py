@@ -74,7 +74,8 @@ async def test_restart_across_the_close(
         await second.stop()
     assert await _status(sanal) == "closed"
     report = _scheduler(second).last_report
-    assert report is not None and len(report.closed) == 1
+    assert report is not None
+    assert len(report.closed) == 1
 
     # Started again (twice): nothing more is closed or sent.
     before = await sanal.db.fetchall("SELECT id, status FROM outbox ORDER BY id")

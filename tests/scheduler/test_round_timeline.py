@@ -49,12 +49,14 @@ async def test_a_round_runs_on_its_own(
     assert first is not None
 
     report = await sweep(sanal, clock, local(UB, "2027-03-10 08:59"))
-    assert report.opened == () and report.voting == ()
+    assert report.opened == ()
+    assert report.voting == ()
     report = await sweep(sanal, clock, local(UB, "2027-03-10 09:00"))
     assert report.opened == (draft.id,)
     assert (await _status(sanal, draft.id)) == "collecting"
     told = await sent_to(sanal, GOVERNOR_2)
-    assert len(told) == 1 and "2027-04-10 23:59 хүртэл санал авна" in told[0].text
+    assert len(told) == 1
+    assert "2027-04-10 23:59 хүртэл санал авна" in told[0].text
 
     # "Collect until" 2027-03-20 means the end of that day, local: voting starts at
     # midnight. The governor's notice waits out the quiet hours.
@@ -65,7 +67,8 @@ async def test_a_round_runs_on_its_own(
     assert (await _status(sanal, first.id)) == "voting"
     assert await sent_to(sanal, GOVERNOR) == []
     held = await sent_to(sanal, GOVERNOR, status="queued")
-    assert len(held) == 1 and "Санал хураалт эхэллээ: 2 санал" in held[0].text
+    assert len(held) == 1
+    assert "Санал хураалт эхэллээ: 2 санал" in held[0].text
     assert "Хянаагүй 1 санал" in held[0].text  # proposal 3 still waits for review
     # The six citizens are told too, in the morning; the governor reads at what cost.
     assert "Иргэдэд мэдэгдэл: Telegram 0, SMS 6 (120 ₮)" in held[0].text
@@ -89,7 +92,8 @@ async def test_a_round_runs_on_its_own(
     report = await sweep(sanal, clock, local(UB, "2027-04-01 08:00"))
     assert report.vote_reminders == 3  # citizen 6, the governor and the chair
     reminded = await sent_to(sanal, people[5])
-    assert len(reminded) == 1 and "2027-04-01 23:59 хүртэл" in reminded[0].text
+    assert len(reminded) == 1
+    assert "2027-04-01 23:59 хүртэл" in reminded[0].text
     assert count_segments(reminded[0].text).segments == 1  # one Cyrillic SMS, not two
     assert await sent_to(sanal, people[0]) == []
     assert (await sweep(sanal, clock, local(UB, "2027-04-01 12:00"))).vote_reminders == 0
@@ -107,10 +111,13 @@ async def test_a_round_runs_on_its_own(
         assert len(results) == 1
         lines = results[0].text.splitlines()
         assert "5/8" in lines[1]  # 6 citizens, the governor and the chair are registered
-        assert lines[2].startswith("1. №1 ") and ": 5 (" in lines[2]
-        assert lines[3].startswith("2. №2 ") and ": 1 (" in lines[3]
+        assert lines[2].startswith("1. №1 ")
+        assert ": 5 (" in lines[2]
+        assert lines[3].startswith("2. №2 ")
+        assert ": 1 (" in lines[3]
     voter = [s for s in await sent_to(sanal, people[0]) if s.kind == "result"]
-    assert len(voter) == 1 and "дууслаа, 5 хүн" in voter[0].text
+    assert len(voter) == 1
+    assert "дууслаа, 5 хүн" in voter[0].text
     assert all(s.kind != "result" for s in await sent_to(sanal, people[5]))
 
     async with sanal.db.write() as conn:
@@ -137,7 +144,8 @@ async def test_nothing_to_vote_on_waits_for_the_governor(
     assert (await sweep(sanal, clock, local(UB, "2027-03-21 09:00"))).voting == ()
     assert (await sweep(sanal, clock, local(UB, "2027-03-21 10:00"))).voting == ()
     told = await sent_to(sanal, GOVERNOR)
-    assert len(told) == 1 and "зөвшөөрсөн санал алга" in told[0].text
+    assert len(told) == 1
+    assert "зөвшөөрсөн санал алга" in told[0].text
     assert (await _status(sanal, rid)) == "collecting"
     # The governor accepts: the next sweep starts the voting.
     await gov.say("ЗӨВ 1")

@@ -83,7 +83,8 @@ def test_offsets_setting(tmp_path: Path) -> None:
     assert parse_offsets("90m") == [timedelta(minutes=90)]
     settings = make_settings(tmp_path, meeting_reminders="2d,30m", quiet_start="23:30")
     assert settings.meeting_reminder_offsets() == [timedelta(days=2), timedelta(minutes=30)]
-    assert settings.quiet_start == time(23, 30) and settings.quiet_end == MORNING
+    assert settings.quiet_start == time(23, 30)
+    assert settings.quiet_end == MORNING
     for bad in ("3x", "d", "0h", "1.5h", "-2h"):
         with pytest.raises(ValidationError, match="reminder offset"):
             make_settings(tmp_path, meeting_reminders=bad)

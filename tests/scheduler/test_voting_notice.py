@@ -42,7 +42,8 @@ async def test_citizens_are_told_once_in_the_morning(
     morning = to_db(local(UB, "2027-03-21 08:00"))
     for phone in numbers[:3]:
         [held] = await sent_to(sanal, phone, status="queued", voting_notice=True)
-        assert held.kind == "notice" and held.next_attempt_at == morning
+        assert held.kind == "notice"
+        assert held.next_attempt_at == morning
     [told] = await sent_to(sanal, GOVERNOR, status="queued")
     assert "Иргэдэд мэдэгдэл: Telegram 0, SMS 3 (60 ₮)" in told.text
 

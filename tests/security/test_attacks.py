@@ -151,7 +151,8 @@ async def test_forged_webhooks_are_refused_audited_and_store_nothing(
     assert (await world.twilio_post(ballot, sign="forged")).status == 403
     last = (await bags.audits("refused.webhook"))[-1]["detail"]
     # Three bad signatures above after the first (which had its row), 200, and this one.
-    assert last["reason"] == "bad signature" and last["refused"] == 3 + 200 + 1
+    assert last["reason"] == "bad signature"
+    assert last["refused"] == 3 + 200 + 1
     assert await bags.snapshot(skip=("audit_log",)) == before
 
 
@@ -178,7 +179,8 @@ async def test_replayed_webhooks_have_one_effect_or_are_refused(
     async with world.sanal.db.write() as conn:  # the ballot that counts is still the new one
         rnd = await rounds.current(conn, ZAG_BAG_1)
         person = await people.by_phone(conn, voter)
-        assert rnd is not None and person is not None
+        assert rnd is not None
+        assert person is not None
         key = BallotKey(world.sanal.settings.ballot_secret())
         chosen = await ballots.choices_of(conn, key, rnd.id, person.id)
         assert [(await proposals.get(conn, i)).number for i in chosen] == [2]  # type: ignore[union-attr]
@@ -239,7 +241,8 @@ async def test_a_citizen_using_governor_and_soum_words_is_refused(
     assert await bags.snapshot() == before
     gov = await bags.audits("refused.governor_word")
     soum = await bags.audits("refused.soum_word")
-    assert len(gov) == 3 * len(GOVERNOR_WORDS) and len(soum) == 3 * len(SOUM_WORDS)
+    assert len(gov) == 3 * len(GOVERNOR_WORDS)
+    assert len(soum) == 3 * len(SOUM_WORDS)
     assert {r["actor"] for r in gov} == {f"tel:{p}" for p in (ATTACKER, NOBODY, BAG_2[0])}
 
 
@@ -265,11 +268,14 @@ async def test_a_governor_cannot_act_on_another_bag(
     changed = _diff(before, await bags.snapshot())
     assert list(changed) == ["proposals"]
     gone, added = changed["proposals"]
-    assert len(gone) == len(added) == 1 and gone[0][0] == added[0][0]  # one row changed
+    assert len(gone) == len(added) == 1
+    assert gone[0][0] == added[0][0]
     async with world.sanal.db.write() as conn:
         rnd_1 = await rounds.current(conn, ZAG_BAG_1)
         mine = await proposals.get(conn, added[0][0])
-        assert rnd_1 is not None and mine is not None and mine.round_id == rnd_1.id
+        assert rnd_1 is not None
+        assert mine is not None
+        assert mine.round_id == rnd_1.id
 
 
 async def test_no_one_votes_outside_their_bag(world: SmsWorld, fake_twilio: FakeTwilio) -> None:
@@ -299,7 +305,8 @@ async def test_no_one_votes_outside_their_bag(world: SmsWorld, fake_twilio: Fake
         assert rnd is not None
         assert await ballots.count_ballots(conn, rnd.id) == 1
         person = await people.by_phone(conn, voter)
-        assert person is not None and person.bag_code == ZAG_BAG_1
+        assert person is not None
+        assert person.bag_code == ZAG_BAG_1
         key = BallotKey(world.sanal.settings.ballot_secret())
         assert len(await ballots.choices_of(conn, key, rnd.id, person.id)) == 1
 
@@ -330,12 +337,14 @@ async def test_a_flood_of_registrations_from_one_sender(
     )
     assert [r["bag_code"] in (ZAG_BAG_1, ZAG_BAG_2) for r in rows] == [True]  # one person, one bag
     floods = await bags.audits("refused.flood")
-    assert 1 <= len(floods) <= 2 and {r["actor"] for r in floods} == {f"tel:{flooder}"}
+    assert 1 <= len(floods) <= 2
+    assert {r["actor"] for r in floods} == {f"tel:{flooder}"}
     # Nobody else changed: only the flooder's own row is new in people.
     changed = _diff(before, await bags.snapshot())
     assert set(changed) == {"people"}
     gone, added = changed["people"]
-    assert gone == [] and [r[1] for r in added] == [flooder]
+    assert gone == []
+    assert [r[1] for r in added] == [flooder]
 
 
 __all__ = ["fake_gateway", "fake_twilio", "world"]

@@ -111,7 +111,8 @@ async def _refused_once(sanal: Sanal, actor: str) -> None:
 
 def _no_traceback(status: int, text: str) -> None:
     assert 400 <= status < 500, (status, text[:300])
-    assert "Traceback" not in text and 'File "' not in text, text[:300]
+    assert "Traceback" not in text, text[:300]
+    assert 'File "' not in text, text[:300]
 
 
 async def raw_post(

@@ -355,7 +355,8 @@ async def test_the_simulators_training_database_keeps_ballots_secret_too(
     await sanal.drain_outbox()
     # The trainee's phone still shows the vote and its answer (kept in memory only)...
     mine = [m["text"] for m in await a.inbox()]
-    assert "СОНГО 2 4" in mine and render("vote.ok", "mn", numbers="2 4") in mine
+    assert "СОНГО 2 4" in mine
+    assert render("vote.ok", "mn", numbers="2 4") in mine
     assert inbox.SEALED not in mine
 
     voters = Voters(SMS_VOTERS)
@@ -395,7 +396,8 @@ async def test_a_sealed_row_keeps_its_dedupe_key_and_what_its_reply_needs(
     await sms.handle()
     [row] = await tg.rows("SELECT * FROM inbox WHERE external_id = ?", sid)
     assert (row["channel"], row["text"], row["intent"]) == ("twilio", inbox.SEALED, "vote")
-    assert row["address"] == f"tel:{voter}" and json.loads(row["extra"])["sealed"] == "1"
+    assert row["address"] == f"tel:{voter}"
+    assert json.loads(row["extra"])["sealed"] == "1"
     await sms.text(voter, "СОНГО 1", sid=sid)  # Twilio's retry of the same message
     await sms.handle()
     assert len(await tg.rows("SELECT id FROM inbox WHERE external_id = ?", sid)) == 1
@@ -409,11 +411,13 @@ async def test_a_sealed_row_keeps_its_dedupe_key_and_what_its_reply_needs(
     await user.press("1. Төсөл")
     [press] = await tg.rows("SELECT * FROM inbox WHERE text = ? ORDER BY id DESC LIMIT 1", "🔒")
     extra = json.loads(press["extra"])
-    assert "raw" not in extra and extra["callback_message_id"] == str(ballot.message_id)
+    assert "raw" not in extra
+    assert extra["callback_message_id"] == str(ballot.message_id)
     assert user.keyboard().message_id == ballot.message_id  # the ballot was edited in place
     # A reply still waiting to be sent keeps its text; sent, it is sealed by the database.
     [reply] = await tg.rows("SELECT * FROM outbox WHERE inbox_id = ?", press["id"])
-    assert reply["status"] == "sent" and reply["text"] == inbox.SEALED
+    assert reply["status"] == "sent"
+    assert reply["text"] == inbox.SEALED
     assert json.loads(reply["extra"]) == {"ballot": 1, "sealed": "1"}
 
 
@@ -464,7 +468,8 @@ async def test_upgrading_seals_what_older_versions_kept(tmp_path: Path) -> None:
             f"НЭГДЭХ {ZAG_BAG_1}",
             "СОНГО 1",  # not handled yet: the router seals it when it handles it
         ]
-        assert got[6]["external_id"] == "and-sealed-6" and got[6]["text"] == inbox.SEALED
+        assert got[6]["external_id"] == "and-sealed-6"
+        assert got[6]["text"] == inbox.SEALED
         assert [got[i]["external_id"] for i in range(1, 6)] == [f"x{i}" for i in range(1, 6)]
         assert json.loads(got[2]["extra"]) == {
             "sealed": "1",
@@ -473,11 +478,13 @@ async def test_upgrading_seals_what_older_versions_kept(tmp_path: Path) -> None:
         }
         out = {r["inbox_id"]: dict(r) for r in await fetchall(db.reader, "SELECT * FROM outbox")}
         assert [out[i]["text"] for i in (1, 3, 4)] == [inbox.SEALED, inbox.SEALED, "Бүртгэгдлээ"]
-        assert out[2]["text"] == "Сонгосон: 2" and json.loads(out[2]["extra"])["ballot"] == 1
+        assert out[2]["text"] == "Сонгосон: 2"
+        assert json.loads(out[2]["extra"])["ballot"] == 1
         async with db.write() as conn:  # the queued one is sent: sealed by the trigger
             await conn.execute("UPDATE outbox SET status = 'sent' WHERE inbox_id = 2")
         [sent] = await fetchall(db.reader, "SELECT text, extra FROM outbox WHERE inbox_id = 2")
-        assert sent["text"] == inbox.SEALED and "✅" not in sent["extra"]
+        assert sent["text"] == inbox.SEALED
+        assert "✅" not in sent["extra"]
 
 
 async def test_telegram_ballot_refuses_a_second_bag_in_the_same_year(
@@ -501,7 +508,8 @@ async def test_telegram_ballot_refuses_a_second_bag_in_the_same_year(
     await texts(sms, GOVERNOR, "ХААХ")  # bag 1 closes; moving bags is allowed again
     assert "2-р баг" in await user.say(f"/join {ZAG_BAG_2}")
     refused = await user.say("/vote")
-    assert "Баянбулагт санал өгсөн" in refused and "Жилд нэг л удаа" in refused
+    assert "Баянбулагт санал өгсөн" in refused
+    assert "Жилд нэг л удаа" in refused
     assert tg.fake.last(user.id).buttons() == []  # no ballot to tick
     assert "Жилд нэг л удаа" in await user.say("/vote 1")
     rows = await tg.rows(

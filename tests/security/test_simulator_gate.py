@@ -190,7 +190,8 @@ def test_serve_with_a_real_channel_and_the_simulator_on_refuses_in_one_line(
     result = CliRunner().invoke(main, args, env={**twilio, **env})
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: "), result.output
     assert all(w in lines[0] for w in words), lines[0]
 
 
@@ -239,10 +240,12 @@ async def test_with_the_token_every_request_must_carry_it(guarded: SmsWorld) -> 
     assert await snapshot(sanal, skip=("audit_log",)) == before
     # Refusals are audited on the simulator's channel, at most one row a minute.
     [row] = await refusals(sanal)
-    assert row["channel"] == "sim" and row["detail"]["reason"] == "token"
+    assert row["channel"] == "sim"
+    assert row["detail"]["reason"] == "token"
     # The page itself is static and asks for the token; it holds no data.
     page = await client.get("/")
-    assert page.status == 200 and 'id="token"' in await page.text()
+    assert page.status == 200
+    assert 'id="token"' in await page.text()
 
 
 @pytest.mark.parametrize(
@@ -272,7 +275,8 @@ async def test_with_the_token_real_peoples_numbers_are_refused(
     assert await snapshot(sanal, skip=("audit_log",)) == before
     async with sanal.db.write() as conn:
         citizen = await people.by_phone(conn, CITIZEN)
-    assert citizen is not None and citizen.channel == "twilio"
+    assert citizen is not None
+    assert citizen.channel == "twilio"
     assert {r["detail"]["reason"] for r in await refusals(sanal)} == {
         "this number is used through a real channel"
     }
@@ -334,10 +338,12 @@ async def test_the_router_refuses_a_simulated_message_as_a_real_number(
     inbox_id = await sanal.intake.receive_and_wait(msg)
     await sanal.drain_outbox()
     row = await sanal.db.fetchone("SELECT status, intent FROM inbox WHERE id = ?", (inbox_id,))
-    assert row is not None and (row["status"], row["intent"]) == ("handled", "refused")
+    assert row is not None
+    assert (row["status"], row["intent"]) == ("handled", "refused")
     assert await snapshot(sanal, skip=("audit_log", "inbox")) == before
     [refused] = await refusals(sanal)
-    assert refused["channel"] == "sim" and refused["actor"] == f"tel:{CITIZEN}"
+    assert refused["channel"] == "sim"
+    assert refused["actor"] == f"tel:{CITIZEN}"
 
 
 async def test_the_simulators_history_never_holds_a_real_channels_rows(sanal: Sanal) -> None:
@@ -367,7 +373,8 @@ def chat(db: Path, phone: str, env: dict[str, str] | None = None, lines: str = "
 def one_line_error(result: Any) -> str:
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: "), result.output
     return str(lines[0])
 
 
@@ -388,7 +395,8 @@ def test_chat_refuses_on_a_database_real_channels_have_used(
     db = tmp_path / "real.db"
     asyncio.run(_with_twilio_traffic(db))
     line = one_line_error(chat(db, TRAINEE))
-    assert "SANAL_SIMULATOR_TOKEN" in line and "twilio" in line
+    assert "SANAL_SIMULATOR_TOKEN" in line
+    assert "twilio" in line
     before = asyncio.run(_dump(db))  # (the first start loaded the national units)
     # With the token: a number nobody uses works; a real person's number is refused.
     token = {"SANAL_SIMULATOR_TOKEN": TRAINING_TOKEN}
@@ -407,7 +415,8 @@ def test_chat_refuses_where_a_real_channel_is_configured(
     line = one_line_error(
         chat(tmp_path / "new.db", TRAINEE, {"TELEGRAM_BOT_TOKEN": "7000000001:AAH-fake"})
     )
-    assert "telegram" in line and "SANAL_SIMULATOR_TOKEN" in line
+    assert "telegram" in line
+    assert "SANAL_SIMULATOR_TOKEN" in line
 
 
 async def _dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -458,7 +467,8 @@ async def test_a_database_real_channels_used_is_no_training_database(
         await inbox.store_many(conn, [msg])
     await first.stop()
     async with server(settings, clock) as (sanal, client):
-        assert sanal.simulator.mode is Mode.OFF and sanal.simulator.real == ("android",)
+        assert sanal.simulator.mode is Mode.OFF
+        assert sanal.simulator.real == ("android",)
         before = await snapshot(sanal)
         for method, path in ROUTES:
             assert (await call(client, method, path, TRAINEE)).status == 404

@@ -88,12 +88,13 @@ def test_same_funded_projects_as_pabutools_add1(utility: Utility, path: Path) ->
         == (want["plain"])
     )
     assert got.spent <= election.budget
-    assert got.voter_share is not None and got.voter_share >= election.budget / len(
-        election.ballots
-    )
+    assert got.voter_share is not None
+    assert got.voter_share >= election.budget / len(election.ballots)
     for d in got.decisions:
         if d.reason == Reason.FUNDED_MES:
-            assert d.mes_round is not None and d.price is not None and d.price > 0
+            assert d.mes_round is not None
+            assert d.price is not None
+            assert d.price > 0
 
 
 def test_add1_changes_the_funded_set_on_thirteen_elections() -> None:
@@ -191,7 +192,8 @@ def test_zero_budget() -> None:
     ballots = [frozenset({"1", "2"})] * 3
     assert _pabutools_add1({"1": 5, "2": 0}, 0, ballots, "cost") == ["2"]
     got = equal_shares_add1(ours, Fraction(0), ballots)
-    assert got.funded == ("2",) and got.voter_share == 0
+    assert got.funded == ("2",)
+    assert got.voter_share == 0
 
 
 # -- A soum: the ceiling in tögrög, a few hundred voters, a handful of choices each ------
@@ -231,10 +233,12 @@ def test_a_soum_in_togrog_stops_where_add1_stops(seed: int) -> None:
     got: Allocation = equal_shares_add1(projects, budget, ballots)
     seconds = time.perf_counter() - t0
     assert seconds < 5, seconds  # one unit per voter at a time would be ~10^5 MES runs
-    assert got.spent <= budget and got.voter_share is not None
+    assert got.spent <= budget
+    assert got.voter_share is not None
     base = budget / len(ballots)
     k = got.voter_share - base
-    assert k.denominator == 1 and k > 1000  # the loop really had a long way to go
+    assert k.denominator == 1
+    assert k > 1000
     # The outcome kept is the plain MES at that share, within the budget ...
     bought, spent, exhaustive = _plain(projects, got.voter_share, ballots)
     assert [d.project.id for d in got.decisions if d.reason == Reason.FUNDED_MES] == bought
@@ -247,4 +251,5 @@ def test_a_soum_in_togrog_stops_where_add1_stops(seed: int) -> None:
     rng = random.Random(seed)
     for step in [*sorted(rng.sample(range(int(k)), 12)), int(k) - 1]:
         _, spent, exhaustive = _plain(projects, base + step, ballots)
-        assert spent <= budget and not exhaustive, step
+        assert spent <= budget, step
+        assert not exhaustive, step

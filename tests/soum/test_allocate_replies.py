@@ -60,8 +60,10 @@ async def test_sms_side_by_side_then_the_explanations(
     a, b, _ = await scored(sanal, client)
     reply = await a.say("ХУВААРИЛАХ")
     lines = reply.splitlines()
-    assert count_segments(reply).segments <= 3 and "…" not in reply, reply
-    assert lines[1].startswith("1) Эрэмбээр:") and lines[2].startswith("2) Тэгш хуваалт:")
+    assert count_segments(reply).segments <= 3, reply
+    assert "…" not in reply, reply
+    assert lines[1].startswith("1) Эрэмбээр:")
+    assert lines[2].startswith("2) Тэгш хуваалт:")
     # Greedy and equal shares always; the plain variant and the pointer where they fit.
     if lines[3].startswith("3) Энгийн тэгш хуваалт:"):
         assert "ХУВААРИЛАХ ЭНГИЙН" in reply
@@ -81,8 +83,10 @@ async def test_sms_side_by_side_then_the_explanations(
 
     # In Latin letters both fit one SMS (GSM-7: 153 characters a segment).
     latin = await b.say("huvaarilah tailbar")
-    assert latin.startswith("1) Eremb") and "2) Tegsh huvaalt: " in latin, latin
-    assert count_segments(latin).segments <= 3 and "…" not in latin
+    assert latin.startswith("1) Eremb"), latin
+    assert "2) Tegsh huvaalt: " in latin, latin
+    assert count_segments(latin).segments <= 3
+    assert "…" not in latin
     assert await later_messages(b, latin[:20]) == []
 
 
@@ -97,11 +101,14 @@ async def test_choosing_a_rule_answers_with_its_explanation(
     assert all(count_segments(t).segments <= 3 and "…" not in t for t in said)
     async with sanal.db.write() as conn:
         run = await soum.in_force(conn, ZAG, PLAN_YEAR)
-    assert run is not None and run.chosen_rule == "mes_plain" and run.cause == "chosen"
+    assert run is not None
+    assert run.chosen_rule == "mes_plain"
+    assert run.cause == "chosen"
     # A look at the rules now says which is in force, still within three segments.
     look = await a.say("ХУВААРИЛАХ")
     assert "Мөрдөж буй дүрэм: энгийн тэгш хуваалт (2027-" in look, look
-    assert count_segments(look).segments <= 3 and "…" not in look
+    assert count_segments(look).segments <= 3
+    assert "…" not in look
 
     # The default equal shares is ТЭГШ (Add1); its explanation says so.
     chosen = await b.say("huvaarilah 2")  # in Latin letters, by number
@@ -110,7 +117,8 @@ async def test_choosing_a_rule_answers_with_its_explanation(
     assert sum(explain("mes", "mn_latn") in t for t in said) == 1, said
     async with sanal.db.write() as conn:
         run = await soum.in_force(conn, ZAG, PLAN_YEAR)
-    assert run is not None and run.chosen_rule == "mes"
+    assert run is not None
+    assert run.chosen_rule == "mes"
 
 
 async def test_telegram_shows_all_three_rules_explained_with_buttons(

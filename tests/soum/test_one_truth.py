@@ -92,7 +92,8 @@ async def every_report(sanal: Sanal) -> dict[str, Shown]:
         out["bag .pb"] = Shown(rule, None, frozenset(pb_funded))
 
         whole = read_pb(await soum_pb(conn, ZAG, PLAN_YEAR))
-        assert whole.meta["rule"] == bag_pb_rule and int(whole.meta["budget"]) == plan.ceiling
+        assert whole.meta["rule"] == bag_pb_rule
+        assert int(whole.meta["budget"]) == plan.ceiling
         out["soum .pb"] = Shown(
             rule,
             None,
@@ -161,7 +162,8 @@ async def test_a_third_bag_joins_while_equal_shares_is_in_force(
     assert chosen.startswith("Сонгосон: тэгш хуваалт. Санхүүжих:")
     chose_at = sanal.clock.now()
     before = agree(await every_report(sanal))
-    assert before.rule == "mes" and before.computed_at == chose_at
+    assert before.rule == "mes"
+    assert before.computed_at == chose_at
     assert max(before.funded) <= 5  # two bags: list numbers 1-5
 
     # The third bag's khural confirms its list: the soum list grows to 7 and the allocation
@@ -169,19 +171,25 @@ async def test_a_third_bag_joins_while_equal_shares_is_in_force(
     await run_bag(s, ZAG_BAG_3)
     confirmed_at = sanal.clock.now()
     after = agree(await every_report(sanal))
-    assert after.rule == "mes" and after.computed_at == confirmed_at
+    assert after.rule == "mes"
+    assert after.computed_at == confirmed_at
     async with sanal.db.write() as conn:
         plan = (await soum_report(conn, ZAG, PLAN_YEAR)).plan
         run = await soum.in_force(conn, ZAG, PLAN_YEAR)
     assert [ln.item.number for ln in plan.lines if ln.bag_name.startswith("3-р баг")] == [6, 7]
-    assert run is not None and run.cause == "list"
-    assert run.chosen_at == chose_at and run.run_at == confirmed_at  # chosen once, computed now
+    assert run is not None
+    assert run.cause == "list"
+    assert run.chosen_at == chose_at
+    assert run.run_at == confirmed_at
     (detail,) = await recomputations(sanal)
-    assert detail["cause"] == "list" and detail["rule"] == "mes"
-    assert set(detail["before"]) == before.funded and set(detail["funded"]) == after.funded
+    assert detail["cause"] == "list"
+    assert detail["rule"] == "mes"
+    assert set(detail["before"]) == before.funded
+    assert set(detail["funded"]) == after.funded
     # Six more voters share the ceiling: equal shares funds another set, and every member
     # of the working group is told what it funds now.
-    assert after.funded != before.funded and detail["changed"] is True
+    assert after.funded != before.funded
+    assert detail["changed"] is True
     assert detail["members_told"] == len(MEMBERS)
     for member in s.members:
         (notice,) = await notices(member)
@@ -205,9 +213,11 @@ async def test_every_kind_of_change_under_the_standard_rule(
         await say()
         now = sanal.clock.now()
         shown = agree(await every_report(sanal))
-        assert shown.rule == "greedy" and shown.computed_at == now, cause
+        assert shown.rule == "greedy", cause
+        assert shown.computed_at == now, cause
         log = await recomputations(sanal)
-        assert len(log) == runs + 1 and log[-1]["cause"] == cause, log[-1]
+        assert len(log) == runs + 1, log[-1]
+        assert log[-1]["cause"] == cause, log[-1]
         return shown
 
     # A member scores a funded proposal down: the standard rule's ranking moves.
@@ -256,7 +266,8 @@ async def test_no_rule_chosen_every_report_says_so(
     assert int(pb.meta["budget"]) == sum(int(r["cost"]) for r in pb.projects) == 28_000_000
     assert "no allocation rule chosen" in pb.meta["comment"]
     assert all("selected" not in r for r in [*pb.projects, *whole.projects])
-    assert whole.meta["rule"] == "unknown" and "no allocation rule chosen" in whole.meta["comment"]
+    assert whole.meta["rule"] == "unknown"
+    assert "no allocation rule chosen" in whole.meta["comment"]
     assert await recomputations(sanal) == []  # nothing in force, nothing recomputed
 
 
@@ -269,12 +280,16 @@ async def test_a_run_without_a_fingerprint_is_brought_up_to_date(
     async with sanal.db.write() as conn:
         await conn.execute("UPDATE soum_allocations SET inputs = NULL, cause = NULL")
         plan = (await soum_report(conn, ZAG, PLAN_YEAR)).plan
-    assert plan.rule_in_force == "greedy" and plan.stale
+    assert plan.rule_in_force == "greedy"
+    assert plan.stale
     reply = await s.members[2].say("ХУВААРИЛАХ")
     assert "Мөрдөж буй дүрэм: эрэмбээр, багтахгүйг алгасах (" in reply, reply
     shown = agree(await every_report(sanal))
-    assert shown.rule == "greedy" and shown.computed_at == sanal.clock.now()
+    assert shown.rule == "greedy"
+    assert shown.computed_at == sanal.clock.now()
     (detail,) = await recomputations(sanal)
     # Nothing funded changed: recorded and audited, nobody's phone rings.
-    assert detail["cause"] == "view" and detail["changed"] is False
-    assert detail["members_told"] == 0 and await notices(s.members[0]) == []
+    assert detail["cause"] == "view"
+    assert detail["changed"] is False
+    assert detail["members_told"] == 0
+    assert await notices(s.members[0]) == []

@@ -126,7 +126,9 @@ def test_ties_go_to_the_name_first_as_text() -> None:
     assert list(greedy(ours, Fraction(60), ballots).funded) == ["10"]
     assert list(equal_shares(ours, Fraction(60), ballots).funded) == ["10"]
     out = greedy(ours, Fraction(60), ballots).decision("9")
-    assert not out.funded and out.reason == "over_budget" and out.money_left == 10
+    assert not out.funded
+    assert out.reason == "over_budget"
+    assert out.money_left == 10
 
 
 NAMES = ["1", "2", "9", "10", "11", "20"]

@@ -56,7 +56,7 @@ def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.chdir(tmp_path)  # default output names land here; no stray .env is read
     copy = tmp_path / "sanal.db"
     shutil.copy(built, copy)
-    yield copy
+    return copy
 
 
 def run(*args: str) -> Result:
@@ -86,20 +86,21 @@ def test_each_report_to_its_file(db: Path, tmp_path: Path) -> None:
     assert facts["Баг"] == f"1-р баг, Баянбулаг ({ZAG_BAG_1})"
     text = " ".join("".join(p.extract_text() for p in PdfReader(out / "minutes.pdf").pages).split())
     assert "1-р баг, Баянбулагийн Иргэдийн Нийтийн Хурлын тэмдэглэл" in text
-    assert "Малын худаг гаргах" in text and "Хуралд оролцогчдын тоо: 41" in text
+    assert "Малын худаг гаргах" in text
+    assert "Хуралд оролцогчдын тоо: 41" in text
     with Image.open(out / "chart.png") as img:
         assert img.size == png_size(len(BAGS[ZAG_BAG_2]["proposals"]))
     inst, prof = parse_pabulib(str(out / "round.pb"))
-    assert prof.num_ballots() == len(BAGS[ZAG_BAG_1]["ballots"]) and len(inst) == 3
+    assert prof.num_ballots() == len(BAGS[ZAG_BAG_1]["ballots"])
+    assert len(inst) == 3
     soum = load_workbook(out / "soum.xlsx")
     members = {r[0] for r in soum["Гишүүдийн оноо"].iter_rows(min_row=2, values_only=True)}
     assert members == set(MEMBERS.values())
     scores = load_workbook(out / "scores.xlsx")
     assert scores.worksheets[0]["G1"].value == "importance (1-5)"
     rows = list(csv.DictReader(io.StringIO((out / "participation.csv").read_text())))
-    assert rows[-1]["code"] == ZAG and int(rows[-1]["voted"]) == sum(
-        len(b["ballots"]) for b in BAGS.values()
-    )
+    assert rows[-1]["code"] == ZAG
+    assert int(rows[-1]["voted"]) == sum(len(b["ballots"]) for b in BAGS.values())
     part = load_workbook(out / "participation.xlsx")["Оролцоо"]
     assert part.max_row == len(rows) + 1
     # The map: one tile per bag of Заг (four, one without a round), drawn at its size.
@@ -142,7 +143,8 @@ def test_everything_for_a_soum_with_a_progress_bar(db: Path, tmp_path: Path) -> 
     # tqdm's bars on stderr: rounds read, bags counted, files written, each to 100%.
     bars = result.stderr
     for desc, total in (("rounds", len(BAGS)), ("participation", 4), ("writing", 22)):
-        assert f"{desc}: 100%" in bars and f"{total}/{total}" in bars, (desc, bars)
+        assert f"{desc}: 100%" in bars, (desc, bars)
+        assert f"{total}/{total}" in bars, (desc, bars)
 
 
 def test_participation_of_an_aimag_counts_every_bag(db: Path, tmp_path: Path) -> None:
@@ -158,7 +160,8 @@ def test_participation_of_an_aimag_counts_every_bag(db: Path, tmp_path: Path) ->
     assert f"{bags}/{bags}" in result.stderr  # one step of the bar per bag
     rows = list(csv.DictReader(io.StringIO((tmp_path / "p.csv").read_text())))
     assert len(rows) == bags + soums + 1
-    assert rows[-1]["level"] == "aimag" and int(rows[-1]["voted"]) == 20
+    assert rows[-1]["level"] == "aimag"
+    assert int(rows[-1]["voted"]) == 20
     assert "Баянхонгор: " in result.stdout  # the one-line summary
 
 
@@ -185,23 +188,24 @@ def test_import_a_filled_score_sheet(db: Path, tmp_path: Path) -> None:
     # Someone outside the soum's working group: refused, nothing stored.
     governor = BAGS[ZAG_BAG_1]["governor"]
     result = run("import-scores", str(sheet), "--db", str(db), "--phone", governor)
-    assert result.exit_code == 1 and "not on the working group of soum 6446" in result.output
+    assert result.exit_code == 1
+    assert "not on the working group of soum 6446" in result.output
     assert stored() == before
 
     result = run("import-scores", str(sheet), "--db", str(db), "--phone", member[4:])
     assert result.exit_code == 0, result.output
     assert f"14 scores of 7 proposals stored for {member}" in result.stdout
     after = stored()
-    assert len(after) == 14 and {r[3] for r in after} == {"xlsx"}
+    assert len(after) == 14
+    assert {r[3] for r in after} == {"xlsx"}
     assert {r[2] for r in after if r[1] == "importance"} == {5}
 
     # A cell that is not a score 1-5: the whole sheet is refused.
     ws.cell(row=3, column=8, value=7)
     wb.save(sheet)
     result = run("import-scores", str(sheet), "--db", str(db), "--phone", member)
-    assert result.exit_code == 1 and "row 3: 7 is not a score 1-5; nothing imported" in (
-        result.output
-    )
+    assert result.exit_code == 1
+    assert "row 3: 7 is not a score 1-5; nothing imported" in (result.output)
     assert stored() == after
 
 
@@ -216,7 +220,9 @@ def test_clear_errors(db: Path, tmp_path: Path) -> None:
     }
     for args, message in cases.items():
         result = run(*args, "--db", str(db))
-        assert result.exit_code == 1 and message in result.output, (args, result.output)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output, (args, result.output)
     missing = run("round", ZAG_BAG_1, "--db", str(tmp_path / "none.db"))
-    assert missing.exit_code == 1 and "no database at" in missing.output
+    assert missing.exit_code == 1
+    assert "no database at" in missing.output
     assert not (tmp_path / "none.db").exists()

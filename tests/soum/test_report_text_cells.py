@@ -118,7 +118,7 @@ def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("SANAL_BALLOT_KEY", "test-ballot-key")
     copy = tmp_path / "sanal.db"
     shutil.copy(built, copy)
-    yield copy
+    return copy
 
 
 def run(*args: str) -> Result:
@@ -266,7 +266,9 @@ def test_a_formula_in_a_score_cell_is_refused_not_computed(
     result = run("report", "import-scores", str(sheet), "--db", str(db), "--phone", MEMBER)
     assert result.exit_code == 1
     [line] = result.output.strip().splitlines()
-    assert "row 3:" in line and "is a formula" in line and "nothing imported" in line, line
+    assert "row 3:" in line, line
+    assert "is a formula" in line, line
+    assert "nothing imported" in line, line
     assert "Traceback" not in result.output
     assert _stored(db) == before
 
@@ -285,5 +287,6 @@ def test_a_score_sheet_that_unpacks_to_gigabytes_is_refused(db: Path, tmp_path: 
     assert bomb.stat().st_size < 1024 * 1024
     before = _stored(db)
     result = run("report", "import-scores", str(bomb), "--db", str(db), "--phone", MEMBER)
-    assert result.exit_code == 1 and "too large to be a score sheet" in result.output
+    assert result.exit_code == 1
+    assert "too large to be a score sheet" in result.output
     assert _stored(db) == before

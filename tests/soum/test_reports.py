@@ -121,9 +121,11 @@ async def test_round_xlsx_minutes_pdf_and_chart_png(
         assert wb.sheetnames == ["Дүн", "Оролцоо"]
         ws = wb["Дүн"]
         facts = {r[0]: r[1] for r in ws.iter_rows(max_row=9, values_only=True)}
-        assert facts["Аймаг"] == "Баянхонгор" and facts["Сум"] == "Заг"
+        assert facts["Аймаг"] == "Баянхонгор"
+        assert facts["Сум"] == "Заг"
         assert facts["Баг"] == f"{rep.bag.name} ({code})"
-        assert facts["Он"] == YEAR and facts["Төлөв"] == "суманд илгээсэн"
+        assert facts["Он"] == YEAR
+        assert facts["Төлөв"] == "суманд илгээсэн"
         assert facts["Санал өгсөн"] == len(bag["ballots"])
         assert facts["Бүртгэлтэй"] == len(bag["ballots"]) + 1  # the governor lives there too
         assert facts["Хуралд ирсэн"] == bag["attendance"]
@@ -159,7 +161,8 @@ async def test_round_xlsx_minutes_pdf_and_chart_png(
             assert first_words in flat, first_words
             assert f"{line.votes} ({percent(line.share)})" in flat  # the one rounding
         fonts = [f.get_object() for p in pdf.pages for f in p["/Resources"]["/Font"].values()]
-        assert fonts and all("DejaVuSans" in str(f["/BaseFont"]) for f in fonts)
+        assert fonts
+        assert all("DejaVuSans" in str(f["/BaseFont"]) for f in fonts)
         for f in fonts:
             descriptor = f["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
             assert "/FontFile2" in descriptor  # embedded TrueType: prints anywhere
@@ -184,7 +187,8 @@ async def test_soum_xlsx_and_score_sheet(
                              "Шалгуур"]  # fmt: skip
     ws = wb["Сумын жагсаалт"]
     facts = {r[0]: r[1] for r in ws.iter_rows(max_row=6, values_only=True)}
-    assert facts["Сум"] == "Заг (6446)" and facts["ОНХС-ийн хязгаар, ₮"] == 80_000_000
+    assert facts["Сум"] == "Заг (6446)"
+    assert facts["ОНХС-ийн хязгаар, ₮"] == 80_000_000
     assert facts["Сонгосон дүрэм"] == "эрэмбээр, багтахгүйг алгасах"
     assert facts["Санал өгсөн"] == sum(len(b["ballots"]) for b in BAGS.values())
     header = [c.value for c in ws[8]]
@@ -226,7 +230,8 @@ async def test_soum_xlsx_and_score_sheet(
 
     # The same workbook in English.
     en = load_workbook(tmp_path / "soum-en.xlsx")
-    assert len(en.sheetnames) == 5 and en.sheetnames != wb.sheetnames
+    assert len(en.sheetnames) == 5
+    assert en.sheetnames != wb.sheetnames
 
     # The score sheet: one row per proposal, in list order, empty score columns.
     sheet = load_workbook(tmp_path / "scores.xlsx")
@@ -250,8 +255,10 @@ async def test_pabulib_export_reads_back_anonymised(
         # soum's ceiling shared by all bags.
         selected = [p for p in inst if inst.project_meta[p]["selected"] == "1"]
         assert inst.budget_limit == sum(p.cost for p in selected) < 80_000_000
-        assert inst.meta["rule"] == "greedy-custom" and "ranking" in inst.meta["comment"]
-        assert inst.meta["country"] == "Mongolia" and inst.meta["currency"] == "MNT"
+        assert inst.meta["rule"] == "greedy-custom"
+        assert "ranking" in inst.meta["comment"]
+        assert inst.meta["country"] == "Mongolia"
+        assert inst.meta["currency"] == "MNT"
         costs = {p.name: int(p.cost) for p in inst}
         assert len(costs) == len(spec["proposals"])
         assert prof.num_ballots() == len(spec["ballots"])
@@ -293,7 +300,8 @@ async def test_participation_csv_and_xlsx(
         assert int(r["proposals"]) == int(r["accepted"]) == len(spec["proposals"])
         assert int(r["voted_sms"]) + int(r["voted_telegram"]) == voted
     assert by_code[ZAG_BAG_2]["voted_telegram"] == "1"
-    assert by_code["644657"]["round_status"] == "-" and by_code["644657"]["voted"] == "0"
+    assert by_code["644657"]["round_status"] == "-"
+    assert by_code["644657"]["voted"] == "0"
     total = by_code[ZAG]
     assert total["level"] == "soum"
     assert int(total["voted"]) == sum(len(s["ballots"]) for s in BAGS.values())
@@ -354,7 +362,8 @@ async def test_no_report_holds_a_phone_or_a_voter_key(
             "SELECT phone FROM people WHERE phone IS NOT NULL")]  # fmt: skip
         linked = "SELECT CAST(address AS INTEGER) FROM identities WHERE kind = 'telegram'"
         ids = [r[0] for r in await conn.execute_fetchall(linked)]
-    assert keys and ids
+    assert keys
+    assert ids
     # Every phone Sanal knows: the citizens', the officials', anyone who wrote.
     phones = set(everyone)
     assert set(all_citizens()) <= phones

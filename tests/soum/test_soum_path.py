@@ -149,7 +149,8 @@ async def test_three_bags_scored_allocated_and_reported(
     async with sanal.db.write() as conn:
         for bag in BAGS:
             rnd = await rounds.current(conn, bag)
-            assert rnd is not None and rnd.status == "submitted"
+            assert rnd is not None
+            assert rnd.status == "submitted"
             assert rnd.attendance == BAGS[bag]["attendance"]
         submits = await audit.entries(conn, "round.submit")
     assert [json.loads(r["detail"])["members_told"] for r in submits] == [3, 3, 3]
@@ -169,14 +170,16 @@ async def test_three_bags_scored_allocated_and_reported(
     ceiling = await a.say("ХЯЗГААР 80 сая")
     assert_reply(ceiling, "ceiling.ok", soum="Заг", year=2028, amount="80 сая")
     reply = await b.say("weights 4 3 2 1")  # member B writes in Latin letters
-    assert "ach holbogdol: 4" in reply and "irgediin sanal: 1" in reply, reply
+    assert "ach holbogdol: 4" in reply, reply
+    assert "irgediin sanal: 1" in reply, reply
     async with sanal.db.write() as conn:
         assert await soum.ceiling(conn, ZAG, YEAR) == CEILING
         assert tuple(c.weight for c in await soum.criteria(conn, ZAG, YEAR)) == WEIGHTS
 
     # --- member A scores in Cyrillic, the first one step by step as Telegram's buttons do ----
     first = await a.say("ОНОО")
-    assert first.startswith("№1 ") and "ач холбогдол 1-5?" in first
+    assert first.startswith("№1 ")
+    assert "ач холбогдол 1-5?" in first
     assert await buttons_of_last_reply(sanal, a.number) == [f"SCORE 1 {v}" for v in range(1, 6)]
     step = await a.say(f"SCORE 1 {SCORES_A[1][0]}")  # the button pressed
     assert "бодлогод нийцэх 1-5?" in step
@@ -197,7 +200,8 @@ async def test_three_bags_scored_allocated_and_reported(
     # --- member B in Latin letters ------------------------------------------------------------
     for n, (imp, fit) in SCORES_B.items():
         reply = await b.say(f"score {n} {imp} {fit}")
-        assert f"No{n} sanald {imp} {fit} onoo ogloo" in reply and "(2 gishuun)" in reply, reply
+        assert f"No{n} sanald {imp} {fit} onoo ogloo" in reply, reply
+        assert "(2 gishuun)" in reply, reply
 
     # --- member C fills the exported score sheet, as in Excel, and it is read back ----------
     async with sanal.db.write() as conn:
@@ -255,7 +259,8 @@ async def test_three_bags_scored_allocated_and_reported(
     reply = await c.say("ХУВААРИЛАХ")
     lines = reply.splitlines()
     assert lines[0] == "Заг, 2028: хязгаар 80 сая; үнэлээгүй 0"
-    assert lines[1].startswith("1) Эрэмбээр:") and lines[2].startswith("2) Тэгш хуваалт:")
+    assert lines[1].startswith("1) Эрэмбээр:")
+    assert lines[2].startswith("2) Тэгш хуваалт:")
 
     # The standard rule: rank order, skipping what no longer fits.
     left, want_greedy, skipped_then_funded = CEILING, [], False
@@ -294,7 +299,9 @@ async def test_three_bags_scored_allocated_and_reported(
     # Every project has its reason under each rule, in the recorded run.
     async with sanal.db.write() as conn:
         run = await soum.latest_allocation(conn, ZAG, YEAR)
-    assert run is not None and run.chosen_rule is None and run.ceiling_mnt == CEILING
+    assert run is not None
+    assert run.chosen_rule is None
+    assert run.ceiling_mnt == CEILING
     number_of_pid = {i.proposal_id: n for n, i in items.items()}
     for item in run.items:
         n = number_of_pid[item.proposal_id]
@@ -317,10 +324,13 @@ async def test_three_bags_scored_allocated_and_reported(
         run = await soum.latest_allocation(conn, ZAG, YEAR, chosen_only=True)
         log = await audit.entries(conn, "soum.allocate.choose")
         member_a = await people.by_phone(conn, a.number)
-    assert run is not None and run.chosen_rule == "mes"
-    assert len(log) == 1 and log[0]["actor_id"] == (member_a.id if member_a else None)
+    assert run is not None
+    assert run.chosen_rule == "mes"
+    assert len(log) == 1
+    assert log[0]["actor_id"] == (member_a.id if member_a else None)
     detail = json.loads(log[0]["detail"])
-    assert detail["rule"] == "mes" and set(detail["mes"]) == want_mes
+    assert detail["rule"] == "mes"
+    assert set(detail["mes"]) == want_mes
     assert sorted(detail["greedy"]) == sorted(want_greedy)
 
     # --- the reports are written and open with their readers ---------------------------------
@@ -368,7 +378,8 @@ def open_reports(
         # The bag's XLSX says which of its proposals the soum's chosen rule funds.
         assert on_list == {n: ("тийм" if n in funded else "үгүй") for n in on_list}
         text = "".join(p.extract_text() for p in PdfReader(folder / f"minutes-{stem}.pdf").pages)
-        assert rep.bag.name in text and "Хурлын дарга" in text
+        assert rep.bag.name in text
+        assert "Хурлын дарга" in text
         png = (folder / f"results-{stem}.png").read_bytes()
         width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
         assert (width, height) == png_size(len(rep.lines))
@@ -398,7 +409,8 @@ async def test_refusals_and_bad_scores_change_nothing(
             (await people.by_phone(conn, p.number)).id  # type: ignore[union-attr]
             for p in (citizen, governor, operator)
         }
-    assert len(refused) == 15 and {r["actor_id"] for r in refused} == ids
+    assert len(refused) == 15
+    assert {r["actor_id"] for r in refused} == ids
     assert {json.loads(r["detail"])["intent"] for r in refused} == {
         "score",
         "ceiling",
@@ -438,7 +450,8 @@ async def test_refusals_and_bad_scores_change_nothing(
             "GROUP BY inbox_id",
             (member.id,),
         )
-        assert rows and all(n == 1 for _, n in rows)
+        assert rows
+        assert all(n == 1 for _, n in rows)
         assert await outbox.for_inbox(conn, rows[-1][0])
 
     # An operator of the soum itself may act for it.
@@ -446,7 +459,8 @@ async def test_refusals_and_bad_scores_change_nothing(
     await make_official(sanal, soum_operator, "operator", ZAG)
     by_operator = await Phone(client, soum_operator).say("ХЯЗГААР 90 сая")
     assert_reply(by_operator, "ceiling.ok", soum="Заг", year=2028, amount="90 сая")
-    assert OTHER_SOUM != ZAG and MEMBERS
+    assert OTHER_SOUM != ZAG
+    assert MEMBERS
 
 
 async def test_a_long_allocation_still_fits_an_sms(
@@ -485,11 +499,14 @@ async def test_a_long_allocation_still_fits_an_sms(
     a = s.members[0]
     await a.say("ХЯЗГААР 100 сая")
     reply = await a.say("ХУВААРИЛАХ")
-    assert count_segments(reply).segments <= 3 and "…" not in reply, reply
+    assert count_segments(reply).segments <= 3, reply
+    assert "…" not in reply, reply
     assert "1) Эрэмбээр: 18 санал (36 сая)" in reply
     assert "2) Тэгш хуваалт: 18 санал (36 сая)" in reply
-    assert "Жагсаалт: ТАЙЛАН" in reply and "Сонгох:" in reply
+    assert "Жагсаалт: ТАЙЛАН" in reply
+    assert "Сонгох:" in reply
     chosen = await a.say("ХУВААРИЛАХ ЭРЭМБЭ")
     # One rule alone still has room for every number.
     assert chosen.startswith("Сонгосон: эрэмбээр, багтахгүйг алгасах. Санхүүжих: №1 №2 ")
-    assert chosen.endswith("№18 (36 сая)") and count_segments(chosen).segments <= 3
+    assert chosen.endswith("№18 (36 сая)")
+    assert count_segments(chosen).segments <= 3

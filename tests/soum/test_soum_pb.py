@@ -140,8 +140,10 @@ async def test_equal_shares_of_the_soum_file_by_pabutools(
     assert "хязгаар" in await a.say("ХЯЗГААР 10000")
     assert (await a.say("ХУВААРИЛАХ ТЭГШ")).startswith("Сонгосон: тэгш хуваалт")
     inst, prof, shown = await export(sanal, tmp_path / "mes.pb")
-    assert inst.meta["rule"] == "equalshares/add1" and "Add1" in inst.meta["comment"]
-    assert inst.budget_limit == 10_000 and prof.num_ballots() == 12
+    assert inst.meta["rule"] == "equalshares/add1"
+    assert "Add1" in inst.meta["comment"]
+    assert inst.budget_limit == 10_000
+    assert prof.num_ballots() == 12
     assert add1(inst, prof) == shown
 
     # The plain variant, chosen under its own name: the same file format, its own rule.
@@ -152,11 +154,13 @@ async def test_equal_shares_of_the_soum_file_by_pabutools(
     # This soum was chosen so that Add1 matters: it funds another set than the plain
     # variant and than greedy by votes, so the test tells the rules apart.
     by_votes = {p.name for p in greedy_utilitarian_welfare(inst, prof, sat_class=Cost_Sat)}
-    assert shown != shown_plain and shown != by_votes
+    assert shown != shown_plain
+    assert shown != by_votes
 
     # The ballots: every citizen's, as a multiset, sorted by content, numbered 1..n.
     cast = ballots_in(tmp_path / "plain.pb")
-    assert cast == sorted(cast, key=lambda b: (len(b), b)) and len(cast) == 12
+    assert cast == sorted(cast, key=lambda b: (len(b), b))
+    assert len(cast) == 12
     async with sanal.db.write() as conn:  # each bag's proposal number -> its soum number
         soum_number = {}
         for bag in SMALL:
@@ -197,8 +201,10 @@ async def test_the_standard_rule_of_the_soum_file_by_pabutools(
 ) -> None:
     await scored_and_chosen(sanal, client)  # three bags, all scored, ЭРЭМБЭ chosen
     inst, prof, shown = await export(sanal, tmp_path / "greedy.pb")
-    assert inst.meta["rule"] == "greedy-custom" and "soum_rank" in inst.meta["comment"]
-    assert inst.budget_limit == 80_000_000 and len(inst) == 7
+    assert inst.meta["rule"] == "greedy-custom"
+    assert "soum_rank" in inst.meta["comment"]
+    assert inst.budget_limit == 80_000_000
+    assert len(inst) == 7
     assert prof.num_ballots() == sum(len(spec["ballots"]) for spec in BAGS.values())
     got = greedy_utilitarian_welfare(inst, prof, sat_class=ranking_satisfaction(inst))
     assert {p.name for p in got} == shown

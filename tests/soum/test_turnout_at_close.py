@@ -22,7 +22,8 @@ async def test_late_joiners_change_no_turnout(sanal: Sanal, client: TestClient[A
     voted = len(BAGS[ZAG_BAG_1]["ballots"])
     async with sanal.db.write() as conn:
         rnd = await rounds.current(conn, ZAG_BAG_1)
-        assert rnd is not None and rnd.registered_at_close is not None
+        assert rnd is not None
+        assert rnd.registered_at_close is not None
         at_close = rnd.registered_at_close
 
     # Five neighbours join after the close: the bag has more citizens today.

@@ -78,7 +78,8 @@ async def test_database_wal_shm_key_and_backups_are_private(
             assert mode(path) == 0o600, path
     code, out = await sanal_cli(tmp_path, "backup", "--db", str(db), str(tmp_path / "b.db"))
     assert code == 0, out
-    assert mode(tmp_path / "b.db") == 0o600 and mode(tmp_path / "b.db.key") == 0o600
+    assert mode(tmp_path / "b.db") == 0o600
+    assert mode(tmp_path / "b.db.key") == 0o600
 
 
 async def test_a_database_made_world_readable_before_is_made_private(
@@ -89,7 +90,8 @@ async def test_a_database_made_world_readable_before_is_made_private(
     sqlite3.connect(db).close()  # as an earlier version made it
     os.chmod(db, 0o644)
     async with _running(settings, clock):
-        assert mode(db) == 0o600 and mode(Path(f"{db}-wal")) == 0o600
+        assert mode(db) == 0o600
+        assert mode(Path(f"{db}-wal")) == 0o600
 
 
 async def test_backup_and_restore_round_trip(tmp_path: Path, clock: ManualClock) -> None:
@@ -97,7 +99,8 @@ async def test_backup_and_restore_round_trip(tmp_path: Path, clock: ManualClock)
     db = Path(settings.db)
     code, out = await sanal_cli(tmp_path, "backup", "--db", str(db), "saved.db")
     assert code == 0, out
-    assert "1 rounds, 2 ballots" in out and "integrity ok" in out
+    assert "1 rounds, 2 ballots" in out
+    assert "integrity ok" in out
     assert (tmp_path / "saved.db.key").read_bytes() == settings.ballot_key_file().read_bytes()
 
     # On another machine: an empty folder, the backup and its key.
@@ -109,12 +112,14 @@ async def test_backup_and_restore_round_trip(tmp_path: Path, clock: ManualClock)
     assert code == 0, out
     assert out.startswith("restored saved.db to sanal.db (1 rounds, 2 ballots")
     restored = make_settings(other, ballot_key=None)
-    assert mode(other / "sanal.db") == 0o600 and mode(restored.ballot_key_file()) == 0o600
+    assert mode(other / "sanal.db") == 0o600
+    assert mode(restored.ballot_key_file()) == 0o600
     async with _running(restored, clock) as (app, _client):
         assert await _votes(app) == 2
     # Restored over a database: the one it replaces is moved aside, whole, with its key.
     code, out = await sanal_cli(other, "restore", "--db", "sanal.db", "saved.db")
-    assert code == 0 and "the database it replaced is sanal.db.replaced-" in out, out
+    assert code == 0, out
+    assert "the database it replaced is sanal.db.replaced-" in out, out
     aside = next(other.glob("sanal.db.replaced-*[0-9]Z"))
     assert rows(aside, "SELECT count(*) FROM rounds") == [(1,)]
     assert exists(Path(f"{aside}.key"))
@@ -132,17 +137,22 @@ async def test_restore_refuses_a_key_that_does_not_match(
     code, out = await sanal_cli(
         tmp_path, "restore", "--db", str(db), "saved.db", "--key", "wrong.key"
     )
-    assert code == 1 and len(out.strip().splitlines()) == 1, out
-    assert "ballot key does not match" in out and "nothing restored" in out
+    assert code == 1, out
+    assert len(out.strip().splitlines()) == 1, out
+    assert "ballot key does not match" in out
+    assert "nothing restored" in out
     # No key beside it, none given: the database's own key is tried (a pre-migration
     # backup has the same key), then SANAL_BALLOT_KEY refuses if it is another key.
     (tmp_path / "saved.db.key").unlink()
     code, out = await sanal_cli(tmp_path, "restore", "--db", str(db), "saved.db", key="other")
-    assert code == 1 and "SANAL_BALLOT_KEY is key" in out, out
-    assert data(db) == before and not exists(Path(f"{db}.restoring"))
+    assert code == 1, out
+    assert "SANAL_BALLOT_KEY is key" in out, out
+    assert data(db) == before
+    assert not exists(Path(f"{db}.restoring"))
     settings.ballot_key_file().unlink()
     code, out = await sanal_cli(tmp_path, "restore", "--db", str(db), "saved.db")
-    assert code == 1 and "ballot key missing" in out, out
+    assert code == 1, out
+    assert "ballot key missing" in out, out
     assert data(db) == before
 
 
@@ -153,13 +163,16 @@ async def test_backup_refuses_to_overwrite_and_names_files_in_a_folder(
     db = str(settings.db)
     (tmp_path / "taken.db").write_text("mine")
     code, out = await sanal_cli(tmp_path, "backup", "--db", db, "taken.db")
-    assert code == 1 and "exists already" in out and (tmp_path / "taken.db").read_text() == "mine"
+    assert code == 1
+    assert "exists already" in out
+    assert (tmp_path / "taken.db").read_text() == "mine"
     folder = tmp_path / "usb"
     folder.mkdir()
     code, out = await sanal_cli(tmp_path, "backup", "--db", db, str(folder), "--key-to", "k.key")
     assert code == 0, out
     [made] = folder.iterdir()  # the key went elsewhere, as asked
-    assert made.name.startswith("sanal-") and made.suffix == ".db"
+    assert made.name.startswith("sanal-")
+    assert made.suffix == ".db"
     assert (tmp_path / "k.key").exists()
     # A folder that does not exist yet, written with a slash: made, the file inside.
     code, out = await sanal_cli(tmp_path, "backup", "--db", db, "new/")
@@ -167,17 +180,21 @@ async def test_backup_refuses_to_overwrite_and_names_files_in_a_folder(
     [made] = (tmp_path / "new").glob("sanal-*.db")
     assert exists(Path(f"{made}.key"))
     code, out = await sanal_cli(tmp_path, "backup", "--db", str(tmp_path / "none.db"), "x.db")
-    assert code == 1 and "no database at" in out
+    assert code == 1
+    assert "no database at" in out
 
 
 async def test_restore_refuses_what_is_not_a_sanal_backup(tmp_path: Path) -> None:
     (tmp_path / "notes.db").write_text("not a database at all, just text " * 100)
     code, out = await sanal_cli(tmp_path, "restore", "--db", "sanal.db", "notes.db")
-    assert code == 1 and len(out.strip().splitlines()) == 1 and "could not be copied" in out
+    assert code == 1
+    assert len(out.strip().splitlines()) == 1
+    assert "could not be copied" in out
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     code, out = await sanal_cli(tmp_path, "restore", "--db", "sanal.db", "other.db")
-    assert code == 1 and "not a Sanal database" in out
+    assert code == 1
+    assert "not a Sanal database" in out
     assert not (tmp_path / "sanal.db").exists()
 
 
@@ -224,7 +241,8 @@ async def test_a_new_migration_is_preceded_by_a_backup(
         assert await app.db.fetchone("SELECT count(*) FROM next_thing") is not None
     [made] = [p for p in backups.iterdir() if p.suffix == ".db"]
     assert made.name.startswith("sanal-before-9999_next-")
-    assert mode(made) == 0o600 and mode(Path(f"{made}.key")) == 0o600
+    assert mode(made) == 0o600
+    assert mode(Path(f"{made}.key")) == 0o600
     assert rows(made, "PRAGMA integrity_check") == [("ok",)]
     assert rows(made, "SELECT count(*) FROM participation") == [(2,)]
     assert "next_thing" not in str(rows(made, "SELECT name FROM sqlite_master"))
@@ -247,7 +265,8 @@ async def test_a_failed_pre_migration_backup_stops_the_migration(
         lambda: [*packaged, (9999, "9999_next.sql", "CREATE TABLE next_thing (x INTEGER);")],
     )
     code, out = await sanal_cli(tmp_path, "migrate", "--db", str(settings.db))
-    assert code == 1 and out.startswith("Error: backup before migration 9999_next.sql failed")
+    assert code == 1
+    assert out.startswith("Error: backup before migration 9999_next.sql failed")
     assert "next_thing" not in str(rows(Path(settings.db), "SELECT name FROM sqlite_master"))
 
 

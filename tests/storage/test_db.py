@@ -18,14 +18,16 @@ async def test_migrations_apply_once_and_again_is_a_no_op(tmp_path: Path) -> Non
     async with Database(path) as db:  # a second start applies nothing
         assert await migrate(db.writer) == []
         mode = await db.fetchone("PRAGMA journal_mode")
-        assert mode is not None and mode[0] == "wal"
+        assert mode is not None
+        assert mode[0] == "wal"
         fk = await db.fetchone("PRAGMA foreign_keys")
-        assert fk is not None and fk[0] == 1
+        assert fk is not None
+        assert fk[0] == 1
 
 
 async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
     async with Database(tmp_path / "x.db") as db:
-        with pytest.raises(RuntimeError):
+        with pytest.raises(RuntimeError):  # noqa: PT012 - the error is raised inside the block
             async with db.write() as conn:
                 await conn.execute("INSERT INTO settings_kv VALUES ('a', '1')")
                 raise RuntimeError("boom")
@@ -67,7 +69,7 @@ async def test_a_failing_savepoint_is_undone_alone_and_the_transaction_goes_on(
     async with Database(tmp_path / "x.db") as db:
         async with db.write() as tx:
             await tx.execute("INSERT INTO settings_kv VALUES ('a', '1')")
-            with pytest.raises(RuntimeError):
+            with pytest.raises(RuntimeError):  # noqa: PT012 - the error is raised inside the block
                 async with tx.savepoint("part"):
                     await tx.execute("INSERT INTO settings_kv VALUES ('b', '2')")
                     raise RuntimeError("boom")
@@ -79,7 +81,7 @@ async def test_a_failing_savepoint_is_undone_alone_and_the_transaction_goes_on(
 
 async def test_a_savepoint_whose_own_statement_fails_says_so(tmp_path: Path) -> None:
     async with Database(tmp_path / "x.db") as db:
-        with pytest.raises(SavepointError, match="RELEASE part"):
+        with pytest.raises(SavepointError, match="RELEASE part"):  # noqa: PT012 - the error is raised inside the block
             async with db.write() as tx, tx.savepoint("part"):
                 await tx.execute("INSERT INTO settings_kv VALUES ('a', '1')")
                 await tx.execute("RELEASE part")  # gone before the block ends

@@ -85,7 +85,8 @@ async def test_a_lost_key_file_is_refused_not_a_second_count(
         votes = await _votes(second)
         await second.stop()
         pytest.fail(f"started without its key: {votes} votes from 2 voters")
-    assert "ballot key missing" in refusal and str(settings.ballot_key_file()) in refusal
+    assert "ballot key missing" in refusal
+    assert str(settings.ballot_key_file()) in refusal
     assert "\n" not in refusal
     assert not settings.ballot_key_file().exists(), "no new key was made"
 
@@ -118,7 +119,8 @@ async def test_a_new_database_gets_a_private_key_and_keeps_only_its_fingerprint(
         row = await app.db.fetchone(
             "SELECT value FROM settings_kv WHERE key = ?", (FINGERPRINT_KEY,)
         )
-        assert row is not None and row["value"] == fingerprint(key.encode())
+        assert row is not None
+        assert row["value"] == fingerprint(key.encode())
     assert key.encode() not in data(Path(settings.db))
     # Opened again: the same key, not a new one.
     async with _running(settings, clock):
@@ -160,7 +162,8 @@ async def test_ballots_without_a_fingerprint_are_checked_against_the_key(
         row = await app.db.fetchone(
             "SELECT value FROM settings_kv WHERE key = ?", (FINGERPRINT_KEY,)
         )
-        assert row is not None and row["value"] == fingerprint(right.strip())
+        assert row is not None
+        assert row["value"] == fingerprint(right.strip())
 
 
 @pytest.mark.parametrize(
@@ -181,7 +184,8 @@ async def test_every_command_that_changes_it_refuses_with_one_line(
     code, output, before = await _cli(tmp_path, settings, monkeypatch, command)
     assert code == 1
     lines = output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ballot key missing"), output
+    assert len(lines) == 1, output
+    assert lines[0].startswith("Error: ballot key missing"), output
     assert not settings.ballot_key_file().exists()
     assert not (tmp_path / "copy.db").exists()
     assert data(Path(settings.db)) == before

@@ -133,7 +133,8 @@ async def test_a_live_senders_rows_are_never_taken(sanal: Sanal, clock: ManualCl
         await sender.stop()
         assert len(transport.sent) == 1
         row = await sanal.db.fetchone("SELECT status, lease_owner FROM outbox WHERE id = 1")
-        assert row is not None and (row["status"], row["lease_owner"]) == ("sending", alive.id)
+        assert row is not None
+        assert (row["status"], row["lease_owner"]) == ("sending", alive.id)
     finally:
         alive.release()
 

@@ -68,7 +68,8 @@ async def test_a_429_pauses_every_chat_for_retry_after(
     await queue_text(world, dulam, "n2", "Хурал маргааш 14:00")
     await world.sanal.drain_outbox()
     first = await status_of(world, "n1")
-    assert first["status"] == "queued" and "429" in str(first["last_error"])
+    assert first["status"] == "queued"
+    assert "429" in str(first["last_error"])
     # Nothing else went out: the pause holds every chat, not only the refused one.
     assert (await status_of(world, "n2"))["status"] == "queued"
     before = len(fake_tg.calls_of("sendMessage"))
@@ -95,7 +96,8 @@ async def test_blocked_by_the_user_marks_the_person_and_sms_takes_over(
     await queue_text(world, bat, "n1", "Санал хураалт эхэллээ")
     await world.sanal.drain_outbox()
     row = await status_of(world, "n1")
-    assert row["status"] == "failed" and "blocked" in str(row["last_error"])
+    assert row["status"] == "failed"
+    assert "blocked" in str(row["last_error"])
     [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
     assert person["telegram_blocked"] == 1
     # The governor accepts the proposal: its author hears of it by SMS now.
@@ -117,7 +119,8 @@ def test_long_texts_are_split_at_line_ends_within_the_limit() -> None:
     lines = [f"{i}. Малын худаг гаргах, 40 өрх 🐑" for i in range(400)]
     text = "\n".join(lines)
     parts = split_text(text)
-    assert len(parts) == 4 and all(utf16_len(p) <= MAX_TEXT for p in parts)
+    assert len(parts) == 4
+    assert all(utf16_len(p) <= MAX_TEXT for p in parts)
     assert "\n".join(parts) == text  # cut only where a line ended
     one_line = "я" * 9000
     assert "".join(split_text(one_line)) == one_line
@@ -136,7 +139,8 @@ async def test_a_long_message_is_sent_in_parts_each_once(
     before = len(fake_tg.chat(bat.id))
     await world.sanal.drain_outbox()
     row = await status_of(world, "long")
-    assert row["status"] == "queued" and row["error_count"] == 1
+    assert row["status"] == "queued"
+    assert row["error_count"] == 1
     assert len(fake_tg.chat(bat.id)) == before + 1
     clock.advance(timedelta(minutes=1))
     await world.sanal.drain_outbox()
@@ -157,7 +161,8 @@ async def test_network_errors_are_retried(
     await queue_text(world, bat, "n1", "Сайн байна уу")
     await world.sanal.drain_outbox()
     row = await status_of(world, "n1")
-    assert row["status"] == "queued" and "network" in str(row["last_error"])
+    assert row["status"] == "queued"
+    assert "network" in str(row["last_error"])
     assert TOKEN not in str(row["last_error"])
     plugin.bot._base_url = real
     clock.advance(timedelta(seconds=10))
@@ -179,9 +184,11 @@ async def test_the_token_never_reaches_the_logs(
         logging.getLogger("test").exception("boom")
     assert TOKEN not in caplog.text
     for record in caplog.records:
-        assert TOKEN not in record.getMessage() and TOKEN not in (record.exc_text or "")
+        assert TOKEN not in record.getMessage()
+        assert TOKEN not in (record.exc_text or "")
     formatted = "\n".join(logging.Formatter().format(r) for r in caplog.records)
-    assert TOKEN not in formatted and "Traceback" in formatted
+    assert TOKEN not in formatted
+    assert "Traceback" in formatted
 
 
 async def test_a_refused_token_stops_the_start_without_showing_it(
@@ -192,7 +199,8 @@ async def test_a_refused_token_stops_the_start_without_showing_it(
     await sanal.open()
     with pytest.raises(TelegramConfigError) as raised:
         await telegram_plugin(sanal).start(sanal)
-    assert "wrong-token" not in str(raised.value) and raised.value.__suppress_context__
+    assert "wrong-token" not in str(raised.value)
+    assert raised.value.__suppress_context__
     await sanal.stop()
 
 
@@ -210,6 +218,7 @@ def test_telegram_runs_only_with_a_token_and_paces_as_telegram_asks(
     )
     transport = TelegramChannel(defaults).transport()
     assert transport.name == "telegram"
-    assert transport.rate_per_second == 25 and transport.per_address_per_second == 1
+    assert transport.rate_per_second == 25
+    assert transport.per_address_per_second == 1
     with pytest.raises(TelegramConfigError):
         TelegramChannel(defaults.model_copy(update={"telegram_mode": "webhook"}))

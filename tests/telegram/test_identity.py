@@ -18,11 +18,13 @@ async def test_start_asks_for_the_phone_contact(world: TgWorld, fake_tg: FakeTel
     assert "утасны дугаараа хуваалцана уу" in reply
     asked = fake_tg.last(bat.id)
     assert asked.asks_contact  # a reply keyboard with a contact button
-    assert asked.reply_markup is not None and asked.reply_markup["one_time_keyboard"]
+    assert asked.reply_markup is not None
+    assert asked.reply_markup["one_time_keyboard"]
     # Until the contact is shared, words are not acted on: they ask for it again.
     assert "хуваалцана уу" in await bat.say(f"/join {ZAG_BAG_1}")
     [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
-    assert person["phone"] is None and person["bag_code"] is None
+    assert person["phone"] is None
+    assert person["bag_code"] is None
 
 
 async def test_own_contact_links_the_phone(world: TgWorld) -> None:
@@ -33,7 +35,8 @@ async def test_own_contact_links_the_phone(world: TgWorld) -> None:
     assert "Аймаг, хотоо сонгоно уу" in reply  # the next step: choosing the bag
     async with world.sanal.db.write() as conn:
         person = await people.by_identity(conn, "telegram", str(bat.id))
-    assert person is not None and person.phone == HERDER
+    assert person is not None
+    assert person.phone == HERDER
     # Sharing it again changes nothing and says so.
     assert "холбогдлоо" in await bat.share_contact(HERDER)
     assert len(await world.rows("SELECT id FROM people WHERE phone = ?", HERDER)) == 1
@@ -67,7 +70,8 @@ async def test_the_account_becomes_the_person_who_texts(world: TgWorld) -> None:
     assert "holbogdloo" in reply  # in the language this person chose by SMS
     assert "Aimag" not in reply  # registered already: no bag to choose
     [owner] = await world.rows(f"{TG_PERSON} WHERE p.phone = ?", HERDER)
-    assert owner["telegram_id"] == bat.id and owner["channel"] == "telegram"
+    assert owner["telegram_id"] == bat.id
+    assert owner["channel"] == "telegram"
     assert owner["bag_code"] == ZAG_BAG_1
     # The account's first record, made by /start, no longer answers to the account.
     assert len(await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)) == 1
@@ -141,7 +145,8 @@ async def test_a_governor_gets_their_words_in_the_menu(world: TgWorld) -> None:
     assert _chat_menus(world.fake, herder.id) == []  # a citizen keeps the default menu
     # What the menu sends is a governor word, answered as one (not refused as a citizen's).
     answer = await gov.say("/pending")
-    assert answer and render("governor.not_allowed", "mn") not in answer
+    assert answer
+    assert render("governor.not_allowed", "mn") not in answer
     assert render("governor.not_allowed", "mn") in await herder.say("/pending")
     # Every start sets it again for each governor linked in Telegram (menus can be reset).
     await world.plugin.setup()

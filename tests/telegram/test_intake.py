@@ -205,5 +205,6 @@ async def test_polling_again_deletes_the_webhook(
     assert fake_tg.webhook_url
     await hooked.stop()
     polling = await started(tmp_path, clock, fake_tg, public_url=PUBLIC, telegram_mode="polling")
-    assert fake_tg.webhook_url == "" and len(fake_tg.calls_of("deleteWebhook")) == 1
+    assert fake_tg.webhook_url == ""
+    assert len(fake_tg.calls_of("deleteWebhook")) == 1
     await polling.stop()

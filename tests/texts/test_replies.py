@@ -59,5 +59,7 @@ async def test_a_herder_writing_in_latin_is_answered_as_herders_type(
     joined = await herder.say("negdeh zag 1")
     assert joined == "Burtgegdlee: Zag sum, 1-r bag, Bayanbulag"
     for reply in (help_, joined):
-        assert is_gsm7(reply) and count_segments(reply).segments == 1
-        assert not any(ch in reply for ch in "öüÖÜ") and "kh" not in reply.lower()
+        assert is_gsm7(reply)
+        assert count_segments(reply).segments == 1
+        assert not any(ch in reply for ch in "öüÖÜ")
+        assert "kh" not in reply.lower()
