@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from bot.wiring import build
-from scheduler.service import SchedulerPlugin
+from scheduler.service import SchedulerService
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_settings
 from tests.scheduler.world import open_voting_round
 
@@ -32,7 +32,7 @@ async def test_a_sweep_takes_a_sealed_vote_out_of_the_wal(
     settings = make_settings(tmp_path)
     db = Path(settings.db)
     app = build(settings, clock)
-    [scheduler] = [p for p in app.plugins if isinstance(p, SchedulerPlugin)]
+    [scheduler] = [s for s in app.services if isinstance(s, SchedulerService)]
     await app.open()
     try:
         async with TestClient(TestServer(build_web_app(app))) as client:
