@@ -46,6 +46,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from pydantic import SecretStr
 
 from bot.channels.base import Outcome, SendResult
+from bot.core.channels import capabilities
 from bot.core.clock import Clock
 from storage import metrics as figures_of
 from storage.db import Database, DatabaseError
@@ -136,7 +137,7 @@ class Metrics:
         for name in names:
             self.sends.labels(name)
             self.rate_limited.labels(name)
-            if name != "telegram":
+            if capabilities(name).is_sms:
                 self.segments.labels(name)
             self._database.channels.add(name)
 
@@ -150,7 +151,7 @@ class Metrics:
         """A provider's answer to one send (bot/sender.py)."""
         if result.outcome is Outcome.SENT:
             self.sends.labels(channel).inc()
-            if channel != "telegram" and result.segments:
+            if capabilities(channel).is_sms and result.segments:
                 self.segments.labels(channel).inc(result.segments)
             return
         self.send_errors.labels(channel, send_error_reason(result)).inc()

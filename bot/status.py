@@ -25,7 +25,7 @@ import click
 from bot.cli_options import db_option, settings_for
 from bot.core.clock import SystemClock
 from bot.core.log_redact import mask_personal
-from bot.core.settings import Settings
+from bot.core.settings import Settings, configured_real_channels
 from bot.health import FAILING_AFTER, MB, SWEEP_LATE_INTERVALS
 from storage import backup, reminders
 from storage import metrics as monitoring
@@ -116,21 +116,13 @@ async def read(settings: Settings, now: datetime) -> Page:
         rounds=rounds,
         events=events,
         channels=channels,
-        configured=_configured(settings),
+        configured=configured_real_channels(settings),
         behind=behind,
         newest_backup=await asyncio.to_thread(backup.newest, folder, path.stem),
         free_mb=_free_mb(path),
     )
     page.problems = problems(page, settings)
     return page
-
-
-def _configured(settings: Settings) -> list[str]:
-    names = [p for p in settings.sms_providers() if p != "sim"]
-    token = settings.telegram_bot_token
-    if token is not None and token.get_secret_value().strip():
-        names.append("telegram")
-    return names
 
 
 def _free_mb(path: Path) -> int | None:

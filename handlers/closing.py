@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core import channels
-from bot.core.message import Channel
+from bot.core.channels import capabilities
 from bot.core.settings import Settings
 from handlers.context import Text
 from handlers.delivery import queue_for_person, route_for
@@ -162,7 +162,7 @@ def citizen_notice(res: Results, bag_name: str, lang: str, max_segments: int | N
 def _budget(person: people.Person, settings: Settings) -> int | None:
     """The reader's segment budget on the channel a message we start will take."""
     route = route_for(person, settings)
-    if route is not None and route[0] == Channel.TELEGRAM.value:
+    if route is not None and not capabilities(route[0]).is_sms:
         return None
     return settings.max_segments
 

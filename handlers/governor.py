@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.core.clock import day_text, deadline_text
 from bot.core.grammar.intents import Kind
 from bot.core.grammar.structured import intent_of
-from bot.core.message import Button, Channel
+from bot.core.message import Button
 from bot.core.texts import render
 from handlers import asked, results_word, soum, voting_notice
 from handlers import report_request as reports
@@ -398,7 +398,7 @@ async def _warn(ctx: Context, rnd: Round, check: KhuralCheck, early: bool, zone:
         ctx.reply("confirm.below_quorum", **params)
     else:
         ctx.reply("confirm.before_meeting", **params)
-    if ctx.inbound.channel is Channel.TELEGRAM:  # one tap instead of the words
+    if ctx.inbound.channel.caps.buttons:  # one tap instead of the words
         label = render("telegram.btn.confirm_anyway", ctx.person.lang)
         ctx.buttons = ((Button(label, f"CONFIRM {check.attendance} YES"),),)
 

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.core.message import Channel
 from bot.core.settings import Settings
 from handlers.context import Context
+from handlers.reports.data import CountsHidden, round_report, soum_report
 from handlers.soum import planning_year, soum_of
 from storage import rounds
 from storage.db import Tx
@@ -50,11 +50,9 @@ def files(spec: dict[str, Any]) -> list[str]:
 
 
 async def attach_chart(ctx: Context, round_id: int) -> None:
-    """Add the round's results chart to the reply, on Telegram only."""
-    if ctx.inbound.channel != Channel.TELEGRAM:
+    """Add the round's results chart to the reply, where the channel carries files."""
+    if not ctx.inbound.channel.caps.documents:
         return
-    from handlers.reports.data import CountsHidden, round_report
-
     rnd = await rounds.get(ctx.conn, round_id)
     if rnd is None or rnd.status in OPEN:
         return
@@ -73,11 +71,9 @@ async def request(ctx: Context) -> None:
         await ctx.audit("refused.report")
         ctx.reply("report.not_allowed")
         return
-    if ctx.inbound.channel != Channel.TELEGRAM:
+    if not ctx.inbound.channel.caps.documents:
         ctx.reply("report.telegram_only")
         return
-    from handlers.reports.data import CountsHidden, round_report
-
     lang = "en" if ctx.person.lang == "en" else "mn"
     spec: dict[str, Any] = {}
     if bag_code is not None:
@@ -108,8 +104,9 @@ async def request(ctx: Context) -> None:
 async def render(conn: Tx, settings: Settings, spec: dict[str, Any]) -> list[dict[str, str]]:
     """Make the files a spec names (reading through ``conn``, outside any write) and
     return them as the outbox's ``documents``. The heavy part runs in a thread."""
+    # The renderers load matplotlib, openpyxl and python-docx: only a process that
+    # renders pays for them, not every `sanal` command and webhook worker at start.
     from handlers.reports.chart import results_png
-    from handlers.reports.data import round_report, soum_report
     from handlers.reports.minutes import khural_facts, minutes_of
     from handlers.reports.minutes_docx import minutes_docx
     from handlers.reports.minutes_pdf import minutes_pdf

@@ -13,8 +13,9 @@ from datetime import datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from bot.core.channels import capabilities
 from bot.core.clock import local_text
-from bot.core.message import Button, Channel
+from bot.core.message import Button
 from bot.core.settings import Settings
 from bot.core.sms_segments import count_segments
 from handlers.allocation import RULES
@@ -568,7 +569,7 @@ async def _tell_working_group(
             continue
         parts = [why, *numbers]
         route = route_for(person, settings)
-        sms = route is not None and route[0] != Channel.TELEGRAM.value
+        sms = route is not None and capabilities(route[0]).is_sms
         if sms and _segments(parts, person.lang) > settings.max_segments:
             parts = [why, *count]
         told += await queue_for_person(
