@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
+from bot.core.settings import is_postgres_url
 from storage.files import make_private, touch_private
 
 if TYPE_CHECKING:
@@ -73,6 +74,9 @@ class Tx:
     no extra coroutine."""
 
     __slots__ = ("_conn",)
+    # Which SQL the statements go to: the few that cannot be written once for both
+    # (the catalog of tables, the migrations) ask (storage/postgres.py).
+    dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -136,7 +140,16 @@ Conn = Tx
 
 
 class Database:
-    """The application's handle on its SQLite file."""
+    """The application's handle on its database: a SQLite file, or with a
+    ``postgresql://`` URL a PostgreSQL server (``Database(url)`` is then a
+    :class:`storage.postgres.PgDatabase`, with the same methods)."""
+
+    def __new__(cls, path: str | Path, *args: Any, **kwargs: Any) -> Database:
+        if cls is Database and is_postgres_url(str(path)):
+            from storage.postgres import PgDatabase
+
+            return object.__new__(PgDatabase)
+        return object.__new__(cls)
 
     def __init__(
         self,
@@ -382,10 +395,16 @@ async def insert(conn: Tx, sql: str, params: Sequence[Any] = ()) -> int:
     return int(row[0])
 
 
-def migration_files() -> list[tuple[int, str, str]]:
-    """The packaged migrations as (version, name, sql), in order."""
+def migration_files(dialect: str = "sqlite") -> list[tuple[int, str, str]]:
+    """The packaged migrations as (version, name, sql), in order.
+
+    PostgreSQL's are the same versions and names, from storage/migrations/pg/ (see the
+    README there)."""
+    folder = resources.files("storage.migrations")
+    if dialect == "postgresql":
+        folder = folder / "pg"
     found: list[tuple[int, str, str]] = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in folder.iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
@@ -411,7 +430,7 @@ async def migrate(
     undone with ``sanal restore``."""
     done = await applied_versions(conn)
     applied: list[str] = []
-    pending = [m for m in migration_files() if m[0] not in done]
+    pending = [m for m in migration_files(conn.dialect) if m[0] not in done]
     if pending and done and backup_dir is not None:
         from storage.backup import before_migration
 

@@ -98,7 +98,11 @@ def write_key_file(path: Path, key: bytes, *, exclusive: bool = False) -> None:
 
 
 async def _tables(conn: Conn) -> set[str]:
-    rows = await fetchall(conn, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    if conn.dialect == "postgresql":
+        sql = "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    rows = await fetchall(conn, sql)
     return {str(r["name"]) for r in rows}
 
 

@@ -18,7 +18,7 @@ from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.web import build_web_app
 from storage import people, roles
-from tests import netguard
+from tests import netguard, postgres
 
 # A Tuesday morning in Ulaanbaatar.
 START = datetime(2027, 3, 2, 2, 0, tzinfo=UTC)
@@ -32,6 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    postgres.stop_cluster()
     netguard.uninstall()
 
 
@@ -52,6 +53,30 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"db": tmp_path / "sanal.db", "ballot_key": "test-ballot-key"}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> postgres.Cluster:
+    """A PostgreSQL cluster for the whole session (tests/postgres.py), or a skip."""
+    return postgres.cluster_or_skip()
+
+
+@pytest.fixture
+async def pg_url(pg_cluster: postgres.Cluster) -> AsyncIterator[str]:
+    """A fresh, migrated PostgreSQL database of this test's own: its URL."""
+    url = await pg_cluster.create()
+    yield url
+    await pg_cluster.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where the test's database is, on each backend in turn: a SQLite file, or a fresh
+    PostgreSQL database (skipped where no PostgreSQL server can be started)."""
+    if request.param == "sqlite":
+        return tmp_path / "sanal.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url
 
 
 @pytest.fixture

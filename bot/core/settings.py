@@ -32,7 +32,10 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
     )
 
-    db: Path = Path("sanal.db")
+    # A SQLite file (a path, or sqlite:///path), or a PostgreSQL server:
+    # postgresql://user@host/db (postgres:// too), kept as the URL it is (a Path would
+    # fold its "//").
+    db: Path | str = Path("sanal.db")
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     # What providers call, e.g. https://sanal.example.mn: https only (Twilio and Telegram
@@ -185,6 +188,20 @@ class Settings(BaseSettings):
         if self.telegram_mode == "auto":
             return bool(self.public_url)
         return self.telegram_mode == "webhook"
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _db_location(cls, value: object) -> Path | str:
+        if isinstance(value, str):
+            if is_postgres_url(value):
+                return value
+            return Path(value.removeprefix("sqlite://"))
+        if isinstance(value, Path):
+            return value
+        raise ValueError("must be a file path or a postgresql:// URL")
+
+    def db_is_postgres(self) -> bool:
+        return isinstance(self.db, str) and is_postgres_url(self.db)
 
     @field_validator("public_url")
     @classmethod
@@ -497,3 +514,8 @@ def configured_real_channels(settings: Settings) -> list[str]:
     if token is not None and token.get_secret_value().strip():
         real.append("telegram")
     return real
+
+
+def is_postgres_url(value: str) -> bool:
+    """Whether SANAL_DB names a PostgreSQL server rather than a SQLite file."""
+    return value.startswith(("postgresql://", "postgres://"))

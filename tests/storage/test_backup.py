@@ -235,7 +235,10 @@ async def test_a_new_migration_is_preceded_by_a_backup(
     monkeypatch.setattr(
         storage_db,
         "migration_files",
-        lambda: [*packaged, (9999, "9999_next.sql", "CREATE TABLE next_thing (x INTEGER);")],
+        lambda dialect="sqlite": [
+            *packaged,
+            (9999, "9999_next.sql", "CREATE TABLE next_thing (x INTEGER);"),
+        ],
     )
     async with _running(settings, clock) as (app, _client):
         assert await app.db.fetchone("SELECT count(*) FROM next_thing") is not None
@@ -262,7 +265,10 @@ async def test_a_failed_pre_migration_backup_stops_the_migration(
     monkeypatch.setattr(
         storage_db,
         "migration_files",
-        lambda: [*packaged, (9999, "9999_next.sql", "CREATE TABLE next_thing (x INTEGER);")],
+        lambda dialect="sqlite": [
+            *packaged,
+            (9999, "9999_next.sql", "CREATE TABLE next_thing (x INTEGER);"),
+        ],
     )
     code, out = await sanal_cli(tmp_path, "migrate", "--db", str(settings.db))
     assert code == 1

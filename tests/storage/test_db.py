@@ -25,8 +25,23 @@ async def test_migrations_apply_once_and_again_is_a_no_op(tmp_path: Path) -> Non
         assert fk[0] == 1
 
 
-async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
-    async with Database(tmp_path / "x.db") as db:
+async def test_migrations_on_postgresql_are_the_same_versions(pg_url: str) -> None:
+    async with Database(pg_url) as db:
+        assert db.writer.dialect == "postgresql"
+        rows = await db.fetchall("SELECT version, name FROM schema_migrations ORDER BY version")
+        assert [(r["version"], r["name"]) for r in rows] == [
+            (v, n) for v, n, _ in migration_files()
+        ]
+        assert await migrate(db.writer) == []
+
+
+def test_every_migration_has_its_postgresql_version() -> None:
+    sqlite = [(v, n) for v, n, _ in migration_files()]
+    assert sqlite == [(v, n) for v, n, _ in migration_files("postgresql")]
+
+
+async def test_write_rolls_back_on_error(backend: Path | str) -> None:
+    async with Database(backend) as db:
         with pytest.raises(RuntimeError):  # noqa: PT012 - the error is raised inside the block
             async with db.write() as conn:
                 await conn.execute("INSERT INTO settings_kv VALUES ('a', '1')")
@@ -34,8 +49,8 @@ async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
         assert await db.fetchone("SELECT * FROM settings_kv") is None
 
 
-async def test_audit_log_is_append_only(tmp_path: Path) -> None:
-    async with Database(tmp_path / "x.db") as db:
+async def test_audit_log_is_append_only(backend: Path | str) -> None:
+    async with Database(backend) as db:
         async with db.write() as conn:
             await conn.execute(
                 "INSERT INTO audit_log (at, actor, action) "
@@ -64,9 +79,9 @@ async def _keys(db: Database) -> list[str]:
 
 
 async def test_a_failing_savepoint_is_undone_alone_and_the_transaction_goes_on(
-    tmp_path: Path,
+    backend: Path | str,
 ) -> None:
-    async with Database(tmp_path / "x.db") as db:
+    async with Database(backend) as db:
         async with db.write() as tx:
             await tx.execute("INSERT INTO settings_kv VALUES ('a', '1')")
             with pytest.raises(RuntimeError):  # noqa: PT012 - the error is raised inside the block
@@ -79,8 +94,8 @@ async def test_a_failing_savepoint_is_undone_alone_and_the_transaction_goes_on(
         assert await _keys(db) == ["a", "c"]
 
 
-async def test_a_savepoint_whose_own_statement_fails_says_so(tmp_path: Path) -> None:
-    async with Database(tmp_path / "x.db") as db:
+async def test_a_savepoint_whose_own_statement_fails_says_so(backend: Path | str) -> None:
+    async with Database(backend) as db:
         with pytest.raises(SavepointError, match="RELEASE part"):  # noqa: PT012 - the error is raised inside the block
             async with db.write() as tx, tx.savepoint("part"):
                 await tx.execute("INSERT INTO settings_kv VALUES ('a', '1')")
@@ -89,3 +104,27 @@ async def test_a_savepoint_whose_own_statement_fails_says_so(tmp_path: Path) -> 
         with pytest.raises(ValueError, match="identifier"):
             async with db.write() as tx, tx.savepoint("x; DROP TABLE rounds"):
                 pass
+
+
+async def test_rows_read_by_name_and_by_position_and_rowcounts(backend: Path | str) -> None:
+    async with Database(backend) as db:
+        async with db.write() as tx:
+            cur = await tx.execute(
+                "INSERT INTO settings_kv (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                ("a", "it's ? here"),
+            )
+            assert cur.rowcount == 1
+            cur = await tx.execute(
+                "INSERT INTO settings_kv (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                ("a", "again"),
+            )
+            assert cur.rowcount == 0
+            await tx.executemany(
+                "INSERT INTO settings_kv (key, value) VALUES (?, ?)", [("b", "2"), ("c", "3")]
+            )
+            cur = await tx.execute("UPDATE settings_kv SET value = 'x' WHERE key != ?", ("a",))
+            assert cur.rowcount == 2
+        row = await db.fetchone("SELECT key, value FROM settings_kv WHERE key = ?", ("a",))
+        assert row is not None
+        assert (row["key"], row[1]) == ("a", "it's ? here")
+        assert dict(row) == {"key": "a", "value": "it's ? here"}
