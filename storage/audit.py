@@ -74,8 +74,11 @@ async def latest_about_message(
     row = await fetchone(
         conn,
         f"SELECT action FROM audit_log WHERE action IN ({marks}) AND actor_id = ? "  # noqa: S608 - placeholders and constants only
-        "AND at >= ? AND json_extract(detail, '$.inbox_id') = ? ORDER BY id DESC LIMIT 1",
-        (*actions, actor_id, to_db(since), inbox_id),
+        "AND at >= ? AND CAST(json_extract(detail, '$.inbox_id') AS TEXT) = ? "
+        "ORDER BY id DESC LIMIT 1",
+        # Compared as text: SQLite's json_extract gives a number, PostgreSQL's (migration
+        # 0007's function) text.
+        (*actions, actor_id, to_db(since), str(inbox_id)),
     )
     return str(row["action"]) if row else None
 

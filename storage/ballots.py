@@ -54,7 +54,8 @@ async def cast(
         [(round_id, vk, pid) for pid in dict.fromkeys(proposal_ids)],
     )
     await conn.execute(
-        "INSERT OR IGNORE INTO participation (round_id, person_id, channel) VALUES (?, ?, ?)",
+        "INSERT INTO participation (round_id, person_id, channel) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (round_id, person_id, channel),
     )
     return replaced

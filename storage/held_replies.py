@@ -64,8 +64,8 @@ async def release(
     already (by another process)."""
     cur = await conn.execute(
         "UPDATE outbox SET extra = ?, text = coalesce(?, text), "
-        "next_attempt_at = min(created_at, ?) "
+        "next_attempt_at = CASE WHEN created_at < ? THEN created_at ELSE ? END "
         "WHERE id = ? AND status = 'queued' AND next_attempt_at = ?",
-        (json.dumps(extra, ensure_ascii=False), text, to_db(now), outbox_id, _HELD),
+        (json.dumps(extra, ensure_ascii=False), text, to_db(now), to_db(now), outbox_id, _HELD),
     )
     return cur.rowcount == 1

@@ -19,8 +19,8 @@ from storage.times import to_db
 # The people table's rows carry their identities as one JSON array, so that loading a
 # person (or a bag of them) stays one query: see storage.people.
 OF_PERSON_JSON = (
-    "(SELECT json_group_array(json_array(kind, address, blocked)) FROM "
-    "(SELECT kind, address, blocked FROM identities WHERE person_id = p.id ORDER BY id))"
+    "(SELECT coalesce(json_group_array(json_array(kind, address, blocked)), '[]') FROM "
+    "(SELECT kind, address, blocked FROM identities WHERE person_id = p.id ORDER BY id) AS i)"
 )
 
 

@@ -71,10 +71,10 @@ async def store_many(conn: Conn, msgs: list[Inbound]) -> list[tuple[int, bool]]:
             to_db(msg.received_at),
         )
     rows = await conn.execute_fetchall(
-        "INSERT OR IGNORE INTO inbox (channel, external_id, address, phone, telegram_id, "  # noqa: S608 - placeholders and constants only
+        "INSERT INTO inbox (channel, external_id, address, phone, telegram_id, "  # noqa: S608 - placeholders and constants only
         "text, extra, received_at) VALUES "
         + ",".join(["(?,?,?,?,?,?,?,?)"] * len(msgs))
-        + " RETURNING id, channel, external_id",
+        + " ON CONFLICT DO NOTHING RETURNING id, channel, external_id",
         values,
     )
     ids = {(r["channel"], r["external_id"]): int(r["id"]) for r in rows}

@@ -24,6 +24,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.core.settings import is_postgres_url
+
 log = logging.getLogger(__name__)
 
 # Owners held by this process, by id: their lock is ours, no need to try it (and an
@@ -33,7 +35,7 @@ _HELD: set[str] = set()
 
 def folder_for(db_path: str | Path) -> Path | None:
     path = str(db_path)
-    if path == ":memory:" or path.startswith("file:"):
+    if path == ":memory:" or path.startswith("file:") or is_postgres_url(path):
         return None
     return Path(f"{path}.senders")
 
@@ -44,6 +46,10 @@ class LeaseOwner:
     def __init__(self, db_path: str | Path, label: str = "sender") -> None:
         self.id = f"{label}-{uuid.uuid4().hex[:12]}"
         self.folder = folder_for(db_path)
+        # On PostgreSQL the senders may run on other machines: a lock file here cannot
+        # tell whether they live. Until the server says so (an advisory lock per owner),
+        # another process's rows are left to their lease's end, never taken while it runs.
+        self.remote = is_postgres_url(str(db_path))
         self._fd: int | None = None
 
     @property
@@ -81,6 +87,8 @@ class LeaseOwner:
     def is_alive(self, owner: str) -> bool:
         """Whether the owner of these leases still runs (in this process or another)."""
         if owner in _HELD:
+            return True
+        if self.remote:
             return True
         if self.folder is None or "/" in owner or owner.startswith("."):
             return False

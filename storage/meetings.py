@@ -80,7 +80,7 @@ async def has_rsvp(conn: Conn, meeting_id: int, person_id: int) -> bool:
 
 async def rsvp(conn: Conn, meeting_id: int, person_id: int, now: datetime) -> bool:
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO rsvps (meeting_id, person_id, at) VALUES (?, ?, ?)",
+        "INSERT INTO rsvps (meeting_id, person_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (meeting_id, person_id, to_db(now)),
     )
     return cur.rowcount == 1

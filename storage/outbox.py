@@ -89,9 +89,9 @@ async def enqueue(
 ) -> bool:
     """Queue a message; False when one with this dedupe key exists already."""
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO outbox (dedupe_key, channel, address, person_id, inbox_id, kind, "
+        "INSERT INTO outbox (dedupe_key, channel, address, person_id, inbox_id, kind, "
         "text, extra, next_attempt_at, round_id, bag_code, created_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         (
             dedupe_key,
             channel,
@@ -132,7 +132,8 @@ async def claim_due(
     if rows:
         await conn.executemany(
             "UPDATE outbox SET status = 'sending', next_attempt_at = ?, lease_owner = ?, "
-            "in_doubt = (in_doubt OR status = 'sending') WHERE id = ?",
+            "in_doubt = CASE WHEN in_doubt = 1 OR status = 'sending' THEN 1 ELSE 0 END "
+            "WHERE id = ?",
             [(to_db(now + lease), owner, r["id"]) for r in rows],
         )
     return [_row(r) for r in rows]
@@ -163,10 +164,11 @@ async def take_back(conn: Conn, owner: str, now: datetime, keep: Sequence[int] =
     # Due now, in the place it had: a chat's earlier message still goes before its later.
     rows = await fetchall(
         conn,
-        "UPDATE outbox SET status = 'queued', next_attempt_at = min(created_at, ?), "  # noqa: S608 - placeholders and constants only
+        "UPDATE outbox SET status = 'queued', "  # noqa: S608 - placeholders and constants only
+        "next_attempt_at = CASE WHEN created_at < ? THEN created_at ELSE ? END, "
         "lease_owner = NULL "
         f"WHERE status = 'sending' AND lease_owner = ? {skip} RETURNING in_doubt",
-        (to_db(now), owner, *keep),
+        (to_db(now), to_db(now), owner, *keep),
     )
     return TakenBack(len(rows), sum(1 for r in rows if r["in_doubt"]))
 
@@ -307,10 +309,10 @@ async def update_by_provider_id(
     if row is None:
         await conn.execute(
             "INSERT INTO provider_receipts (channel, provider_id, status, error, at) "
-            "VALUES (?,?,?,?,datetime('now')) ON CONFLICT (channel, provider_id) DO UPDATE "
+            "VALUES (?,?,?,?,?) ON CONFLICT (channel, provider_id) DO UPDATE "
             "SET status = excluded.status, error = coalesce(excluded.error, error) "
             "WHERE provider_receipts.status NOT IN ('delivered', 'failed', 'undelivered')",
-            (channel, provider_id, status, error),
+            (channel, provider_id, status, error, to_db(datetime.now(UTC))),
         )
         return None
     await _apply_receipt(conn, int(row["id"]), status, error)

@@ -4,7 +4,8 @@
 storage/ knows which it has. Storage's statements are written once, in SQL both accept
 (``INSERT ... ON CONFLICT DO NOTHING`` rather than ``INSERT OR IGNORE``, ``CASE`` rather
 than a two-argument ``min``), with SQLite's ``?`` placeholders: :func:`translate` turns
-those into ``$1, $2 ...`` and ``BEGIN IMMEDIATE`` into ``BEGIN``, nothing else. The
+those into ``$1, $2 ...``, ``BEGIN IMMEDIATE`` into ``BEGIN`` and two JSON functions
+into PostgreSQL's names, nothing else. The
 schema has a PostgreSQL version of each migration (storage/migrations/pg/).
 
 - A pool of connections. :meth:`PgDatabase.write` takes one connection for one
@@ -44,6 +45,13 @@ _COUNT = re.compile(r"(\d+)$")
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?", re.S)
 
 
+# Functions both have, under other names (SQLite's JSON aggregate over a person's rows).
+_FUNCTIONS = [
+    (re.compile(r"\bjson_group_array\("), "json_agg("),
+    (re.compile(r"\bjson_array\("), "json_build_array("),
+]
+
+
 @functools.lru_cache(maxsize=2048)
 def translate(sql: str) -> str:
     """SQLite's placeholders (``?``) as PostgreSQL's (``$1``, ``$2`` ...)."""
@@ -57,6 +65,8 @@ def translate(sql: str) -> str:
         return f"${counter}"
 
     out = _TOKENS.sub(number, sql)
+    for sqlite_name, pg_name in _FUNCTIONS:
+        out = sqlite_name.sub(pg_name, out)
     if out.lstrip().upper().startswith("BEGIN IMMEDIATE"):
         out = "BEGIN"
     return out

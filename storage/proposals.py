@@ -119,7 +119,7 @@ async def set_flag(conn: Conn, proposal_id: int, flag: str) -> None:
 
 async def add_supporter(conn: Conn, proposal_id: int, person_id: int) -> None:
     await conn.execute(
-        "INSERT OR IGNORE INTO proposal_people (proposal_id, person_id) VALUES (?, ?)",
+        "INSERT INTO proposal_people (proposal_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         (proposal_id, person_id),
     )
 

@@ -80,8 +80,9 @@ async def record(
     """Remember a fan-out; False if another scheduler recorded it first (nothing to undo:
     its messages were deduplicated by their keys)."""
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO reminder_fanouts (key, kind, round_id, meeting_id, version, "
-        "prefix, due_at, expires_at, queued, at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO reminder_fanouts (key, kind, round_id, meeting_id, version, "
+        "prefix, due_at, expires_at, queued, at) VALUES (?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT DO NOTHING",
         (
             key,
             kind,

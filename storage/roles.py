@@ -25,7 +25,8 @@ async def grant(conn: Conn, person_id: int, role: str, unit_code: str, now: date
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO roles (person_id, role, unit_code, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO roles (person_id, role, unit_code, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (person_id, role, unit_code, to_db(now)),
     )
     return cur.rowcount == 1

@@ -83,7 +83,7 @@ async def conversation(conn: Conn, phone: str, limit: int = 200) -> list[SimMess
         "id * 2 AS seq FROM inbox WHERE address = ? AND channel = ? UNION ALL "
         "SELECT 'out' AS direction, id, text, created_at AS at, status, "
         "coalesce(inbox_id * 2 + 1, 1000000000000 + id) AS seq "
-        "FROM outbox WHERE address = ? AND channel = ?) ORDER BY at DESC, seq DESC LIMIT ?",
+        "FROM outbox WHERE address = ? AND channel = ?) AS m ORDER BY at DESC, seq DESC LIMIT ?",
         (address, SIM, address, SIM, limit),
     )
     return [

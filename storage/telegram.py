@@ -28,8 +28,9 @@ async def record_part(
     conn: Conn, outbox_id: int, part: int, message_id: int, now: datetime
 ) -> None:
     await conn.execute(
-        "INSERT OR REPLACE INTO telegram_parts (outbox_id, part, message_id, sent_at) "
-        "VALUES (?, ?, ?, ?)",
+        "INSERT INTO telegram_parts (outbox_id, part, message_id, sent_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (outbox_id, part) DO UPDATE "
+        "SET message_id = excluded.message_id, sent_at = excluded.sent_at",
         (outbox_id, part, message_id, to_db(now)),
     )
 

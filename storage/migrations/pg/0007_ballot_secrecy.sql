@@ -9,11 +9,12 @@
 -- SQLite's version also seals the messages older versions kept. No PostgreSQL database
 -- predates this migration (PostgreSQL came in issue 16), so only the trigger is here.
 
--- A field of a JSON text, or NULL when the text is not JSON (SQLite's json_valid guard).
-CREATE FUNCTION sanal_json_field(doc TEXT, field TEXT) RETURNS TEXT
+-- SQLite's json_extract for the paths storage uses ('$.key', '$.a.b'), as text; NULL
+-- when the document is not JSON (where SQLite's would fail, hence its json_valid guard).
+CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    RETURN doc::jsonb ->> field;
+    RETURN doc::jsonb #>> string_to_array(substr(path, 3), '.');
 EXCEPTION WHEN others THEN
     RETURN NULL;
 END
@@ -29,6 +30,6 @@ $$;
 CREATE TRIGGER outbox_seal_ballot AFTER UPDATE OF status ON outbox
 FOR EACH ROW
 WHEN (NEW.status NOT IN ('queued', 'sending')
-      AND sanal_json_field(NEW.extra, 'ballot') = '1'
+      AND json_extract(NEW.extra, '$.ballot') = '1'
       AND NEW.text <> '🔒')
 EXECUTE FUNCTION outbox_seal_ballot();
