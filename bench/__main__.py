@@ -7,6 +7,7 @@ import importlib
 
 BENCHMARKS = [
     "bench.inbound_sms",
+    "bench.end_to_end",
     "bench.close_round",
     "bench.broadcast",
     "bench.memory",

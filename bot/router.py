@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ from storage.db import Database, SavepointError, Tx
 from storage.people import Person
 
 log = logging.getLogger(__name__)
+FLOOD_WINDOW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +74,23 @@ class Router:
         the khural week's peak that is what lets one SQLite writer keep up."""
         results: list[Handled | None] = []
         failed: list[int] = []
+        # Marked handled together at the end, in the same transaction: a message whose
+        # savepoint was rolled back is not among them (it is answered by _failed).
+        marks: list[tuple[int, str, str | None, datetime]] = []
         async with self.db.write() as conn:
+            # The batch's rows read at once, each with its sender's messages of the last
+            # minute (the flood window, judged from the batch's start).
+            rows = await inbox.batch(conn, inbox_ids, self.clock.now() - FLOOD_WINDOW)
             for inbox_id in inbox_ids:
+                found = rows.get(inbox_id)
+                if found is None or found[0].status != "pending":
+                    results.append(None)
+                    continue
                 try:
                     async with conn.savepoint("message"):
-                        row = await inbox.get(conn, inbox_id)
-                        if row is None or row.status != "pending":
-                            results.append(None)
-                        else:
-                            results.append(await self._handle(conn, inbox_id, row.message))
+                        row, recent = found
+                        handled = await self._handle(conn, inbox_id, row.message, recent, marks)
+                        results.append(handled)
                 except SavepointError:
                     raise  # the batch's transaction is in doubt: none of it is kept
                 except Exception:
@@ -89,6 +98,8 @@ class Router:
                     log.exception("handler failed for inbox %s", inbox_id)
                     failed.append(len(results))
                     results.append(None)
+            if marks:
+                await inbox.mark_many(conn, marks)
         for i in failed:
             results[i] = await self._failed(inbox_ids[i])
         held = [r.inbox_id for r in results if r is not None and r.held]
@@ -138,10 +149,20 @@ class Router:
             await inbox.mark(conn, inbox_id, "failed", None, self.clock.now())
             return Handled(inbox_id, "error", True)
 
-    async def _handle(self, conn: Tx, inbox_id: int, msg: Inbound) -> Handled:
+    async def _handle(
+        self,
+        conn: Tx,
+        inbox_id: int,
+        msg: Inbound,
+        recent: int,
+        marks: list[tuple[int, str, str | None, datetime]],
+    ) -> Handled:
+        """Handle one message; its inbox row is marked by the caller, from ``marks``.
+
+        ``recent``: its sender's messages in the flood window, up to this one."""
         now = self.clock.now()
         if msg.channel is Channel.SIMULATOR and await self._simulator_refused(conn, msg, now):
-            await inbox.mark(conn, inbox_id, "handled", "refused", now)
+            marks.append((inbox_id, "handled", "refused", now))
             return Handled(inbox_id, "refused", False)
         person = await self._person(conn, msg)
         intent = intent_of(msg.text, msg.extra)
@@ -150,6 +171,7 @@ class Router:
             await people.set_channel(conn, person.id, msg.channel.value)
         if first_message and intent.kind != Kind.LANG:
             person = await self._guess_lang(conn, person, intent)
+        written = people.generation()
         ctx = Context(
             conn=conn,
             now=now,
@@ -167,7 +189,10 @@ class Router:
             await dispatch(ctx)
         if not ctx.replied:
             raise RuntimeError(f"handler for {intent.kind} gave no reply")
-        fresh = await people.get(conn, person.id) or person
+        # Read again only if a handler wrote to someone (a join, a language, a name).
+        fresh = person
+        if people.generation() != written:
+            fresh = await people.get(conn, person.id) or person
         # Ballot secrecy: a message carrying a ballot is sealed in this transaction, and
         # its reply once sent (handlers.secrecy).
         ballot = bears_ballot(msg.text, intent.kind, ctx.intent.kind)
@@ -175,7 +200,7 @@ class Router:
         if ballot:
             await self._seal(conn, inbox_id, msg)
         replied = False
-        flooding = await self._flooding(conn, msg, inbox_id, now, person.id)
+        flooding = await self._flooding(conn, msg, recent, now, person.id)
         if flooding and await flood.first_of_flood(conn, msg, person.id, now):
             # Told once (bot.flood), not silently dropped.
             parts = [Text("flood.limited")]
@@ -210,7 +235,7 @@ class Router:
                     kind=notice.kind,
                     round_id=notice.round_id,
                 )
-        await inbox.mark(conn, inbox_id, "handled", intent.kind.value, now)
+        marks.append((inbox_id, "handled", intent.kind.value, now))
         return Handled(inbox_id, intent.kind.value, replied, held and replied)
 
     def _simulated_vote_in_a_real_round(self, msg: Inbound, intent: Intent) -> bool:
@@ -269,7 +294,7 @@ class Router:
             return person
         if lang != person.lang:
             await people.set_lang(conn, person.id, lang)
-            return await people.get(conn, person.id) or person
+            return replace(person, lang=lang)
         return person
 
     async def _round_of(self, conn: Tx, person: Person) -> int | None:
@@ -280,11 +305,12 @@ class Router:
         return rnd.id if rnd is not None and rnd.status in ("collecting", "voting") else None
 
     async def _flooding(
-        self, conn: Tx, msg: Inbound, inbox_id: int, now: datetime, person_id: int
+        self, conn: Tx, msg: Inbound, recent: int, now: datetime, person_id: int
     ) -> bool:
-        """After the threshold, at most one reply a minute: two bots can never loop."""
-        minute_ago = now - timedelta(minutes=1)
-        recent = await inbox.recent_from(conn, msg.address, minute_ago, inbox_id)
+        """After the threshold, at most one reply a minute: two bots can never loop.
+
+        ``recent``: the sender's messages in the last minute, up to this one."""
+        minute_ago = now - FLOOD_WINDOW
         # Where bots cannot message each other and a person ticking a ballot's buttons
         # sends a dozen updates a minute (Telegram), the limit only stops real floods.
         threshold = self.settings.flood_threshold * msg.channel.caps.flood_factor

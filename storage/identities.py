@@ -16,6 +16,22 @@ from datetime import datetime
 from storage.db import Conn, fetchall, fetchone
 from storage.times import to_db
 
+# Bumped by every write to a person's record or identities in this process (people,
+# identities, telegram): the router reads a person again after handling only when it moved.
+# Another process cannot write while a handling transaction holds the write lock.
+_person_writes = 0
+
+
+def person_written() -> None:
+    global _person_writes
+    _person_writes += 1
+
+
+def person_writes() -> int:
+    """How many writes to people and identities this process has made (see above)."""
+    return _person_writes
+
+
 # The people table's rows carry their identities as one JSON array, so that loading a
 # person (or a bag of them) stays one query: see storage.people.
 OF_PERSON_JSON = (
@@ -53,6 +69,7 @@ async def of_person(conn: Conn, person_id: int) -> list[Identity]:
 
 
 async def link(conn: Conn, person_id: int, kind: str, address: str, now: datetime) -> None:
+    person_written()
     await conn.execute(
         "INSERT INTO identities (person_id, kind, address, created_at) VALUES (?, ?, ?, ?)",
         (person_id, kind, address, to_db(now)),
@@ -62,6 +79,7 @@ async def link(conn: Conn, person_id: int, kind: str, address: str, now: datetim
 async def move(conn: Conn, kind: str, address: str, from_person: int, to_person: int) -> None:
     """Give an account to another person, in place of any account of that kind they had,
     unblocked (they write from it again)."""
+    person_written()
     await conn.execute(
         "DELETE FROM identities WHERE person_id = ? AND kind = ? AND address != ?",
         (to_person, kind, address),
@@ -74,6 +92,7 @@ async def move(conn: Conn, kind: str, address: str, from_person: int, to_person:
 
 
 async def set_blocked(conn: Conn, kind: str, address: str, blocked: bool) -> None:
+    person_written()
     await conn.execute(
         "UPDATE identities SET blocked = ? WHERE kind = ? AND address = ?",
         (int(blocked), kind, address),
@@ -81,6 +100,7 @@ async def set_blocked(conn: Conn, kind: str, address: str, blocked: bool) -> Non
 
 
 async def set_blocked_of_person(conn: Conn, person_id: int, kind: str, blocked: bool) -> None:
+    person_written()
     await conn.execute(
         "UPDATE identities SET blocked = ? WHERE person_id = ? AND kind = ?",
         (int(blocked), person_id, kind),

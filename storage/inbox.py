@@ -101,6 +101,21 @@ async def get(conn: Conn, inbox_id: int) -> InboxRow | None:
     return _row(row) if row else None
 
 
+async def batch(
+    conn: Conn, inbox_ids: list[int], since: datetime
+) -> dict[int, tuple[InboxRow, int]]:
+    """The rows of a batch about to be handled, in one statement: each with the number of
+    messages from its sender since ``since`` up to it, as :func:`recent_from` counts."""
+    marks = ", ".join("?" * len(inbox_ids))
+    rows = await fetchall(
+        conn,
+        "SELECT i.*, (SELECT count(*) FROM inbox j WHERE j.address = i.address "  # noqa: S608 - placeholders only
+        f"AND j.received_at >= ? AND j.id <= i.id) AS recent FROM inbox i WHERE i.id IN ({marks})",
+        (to_db(since), *inbox_ids),
+    )
+    return {int(r["id"]): (_row(r), int(r["recent"])) for r in rows}
+
+
 async def pending(conn: Conn, limit: int = 100) -> list[InboxRow]:
     rows = await fetchall(
         conn, "SELECT * FROM inbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
@@ -127,6 +142,15 @@ async def mark(conn: Conn, inbox_id: int, status: str, intent: str | None, now: 
         (status, intent, to_db(now), inbox_id),
     )
     return cur.rowcount == 1
+
+
+async def mark_many(conn: Conn, marks: list[tuple[int, str, str | None, datetime]]) -> None:
+    """:func:`mark` for several rows (id, status, intent, now) in one round trip."""
+    await conn.executemany(
+        "UPDATE inbox SET status = ?, intent = ?, handled_at = ? "
+        "WHERE id = ? AND status = 'pending'",
+        [(status, intent, to_db(now), inbox_id) for inbox_id, status, intent, now in marks],
+    )
 
 
 async def recent_from(conn: Conn, address: str, since: datetime, up_to_id: int) -> int:

@@ -9,8 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.channels import Channel
-from storage.db import Conn, Row, fetchall, fetchone, insert
-from storage.identities import OF_PERSON_JSON, Identity, from_json, set_blocked_of_person
+from storage.db import Conn, Row, fetchall, fetchone
+from storage.identities import (
+    OF_PERSON_JSON,
+    Identity,
+    from_json,
+    person_writes,
+    person_written,
+    set_blocked_of_person,
+)
 from storage.times import to_db
 
 TELEGRAM = Channel.TELEGRAM.caps.identity
@@ -65,6 +72,12 @@ def _person(r: Row) -> Person:
     )
 
 
+def generation() -> int:
+    """Changes when any person's record or identities are written in this process: a
+    Person read before and unchanged after is still current."""
+    return person_writes()
+
+
 async def get(conn: Conn, person_id: int) -> Person | None:
     row = await fetchone(conn, f"{_SELECT} WHERE p.id = ?", (person_id,))
     return _person(row) if row else None
@@ -93,14 +106,16 @@ async def create(
     lang: str = "mn",
     name: str | None = None,
 ) -> Person:
-    pid = await insert(
+    person_written()
+    # The new row as get() reads it, in the same round trip: no identities yet.
+    rows = await fetchall(
         conn,
-        "INSERT INTO people (phone, lang, name, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO people (phone, lang, name, created_at) VALUES (?, ?, ?, ?) "
+        "RETURNING id, phone, name, bag_code, lang, status, opted_out, channel, "
+        "'[]' AS identities",
         (phone, lang, name, to_db(now)),
     )
-    person = await get(conn, pid)
-    assert person is not None
-    return person
+    return _person(rows[0])
 
 
 async def get_or_create_by_phone(conn: Conn, phone: str, *, now: datetime, lang: str) -> Person:
@@ -108,6 +123,7 @@ async def get_or_create_by_phone(conn: Conn, phone: str, *, now: datetime, lang:
 
 
 async def set_bag(conn: Conn, person_id: int, bag_code: str, status: str, now: datetime) -> None:
+    person_written()
     await conn.execute(
         "UPDATE people SET bag_code = ?, status = ?, joined_at = ? WHERE id = ?",
         (bag_code, status, to_db(now), person_id),
@@ -115,22 +131,27 @@ async def set_bag(conn: Conn, person_id: int, bag_code: str, status: str, now: d
 
 
 async def set_status(conn: Conn, person_id: int, status: str) -> None:
+    person_written()
     await conn.execute("UPDATE people SET status = ? WHERE id = ?", (status, person_id))
 
 
 async def set_lang(conn: Conn, person_id: int, lang: str) -> None:
+    person_written()
     await conn.execute("UPDATE people SET lang = ? WHERE id = ?", (lang, person_id))
 
 
 async def set_opted_out(conn: Conn, person_id: int, opted_out: bool) -> None:
+    person_written()
     await conn.execute("UPDATE people SET opted_out = ? WHERE id = ?", (int(opted_out), person_id))
 
 
 async def set_channel(conn: Conn, person_id: int, channel: str) -> None:
+    person_written()
     await conn.execute("UPDATE people SET channel = ? WHERE id = ?", (channel, person_id))
 
 
 async def set_name(conn: Conn, person_id: int, name: str) -> None:
+    person_written()
     await conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
 
 

@@ -64,6 +64,7 @@ async def earlier_messages(conn: Conn, address: str, inbox_id: int) -> int:
 
 
 async def set_phone(conn: Conn, person_id: int, phone: str) -> None:
+    identities.person_written()
     await conn.execute("UPDATE people SET phone = ? WHERE id = ?", (phone, person_id))
 
 
@@ -74,6 +75,7 @@ async def move_telegram(conn: Conn, from_id: int, to_id: int, telegram_id: int) 
     replies point at it) but no longer answers to the account: an identity has one owner
     (storage.identities)."""
     await identities.move(conn, TELEGRAM, str(telegram_id), from_id, to_id)
+    identities.person_written()
     await conn.execute("UPDATE people SET channel = ? WHERE id = ?", (TELEGRAM_CHANNEL, to_id))
 
 
