@@ -18,7 +18,7 @@ from bot.core.clock import ManualClock
 from bot.core.settings import Settings
 from bot.web import build_web_app
 from storage import people, roles
-from tests import netguard, postgres
+from tests import netguard, postgres, suite_backend
 
 # A Tuesday morning in Ulaanbaatar.
 START = datetime(2027, 3, 2, 2, 0, tzinfo=UTC)
@@ -40,18 +40,32 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     netguard.take()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, tests about the SQLite file itself do not run."""
+    if not suite_backend.on_postgres():
+        return
+    skip = pytest.mark.skip(reason="about the SQLite file; this pass runs on PostgreSQL")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     """Fail the test that tried to leave the machine, even if the code caught the error.
 
     Hooks rather than an autouse fixture: nothing added to each test's fixture setup."""
     yield
+    suite_backend.release()
     netguard.fail_if_refused()
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"db": tmp_path / "sanal.db", "ballot_key": "test-ballot-key"}
     values.update(overrides)
+    if isinstance(values["db"], Path):
+        values.setdefault("data_dir", values["db"].parent)
+        values["db"] = suite_backend.db(values["db"])
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # postgresql://user@host/db (postgres:// too), kept as the URL it is (a Path would
     # fold its "//").
     db: Path | str = Path("sanal.db")
+    # Where the reports, the backups and the ballot key file go when nothing else is set:
+    # beside a SQLite file; for a PostgreSQL server, this folder (default: the working
+    # folder, the one `sanal serve` was started in).
+    data_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     # What providers call, e.g. https://sanal.example.mn: https only (Twilio and Telegram
@@ -269,13 +273,22 @@ class Settings(BaseSettings):
     def sms_providers(self) -> list[str]:
         return self.sms_provider.split(",")
 
+    def data_path(self) -> Path:
+        """The folder for Sanal's own files: ``data_dir``, else the SQLite file's folder,
+        else (a server database) the working folder."""
+        if self.data_dir is not None:
+            return self.data_dir
+        return Path(".") if self.db_is_postgres() else Path(self.db).parent
+
     def reports_path(self) -> Path:
-        return self.reports_dir or Path(self.db).parent / "reports"
+        return self.reports_dir or self.data_path() / "reports"
 
     def backup_path(self) -> Path:
-        return self.backup_dir or Path(self.db).parent / "backups"
+        return self.backup_dir or self.data_path() / "backups"
 
     def ballot_key_file(self) -> Path:
+        if self.db_is_postgres():
+            return self.data_path() / "sanal.key"
         return Path(f"{self.db}.key")
 
     def ballot_secret(self) -> bytes:

@@ -1,0 +1,63 @@
+"""Which database the suite runs on: ``SANAL_TEST_BACKEND=sqlite`` (the default) or
+``postgresql``.
+
+`make test` runs the whole suite twice: on SQLite files, then (where a PostgreSQL server
+can be started, tests/postgres.py) on PostgreSQL. Tests name where their database lives
+by a SQLite path, as a soum's laptop would; :func:`db` turns that path into the database
+the run is on. On PostgreSQL each path is a fresh migrated database of its own, the same
+one each time the test asks for that path (a test that restarts the app reopens it), and
+dropped when the test ends.
+
+A test about the SQLite file itself (WAL, ``PRAGMA``, the file's backup, a damaged file)
+is marked ``sqlite_only`` and runs on the SQLite pass only; the property it guards has a
+PostgreSQL test of its own where there is one (README "Tests").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests import postgres
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+NAME = os.environ.get("SANAL_TEST_BACKEND", SQLITE)
+if NAME not in (SQLITE, POSTGRESQL):
+    raise SystemExit(f"SANAL_TEST_BACKEND={NAME!r}: expected {SQLITE!r} or {POSTGRESQL!r}")
+
+_made: dict[str, str] = {}  # this test's SQLite paths -> their PostgreSQL databases
+_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-admin")
+
+
+def on_postgres() -> bool:
+    return NAME == POSTGRESQL
+
+
+def db(path: Path) -> Path | str:
+    """Where a test's database at ``path`` is on this run: the path, or a PostgreSQL URL."""
+    if NAME != POSTGRESQL:
+        return path
+    key = str(path)
+    if key not in _made:
+        cluster = postgres.cluster_or_skip()
+        # In a thread: tests call this from inside their running event loop.
+        _made[key] = _worker.submit(lambda: asyncio.run(cluster.create())).result()
+    return _made[key]
+
+
+def release() -> None:
+    """Drop the databases this test made (after its fixtures closed their pools)."""
+    if not _made:
+        return
+    cluster = postgres.cluster_or_skip()
+    urls = list(_made.values())
+    _made.clear()
+
+    async def drop_all() -> None:
+        for url in urls:
+            await cluster.drop(url)
+
+    _worker.submit(lambda: asyncio.run(drop_all())).result()
