@@ -24,8 +24,17 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The suite runs twice: on SQLite files, then on PostgreSQL where a server can be started
+# here (tests/postgres.py starts its own throwaway cluster; Debian: apt-get install
+# postgresql). Spread over JOBS workers: most tests wait on sockets and subprocesses.
+JOBS ?= 4
+
 test: lint
-	$(BIN)/pytest -m "not soak"
+	$(BIN)/pytest -n $(JOBS) -m "not soak"
+	@if $(BIN)/python -m tests.postgres; then \
+		SANAL_TEST_BACKEND=postgresql $(BIN)/pytest -n $(JOBS) -m "not soak"; \
+	elif [ -n "$$SANAL_REQUIRE_POSTGRES" ]; then exit 1; \
+	else echo "the PostgreSQL pass is skipped"; fi
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench

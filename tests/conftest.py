@@ -41,13 +41,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL pass, tests about the SQLite file itself do not run."""
+    """On the PostgreSQL pass, tests about the SQLite file itself do not run, nor do tests
+    that open no database (tests/suite_backend.py): they ran on the SQLite pass."""
     if not suite_backend.on_postgres():
         return
-    skip = pytest.mark.skip(reason="about the SQLite file; this pass runs on PostgreSQL")
+    sqlite_file = pytest.mark.skip(reason="about the SQLite file; this pass runs on PostgreSQL")
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         if item.get_closest_marker("sqlite_only"):
-            item.add_marker(skip)
+            item.add_marker(sqlite_file)
+        (kept if suite_backend.item_opens_a_database(item) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.hookimpl(wrapper=True)

@@ -271,3 +271,22 @@ def stop_cluster() -> None:
     if _started is not None:
         _started.stop()
         _started = None
+
+
+def main() -> int:
+    """``python -m tests.postgres``: start and stop a cluster; exit 0 if PostgreSQL can be
+    started here (`make test` then runs its second pass), else say why in one line."""
+    try:
+        with Cluster.start() as cluster:
+            print(f"PostgreSQL: a cluster starts here ({cluster.started_in_s:.1f} s)")
+    except NoPostgres as exc:
+        print(f"PostgreSQL: {exc}")
+        return 1
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"PostgreSQL did not start: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

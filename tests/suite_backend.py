@@ -16,9 +16,13 @@ PostgreSQL test of its own where there is one (README "Tests").
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from tests import postgres
 
@@ -28,12 +32,50 @@ NAME = os.environ.get("SANAL_TEST_BACKEND", SQLITE)
 if NAME not in (SQLITE, POSTGRESQL):
     raise SystemExit(f"SANAL_TEST_BACKEND={NAME!r}: expected {SQLITE!r} or {POSTGRESQL!r}")
 
+# A test runs on the PostgreSQL pass when it can reach a database through the switch above:
+# it asks for one of these fixtures (directly or through another fixture), or its module
+# builds settings or a database itself. The rest (the grammar, the catalogs, the renderers
+# given plain data) open no database: running them twice would test nothing new.
+DATABASE_FIXTURES = frozenset({"settings", "sanal", "client", "backend", "pg_url"})
+DATABASE_WORDS = ("make_settings", "suite_backend", "Database(", "Settings(")
+
+_HELPER_IMPORT = re.compile(r"^from (tests(?:\.\w+)+) import", re.M)
+ROOT = Path(__file__).resolve().parent.parent
+
 _made: dict[str, str] = {}  # this test's SQLite paths -> their PostgreSQL databases
 _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-admin")
 
 
 def on_postgres() -> bool:
     return NAME == POSTGRESQL
+
+
+def item_opens_a_database(item: pytest.Item) -> bool:
+    """Whether a test can reach a database through this switch: it asks for one of
+    DATABASE_FIXTURES, or its module, a fixture it uses, or a tests.* module its module
+    imports builds settings or a database (DATABASE_WORDS)."""
+    if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    files = {Path(item.path)}
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info is not None else ():
+        for fixturedef in defs:
+            code = getattr(fixturedef.func, "__code__", None)
+            if code is not None:
+                files.add(Path(code.co_filename))
+    for name in _HELPER_IMPORT.findall(_source(Path(item.path))):
+        helper = ROOT.joinpath(*name.split(".")).with_suffix(".py")
+        if helper.exists():
+            files.add(helper)
+    return any(word in _source(f) for f in files for word in DATABASE_WORDS)
+
+
+@functools.cache
+def _source(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def db(path: Path) -> Path | str:
