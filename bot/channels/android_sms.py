@@ -30,7 +30,7 @@ from aiohttp import web
 
 from bot.channels import json_body
 from bot.channels.android_gateway import WEBHOOK_PATH, AndroidTransport
-from bot.channels.base import ChannelHost, ConfigError, Transport
+from bot.channels.base import ChannelHost, ConfigError, Transport, WebhookChannel
 from bot.channels.refusals import RefusalLog
 from bot.core.message import Channel, Inbound
 from bot.core.phone import try_normalise
@@ -65,7 +65,7 @@ def message_key(key: BallotKey, phone: str, text: str, received_at: str) -> str:
     return f"and-{key.fingerprint('android', phone, text, received_at)}"
 
 
-class AndroidChannel:
+class AndroidChannel(WebhookChannel):
     """The Android gateway plugin: its webhook and its outbound transport."""
 
     def __init__(self, settings: Settings) -> None:
@@ -90,19 +90,9 @@ class AndroidChannel:
         )
         self._transport = AndroidTransport(settings)
         self.refusals = RefusalLog(Channel.ANDROID.value)
-        self._host: ChannelHost | None = None
 
     def transport(self) -> Transport:
         return self._transport
-
-    @property
-    def host(self) -> ChannelHost:
-        assert self._host is not None, "routes() or start() first"
-        return self._host
-
-    def _attach(self, host: ChannelHost) -> None:
-        self._host = host
-        self.refusals.count = host.count_refusal
 
     def routes(self, app: ChannelHost) -> list[web.RouteDef]:
         self._attach(app)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from bot.channels.refusals import RefusalLog
 from bot.core.clock import Clock
 from bot.core.message import Inbound
 from bot.core.settings import Settings
@@ -123,3 +124,21 @@ class ChannelHost(Protocol):
     def count_refusal(self, channel: str, reason: str) -> None:
         """Count a refused webhook for /metrics (each one, not only the audited ones)."""
         ...
+
+
+class WebhookChannel:
+    """What a channel that takes webhooks keeps of the app: the host it hands messages to,
+    known once the app asks for its routes or starts it, and the log of refused webhooks,
+    which counts into the host's metrics from then on."""
+
+    refusals: RefusalLog
+    _host: ChannelHost | None = None
+
+    @property
+    def host(self) -> ChannelHost:
+        assert self._host is not None, "routes() or start() first"
+        return self._host
+
+    def _attach(self, host: ChannelHost) -> None:
+        self._host = host
+        self.refusals.count = host.count_refusal

@@ -29,7 +29,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.base import ChannelHost, ConfigError, SendResult, Transport
+from bot.channels.base import ChannelHost, ConfigError, SendResult, Transport, WebhookChannel
 from bot.channels.refusals import RefusalLog
 from bot.core.message import Channel, Inbound
 from bot.core.phone import try_normalise
@@ -86,7 +86,7 @@ def _decode_body(body: str) -> str:
     return body
 
 
-class TwilioChannel:
+class TwilioChannel(WebhookChannel):
     """The Twilio plugin: webhook routes and the outbound transport."""
 
     def __init__(self, settings: Settings) -> None:
@@ -106,19 +106,9 @@ class TwilioChannel:
         self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
         self._transport = TwilioTransport(settings, timeout=settings.sms_timeout_seconds)
         self.refusals = RefusalLog(Channel.TWILIO.value)
-        self._host: ChannelHost | None = None
 
     def transport(self) -> Transport:
         return self._transport
-
-    @property
-    def host(self) -> ChannelHost:
-        assert self._host is not None, "routes() or start() first"
-        return self._host
-
-    def _attach(self, host: ChannelHost) -> None:
-        self._host = host
-        self.refusals.count = host.count_refusal
 
     def routes(self, app: ChannelHost) -> list[web.RouteDef]:
         self._attach(app)
