@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 POOL_MIN = 1
 POOL_MAX = 10
+# Session advisory lock held while a process checks the ballot key and migrates: of several
+# `sanal serve` processes starting at once on one database, one does it while the others
+# wait, then find it done. (A number of Sanal's own: advisory locks share one key space.)
+OPEN_LOCK = 0x5A4E_0001
 _COUNT = re.compile(r"(\d+)$")
 # Single-quoted literals, double-quoted names and comments pass through untouched; a
 # bare ? outside them is a placeholder.
@@ -218,12 +222,16 @@ class PgDatabase(Database):
         self._pool_tx = PgTx(self._pool)
         async with self._pool.acquire() as raw:
             conn = PgTx(raw)
-            if self.key is not None:
-                self.ballot_secret = await keyguard.check(conn, self.key, _safe(self.path))
-            if self.auto_migrate:
-                self.migrated = await migrate(conn, backup_dir=None, key=self.ballot_secret)
-            if self.key is not None:
-                self.ballot_secret = await keyguard.settle(conn, self.key, _safe(self.path))
+            await raw.execute("SELECT pg_advisory_lock($1)", OPEN_LOCK)
+            try:
+                if self.key is not None:
+                    self.ballot_secret = await keyguard.check(conn, self.key, _safe(self.path))
+                if self.auto_migrate:
+                    self.migrated = await migrate(conn, backup_dir=None, key=self.ballot_secret)
+                if self.key is not None:
+                    self.ballot_secret = await keyguard.settle(conn, self.key, _safe(self.path))
+            finally:
+                await raw.execute("SELECT pg_advisory_unlock($1)", OPEN_LOCK)
         self._writer = self._reader = self._pool_tx
 
     async def close(self) -> None:
