@@ -112,6 +112,8 @@ class Sanal:
         await self.db.open()
         assert self.db.ballot_secret is not None  # a database with a key source has one
         self.router.key = BallotKey(self.db.ballot_secret)
+        if self.senders:  # other `serve` processes' messages wake ours (PostgreSQL)
+            await self.db.listen_outbox(self.wake_senders)
         async with self.db.write() as conn:
             if await units.count(conn) == 0:
                 counts = await units.upsert_units(

@@ -103,7 +103,9 @@ class Sender:
         now = self.clock.now()
         if self._paused_until and now < self._paused_until:
             return 0
-        async with self.db.write() as conn:
+        # Sound by row locks alone (skip-locked on PostgreSQL): no need to wait for the
+        # serial writer of the other processes (storage/postgres.py).
+        async with self.db.write(serial=False) as conn:
             rows = await outbox.claim_due(conn, self.channel, now, BATCH, LEASE, self.owner.id)
         self._mine.update(r.id for r in rows)
         slots = asyncio.Semaphore(max(1, getattr(self.transport, "concurrency", 1)))
@@ -138,9 +140,9 @@ class Sender:
         if t < self._next_look:
             return
         self._next_look = t + RECLAIM_EVERY
-        self.owner.hold()
+        await self.owner.hold_on(self.db)
         owners = await outbox.lease_owners(self.db.reader)
-        dead = [o for o in owners if o != self.owner.id and not self.owner.is_alive(o)]
+        dead = await self.owner.dead_among(self.db, owners)
         if not dead and self.owner.id not in owners:
             return
         now = self.clock.now()
@@ -374,7 +376,7 @@ class Sender:
             with contextlib.suppress(Exception):
                 await self._writing
         # Rows still leased in our name (a send cut off) are free for the next start now.
-        self.owner.release()
+        await self.owner.release_on(self.db)
         self._next_look = 0.0
         self._stopping = False
 

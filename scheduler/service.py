@@ -111,7 +111,12 @@ class SchedulerService:
     async def _run(self, app: SchedulerHost) -> SweepReport | None:
         now = self.clock.now()
         try:
-            report = await run_once(app.db, self.settings, now)
+            # One process sweeps at a time (PostgreSQL, several `serve`): each step would
+            # change nothing twice anyway (it re-reads its row in the serial writer), but
+            # two processes racing over every round is work for nothing. Another process
+            # sweeping now stands for this sweep.
+            async with app.db.only_one("sweep") as mine:
+                report = await run_once(app.db, self.settings, now) if mine else SweepReport()
         except Exception:
             log.exception("sweep failed; the next one tries again")
             app.metrics.sweep_failed()

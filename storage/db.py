@@ -109,6 +109,10 @@ class Tx:
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
 
+    def queued_outbox(self) -> None:
+        """This transaction queued a message: on PostgreSQL its commit wakes the senders
+        of other processes (storage/postgres.py); SQLite's senders poll."""
+
     @asynccontextmanager
     async def savepoint(self, name: str) -> AsyncIterator[None]:
         """A part of the transaction that is undone alone if it fails.
@@ -260,8 +264,12 @@ class Database:
         return self._reader
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Tx]:
-        """One write transaction (``BEGIN IMMEDIATE``); commits on success, else rolls back."""
+    async def write(self, *, serial: bool = True) -> AsyncIterator[Tx]:
+        """One write transaction (``BEGIN IMMEDIATE``); commits on success, else rolls back.
+
+        ``serial=False`` says the transaction keeps its invariants by row locks alone (an
+        outbox claim): PostgreSQL then lets it run beside the one serial writer. SQLite
+        has one writer whatever is asked."""
         async with self._write_lock:
             conn = self.writer
             await _begin_immediate(conn)
@@ -290,6 +298,19 @@ class Database:
                     log.warning("database busy, waiting again (%s)", exc)
                     await asyncio.sleep(0.05 * (attempt + 1))
             raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def only_one(self, name: str) -> AsyncIterator[bool]:
+        """Whether this process may run ``name`` (a sweep) now: False while another does.
+
+        On SQLite always True: processes on one file are rare, and each step of a sweep
+        re-reads its row in a ``BEGIN IMMEDIATE`` transaction anyway, so a second sweep
+        changes nothing twice. PostgreSQL holds an advisory lock (storage/postgres.py)."""
+        yield True
+
+    async def listen_outbox(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` when another process queues messages (PostgreSQL only; on
+        SQLite other processes' rows are found by the senders' one-second poll)."""
 
     async def fold_wal(self) -> None:
         """Copy the WAL into the database file without waiting for anyone (PASSIVE).

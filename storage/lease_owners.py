@@ -11,6 +11,11 @@ alone (two `serve` processes on one file never send one row twice).
 ``flock`` locks belong to an open file, not to a process: two apps in one process (tests)
 are told apart the same way. The lock files live beside the database, on the same
 machine: SQLite's WAL mode needs that anyway. Do not delete the folder while `serve` runs.
+
+On PostgreSQL the senders may run on other machines, and the server is what they share:
+the lock is an advisory lock held by the process's presence connection
+(storage/postgres.py), which the server drops when the process dies. The ``*_on``
+methods take the database for that; the file lock needs none.
 """
 
 from __future__ import annotations
@@ -21,10 +26,15 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.settings import is_postgres_url
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +57,11 @@ class LeaseOwner:
         self.id = f"{label}-{uuid.uuid4().hex[:12]}"
         self.folder = folder_for(db_path)
         # On PostgreSQL the senders may run on other machines: a lock file here cannot
-        # tell whether they live. Until the server says so (an advisory lock per owner),
-        # another process's rows are left to their lease's end, never taken while it runs.
+        # tell whether they live; the server's advisory locks do (the ``*_on`` methods).
+        # The plain methods, which have no database, take every other owner for alive.
         self.remote = is_postgres_url(str(db_path))
         self._fd: int | None = None
+        self._on_server = False
 
     @property
     def held(self) -> bool:
@@ -111,3 +122,39 @@ class LeaseOwner:
             return False
         finally:
             os.close(fd)
+
+    async def hold_on(self, db: Database) -> None:
+        """:meth:`hold`, and on PostgreSQL the server's lock that says we live."""
+        self.hold()
+        if self.remote and not self._on_server:
+            from storage.postgres import PgDatabase
+
+            if isinstance(db, PgDatabase):
+                await db.hold_owner(self.id)
+                self._on_server = True
+
+    async def release_on(self, db: Database) -> None:
+        """:meth:`release`, and on PostgreSQL the server's lock."""
+        self.release()
+        if self._on_server:
+            from storage.postgres import PgDatabase
+
+            self._on_server = False
+            if isinstance(db, PgDatabase):
+                try:
+                    await db.release_owner(self.id)
+                except Exception as exc:  # its connection gone: so is the lock
+                    log.warning("sender %s: could not let go of its lock: %s", self.id, exc)
+
+    async def dead_among(self, db: Database, owners: Sequence[str]) -> list[str]:
+        """The owners (other than us) whose process no longer runs: their rows may be
+        taken back."""
+        others = [o for o in owners if o != self.id and o not in _HELD]
+        if not self.remote:
+            return [o for o in others if not self.is_alive(o)]
+        from storage.postgres import PgDatabase
+
+        if not isinstance(db, PgDatabase):
+            return []
+        alive = await db.owners_alive(others)
+        return [o for o in others if o not in alive]

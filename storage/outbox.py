@@ -107,7 +107,10 @@ async def enqueue(
             to_db(now),
         ),
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    conn.queued_outbox()
+    return True
 
 
 async def claim_due(
@@ -121,12 +124,18 @@ async def claim_due(
     """Take up to ``limit`` due rows of a channel for sending (call inside a write txn).
 
     A row leased by an owner is never taken here, however old its lease: a dead owner's
-    rows are given back by :func:`take_back`; only an owner-less lease ends by time."""
+    rows are given back by :func:`take_back`; only an owner-less lease ends by time.
+
+    On PostgreSQL the claim need not run alone (``db.write(serial=False)``): the rows
+    read are locked, and rows another transaction holds (another sender's claim, a
+    cancel) are skipped, not waited for, so two senders never take one row and a claim
+    never waits. SQLite's one writer does the same by itself."""
+    skip_taken = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
     rows = await fetchall(
         conn,
-        "SELECT * FROM outbox WHERE status IN ('queued', 'sending') AND channel = ? "
+        "SELECT * FROM outbox WHERE status IN ('queued', 'sending') AND channel = ? "  # noqa: S608 - placeholders and constants only
         "AND next_attempt_at <= ? AND (status = 'queued' OR lease_owner IS NULL) "
-        "ORDER BY next_attempt_at, id LIMIT ?",
+        f"ORDER BY next_attempt_at, id LIMIT ?{skip_taken}",
         (channel, to_db(now), limit),
     )
     if rows:
@@ -183,7 +192,8 @@ async def mark_attempts(conn: Conn, ids: Sequence[int], owner: str | None) -> se
     rows = await fetchall(
         conn,
         "UPDATE outbox SET attempts = attempts + 1, in_doubt = 1 "  # noqa: S608 - placeholders and constants only
-        f"WHERE id IN ({marks}) AND status = 'sending' AND lease_owner IS ? RETURNING id",
+        f"WHERE id IN ({marks}) AND status = 'sending' "
+        "AND lease_owner IS NOT DISTINCT FROM ? RETURNING id",
         (*ids, owner),
     )
     return {int(r["id"]) for r in rows}

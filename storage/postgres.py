@@ -9,8 +9,26 @@ into PostgreSQL's names, nothing else. The
 schema has a PostgreSQL version of each migration (storage/migrations/pg/).
 
 - A pool of connections. :meth:`PgDatabase.write` takes one connection for one
-  transaction (``BEGIN ... COMMIT``); PostgreSQL's row locks let several writers (and
-  several processes) work at once, so there is no process-wide write lock as for SQLite.
+  transaction (``BEGIN ... COMMIT``).
+- One writer at a time, across every process on the database, as on SQLite: each write
+  transaction first takes a transaction-level advisory lock (``WRITE_LOCK``). The handlers
+  were written for SQLite's single writer and check, then act (the next proposal number,
+  one ballot per voter, a round closed once, a reminder fan-out not yet done); under
+  READ COMMITTED two such transactions at once would both pass the check. Serialising
+  them keeps every invariant without a retry loop; what takes the time (webhooks,
+  parsing outside the transaction, rendering documents, calling the providers) still runs
+  in parallel in every process. The few writes that are sound by row locks alone say so
+  (``write(serial=False)``: an outbox claim, ``FOR UPDATE SKIP LOCKED``) and do not wait
+  for that lock. SERIALIZABLE would also be sound, but every handler would need to be
+  retried whole on a serialisation failure, replies and audit rows included.
+- A sweep runs in one process at a time (:meth:`PgDatabase.only_one`, a session-level
+  advisory lock tried, never waited for).
+- One more connection per process, "presence": it holds an advisory lock for each
+  sender (lease owner) alive in this process, so another process can tell a live
+  sender's leases from those of a process killed mid-send (the server drops a dead
+  connection's locks), and it LISTENs for messages queued by other processes
+  (``NOTIFY sanal_outbox`` at the commit of a transaction that queued one) to wake the
+  senders here at once rather than at their next one-second poll.
 - The reader and :meth:`PgDatabase.alone` run each statement on a pooled connection in
   autocommit.
 - Errors come up as storage's own (sqlite3's) classes, with the server's message: code
@@ -19,9 +37,13 @@ schema has a PostgreSQL version of each migration (storage/migrations/pg/).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+import hashlib
 import logging
 import re
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -39,10 +61,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 POOL_MIN = 1
 POOL_MAX = 10
-# Session advisory lock held while a process checks the ballot key and migrates: of several
-# `sanal serve` processes starting at once on one database, one does it while the others
-# wait, then find it done. (A number of Sanal's own: advisory locks share one key space.)
-OPEN_LOCK = 0x5A4E_0001
+# Advisory locks are keyed by two int4s: Sanal's space ("SANA"), then what is locked.
+# Another application on the same server picks other keys, or shares nothing with us.
+LOCK_SPACE = 0x53414E41
+WRITE_LOCK = 1
+ONLY_ONE = {"sweep": 2}
+# Held while a process checks the ballot key and migrates: of several `sanal serve`
+# processes starting at once on one database, one does it while the others wait, then
+# find it done.
+OPEN_LOCK = 3
+OWNER_SPACE = 0x53414E42  # a sender's: the second key is a digest of its owner id
+OUTBOX_CHANNEL = "sanal_outbox"
+_BEGIN_SERIAL = f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_SPACE}, {WRITE_LOCK})"
 _COUNT = re.compile(r"(\d+)$")
 # Single-quoted literals, double-quoted names and comments pass through untouched; a
 # bare ? outside them is a placeholder.
@@ -106,11 +136,15 @@ class PgTx(Tx):
     """A transaction on one connection, or (for the reader) a pool: statements run on any
     connection the pool has free, each in autocommit."""
 
-    __slots__ = ()
+    __slots__ = ("queued",)
     dialect = "postgresql"
 
     def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
         self._conn = conn
+        self.queued = False
+
+    def queued_outbox(self) -> None:
+        self.queued = True
 
     @property
     def _pg(self) -> Any:
@@ -210,6 +244,10 @@ class PgDatabase(Database):
         )
         self._pool: asyncpg.Pool | None = None
         self._pool_tx: PgTx | None = None
+        self._presence: asyncpg.Connection | None = None
+        self._presence_lock = asyncio.Lock()
+        # Our own NOTIFYs come back to our listener: the payload tells them apart.
+        self._token = secrets.token_hex(8)
 
     async def _open(self) -> None:
         from storage import keyguard
@@ -222,7 +260,7 @@ class PgDatabase(Database):
         self._pool_tx = PgTx(self._pool)
         async with self._pool.acquire() as raw:
             conn = PgTx(raw)
-            await raw.execute("SELECT pg_advisory_lock($1)", OPEN_LOCK)
+            await raw.execute("SELECT pg_advisory_lock($1, $2)", LOCK_SPACE, OPEN_LOCK)
             try:
                 if self.key is not None:
                     self.ballot_secret = await keyguard.check(conn, self.key, _safe(self.path))
@@ -231,33 +269,129 @@ class PgDatabase(Database):
                 if self.key is not None:
                     self.ballot_secret = await keyguard.settle(conn, self.key, _safe(self.path))
             finally:
-                await raw.execute("SELECT pg_advisory_unlock($1)", OPEN_LOCK)
+                await raw.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_SPACE, OPEN_LOCK)
         self._writer = self._reader = self._pool_tx
 
     async def close(self) -> None:
         await self._close_connections()
 
     async def _close_connections(self) -> None:
+        presence, self._presence = self._presence, None
+        if presence is not None:
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await presence.close()
         pool, self._pool = self._pool, None
         self._reader = self._writer = self._pool_tx = None
         if pool is not None:
             await pool.close()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Tx]:
-        """One transaction on one pooled connection; commits on success, else rolls back."""
+    async def write(self, *, serial: bool = True) -> AsyncIterator[Tx]:
+        """One transaction on one pooled connection; commits on success, else rolls back.
+
+        Serial (the default): the one writer across all processes (``WRITE_LOCK``, see
+        the module's doc), taken in the same round trip as ``BEGIN`` and let go by the
+        commit. This process's writers queue on an asyncio lock first, so one pooled
+        connection at a time waits for the server's lock, not the whole pool."""
         if self._pool is None:
             raise RuntimeError("database is not open")
+        if not serial:
+            async with self._transaction("BEGIN") as tx:
+                yield tx
+            return
+        async with self._write_lock, self._transaction(_BEGIN_SERIAL) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _transaction(self, begin: str) -> AsyncIterator[PgTx]:
+        assert self._pool is not None
         async with self._pool.acquire() as raw:
             tx = PgTx(raw)
-            await tx._plain("BEGIN")
+            await tx._plain(begin)
             try:
                 yield tx
             except BaseException:
                 await tx._plain("ROLLBACK")
                 raise
+            # The other processes' senders hear of the messages queued here at the
+            # commit (a NOTIFY is delivered then, and dropped by a rollback).
+            if tx.queued:
+                await tx._plain(f"NOTIFY {OUTBOX_CHANNEL}, '{self._token}'; COMMIT")
             else:
                 await tx._plain("COMMIT")
+
+    @asynccontextmanager
+    async def only_one(self, name: str) -> AsyncIterator[bool]:
+        """Whether this process may run ``name`` now: an advisory lock on a connection
+        of its own for as long as the block runs, tried and never waited for (another
+        process sweeping now is as good as sweeping here). A killed process's lock goes
+        with its connection."""
+        if self._pool is None:
+            raise RuntimeError("database is not open")
+        key = ONLY_ONE[name]
+        async with self._pool.acquire() as raw:
+            got = bool(await raw.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCK_SPACE, key))
+            try:
+                yield got
+            finally:
+                if got:
+                    await raw.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_SPACE, key)
+
+    @asynccontextmanager
+    async def _presence_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """The connection that holds this process's sender locks and listens, for one
+        operation at a time (a connection runs one statement at once)."""
+        async with self._presence_lock:
+            if self._presence is None or self._presence.is_closed():
+                if self._pool is None:
+                    raise RuntimeError("database is not open")
+                try:
+                    self._presence = await asyncpg.connect(self.path)
+                except (OSError, asyncpg.PostgresError) as exc:
+                    raise sqlite3.OperationalError(f"{_safe(self.path)}: {exc}") from exc
+            yield self._presence
+
+    async def hold_owner(self, owner: str) -> None:
+        """Say, for as long as this process lives, that ``owner`` (a sender) is alive."""
+        async with self._presence_connection() as conn:
+            got = await conn.fetchval(
+                "SELECT pg_try_advisory_lock($1, $2)", OWNER_SPACE, _owner_key(owner)
+            )
+        if not got:  # another live owner's id has the same digest: a new id is needed
+            raise sqlite3.OperationalError(f"sender {owner}: its lock is taken")
+
+    async def release_owner(self, owner: str) -> None:
+        """An orderly stop: ``owner``'s leases are free for the others now."""
+        if self._presence is None or self._presence.is_closed():
+            return  # the lock went with the connection
+        async with self._presence_connection() as conn:
+            await conn.execute("SELECT pg_advisory_unlock($1, $2)", OWNER_SPACE, _owner_key(owner))
+
+    async def owners_alive(self, owners: Sequence[str]) -> set[str]:
+        """Which of these senders still run, in any process: those whose lock is held.
+
+        Each lock is tried in an autocommit statement, as a transaction lock: it is let
+        go at the statement's end, so trying never takes it from a live owner."""
+        if not owners or self._pool is None:
+            return set(owners)
+        rows = await self._pool.fetch(
+            "SELECT o FROM unnest($1::text[], $2::int[]) AS t(o, k) "
+            "WHERE NOT pg_try_advisory_xact_lock($3, k)",
+            list(owners),
+            [_owner_key(o) for o in owners],
+            OWNER_SPACE,
+        )
+        return {str(r["o"]) for r in rows}
+
+    async def listen_outbox(self, wake: Callable[[], None]) -> None:
+        """Wake this process's senders when another process queues messages."""
+
+        def heard(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+            if payload != self._token:
+                wake()
+
+        async with self._presence_connection() as conn:
+            await conn.add_listener(OUTBOX_CHANNEL, heard)
 
     async def alone(self, statement: Callable[[Tx], Awaitable[T]]) -> T:
         """Statements each atomic alone (autocommit), on the pool."""
@@ -265,6 +399,13 @@ class PgDatabase(Database):
 
     async def fold_wal(self) -> None:
         """Nothing to do: the server keeps its own write-ahead log."""
+
+
+def _owner_key(owner: str) -> int:
+    """A sender's owner id as an int4 advisory lock key (ids are random: no clashes in
+    practice, and a clash only makes a dead sender look alive, never the reverse)."""
+    digest = hashlib.blake2b(owner.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _safe(url: str) -> str:
