@@ -47,25 +47,23 @@ class Dumped:
 
 
 def program(name: str) -> Path:
-    """``pg_dump`` or ``pg_restore``: from ``SANAL_PG_BIN``, else the newest installed
-    PostgreSQL's bin folder (Debian: /usr/lib/postgresql/<version>/bin; a dump needs a
-    pg_dump at least as new as the server), else the PATH."""
-    explicit = os.environ.get("SANAL_PG_BIN")
-    folders = [explicit] if explicit else []
-    folders += sorted(
+    """``pg_dump`` or ``pg_restore``: the newest installed PostgreSQL's (Debian:
+    /usr/lib/postgresql/<version>/bin; a dump needs a pg_dump at least as new as the
+    server), else the PATH's."""
+    folders = sorted(
         glob.glob("/usr/lib/postgresql/*/bin"),
         key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
         reverse=True,
     )
     for folder in folders:
-        if folder and (Path(folder) / name).is_file():
+        if (Path(folder) / name).is_file():
             return Path(folder) / name
     found = shutil.which(name)
     if found:
         return Path(found)
     raise BackupError(
-        f"{name} not found (install PostgreSQL's client programs, e.g. apt-get install "
-        f"postgresql-client, or set SANAL_PG_BIN to the folder that holds {name})"
+        f"{name} not found (install PostgreSQL's client programs as new as the server, "
+        "e.g. apt-get install postgresql-client, or put them on the PATH)"
     )
 
 
