@@ -38,9 +38,11 @@ async def sanal_cli(folder: Path, *args: str, **env: str) -> tuple[int, str]:
     """`sanal ...` typed in ``folder`` (in a thread: the command runs its own loop)."""
     old = Path.cwd()
     os.chdir(folder)
+    # The suite's own variable is no setting: the command would warn about it.
+    unset: dict[str, str | None] = {"SANAL_TEST_BACKEND": None}
     try:
         result = await asyncio.to_thread(
-            CliRunner(env=env).invoke, main, list(args), catch_exceptions=True
+            CliRunner(env={**unset, **env}).invoke, main, list(args), catch_exceptions=True
         )
     finally:
         os.chdir(old)

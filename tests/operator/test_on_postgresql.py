@@ -147,7 +147,9 @@ async def test_status_reports_the_server(tmp_path: Path, clock: ManualClock, pg_
 async def test_healthz_metrics_and_scheduled_backups_on_either_backend(
     tmp_path: Path, clock: ManualClock, backend: Path | str
 ) -> None:
-    settings = make_settings(tmp_path, db=backend, data_dir=tmp_path, backup_interval_hours=1)
+    # A path as a string: this test names its backend itself, whatever the pass.
+    db = backend if isinstance(backend, str) else str(backend)
+    settings = make_settings(tmp_path, db=db, data_dir=tmp_path, backup_interval_hours=1)
     app = Sanal(settings, clock)
     await app.open()
     try:
