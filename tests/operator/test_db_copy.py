@@ -24,8 +24,10 @@ from click.testing import CliRunner
 from bot.app import Sanal
 from bot.cli import main
 from bot.core.clock import ManualClock
+from bot.db_cli import _table
 from bot.web import build_web_app
 from storage import ballots, proposals, rounds
+from storage.copy import Copied, Counted, Table, in_order
 from storage.keyguard import BallotKeyError
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official, make_settings
 from tests.postgres import Cluster
@@ -305,3 +307,30 @@ async def test_refusals_are_one_line(
         assert "does not match" in one_line_refusal(code, out)
     finally:
         await pg_cluster.drop(other)
+
+
+def test_a_count_that_differs_is_flagged() -> None:
+    done = Copied([Counted("people", 3, 3), Counted("outbox", 5, 4)], None)
+    assert done.mismatched() == [Counted("outbox", 5, 4)]
+    lines = _table(done)
+    assert lines[1].split() == ["people", "3", "3"]
+    assert lines[2].split() == ["outbox", "5", "4", "MISMATCH"]
+
+
+def test_parents_come_first() -> None:
+    def table(name: str, *parents: str) -> Table:
+        return Table(name, [], ["id"], set(parents), [], None)
+
+    found = {
+        t.name: t
+        for t in (
+            table("ballot_choices", "rounds", "proposals"),
+            table("proposals", "rounds", "people", "proposals"),  # merged_into: itself
+            table("rounds", "units"),
+            table("people", "units"),
+            table("units", "units"),
+        )
+    }
+    names = [t.name for t in in_order(found)]
+    assert names.index("units") < names.index("rounds") < names.index("proposals")
+    assert names.index("people") < names.index("proposals") < names.index("ballot_choices")
