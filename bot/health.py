@@ -130,7 +130,9 @@ async def _server(db: Database, figures: dict[str, Any]) -> list[str]:
 
 def _disk(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
     if sanal.settings.db_is_postgres():
-        folder = sanal.settings.data_path().resolve()
+        # Not made yet (SANAL_BALLOT_KEY set, no report written): the disk it will be on.
+        wanted = sanal.settings.data_path().resolve()
+        folder = next((p for p in (wanted, *wanted.parents) if p.is_dir()), wanted)
     else:
         folder = Path(sanal.settings.db).resolve().parent
     try:

@@ -149,7 +149,9 @@ async def test_healthz_metrics_and_scheduled_backups_on_either_backend(
 ) -> None:
     # A path as a string: this test names its backend itself, whatever the pass.
     db = backend if isinstance(backend, str) else str(backend)
-    settings = make_settings(tmp_path, db=db, data_dir=tmp_path, backup_interval_hours=1)
+    # SANAL_DATA_DIR not made yet (the key is SANAL_BALLOT_KEY): its disk is checked.
+    data = tmp_path / "not-yet"
+    settings = make_settings(tmp_path, db=db, data_dir=data, backup_interval_hours=1)
     app = Sanal(settings, clock)
     await app.open()
     try:
