@@ -12,8 +12,11 @@ from typing import Any, TypeVar
 import click
 
 from bot.cli_options import db_option, file_in_the_way, settings_for
+from bot.core.settings import Settings
 from bot.database import database
+from storage import pg_dump
 from storage.backup import BackupError, Summary, free_name, make, restore
+from storage.copy import safe
 from storage.keyguard import BallotKeyError
 
 T = TypeVar("T")
@@ -31,19 +34,16 @@ T = TypeVar("T")
 def backup_cmd(db: Path | None, dest: str, key_to: Path | None) -> None:
     """Copy the database to DEST (a new file, or a folder), checked, key beside it.
 
-    Safe while `sanal serve` runs: the copy is one moment of the database."""
+    Safe while `sanal serve` runs: the copy is one moment of the database. On PostgreSQL
+    the copy is a pg_dump (custom format), restored with pg_restore."""
     settings = settings_for(db=db)
+    if settings.db_is_postgres():
+        _dump(settings, dest, key_to)
+        return
     source = Path(settings.db)
     if not source.is_file():
         raise click.ClickException(f"no database at {source} (--db or SANAL_DB)")
-    now = datetime.now(UTC)
-    # A folder: one that exists, or a new one written with a slash at the end.
-    into_folder = dest.endswith(("/", os.sep)) or Path(dest).is_dir()
-    target = free_name(Path(dest), source.stem, now) if into_folder else Path(dest)
-    for place in (target, key_to):  # data/ a file: said plainly, before anything is copied
-        blocking = file_in_the_way(place) if place is not None else None
-        if blocking is not None:
-            raise click.ClickException(f"{blocking}: a file, not a folder")
+    target = _target(dest, source.stem, key_to, ".db")
 
     async def go() -> Summary:
         # Opened first so that a missing or wrong key is refused, as by every command:
@@ -57,6 +57,39 @@ def backup_cmd(db: Path | None, dest: str, key_to: Path | None) -> None:
     click.echo(
         f"backed up to {summary.path} ({summary.describe()}, integrity ok); key in {key_file}"
     )
+
+
+def _dump(settings: Settings, dest: str, key_to: Path | None) -> None:
+    """`sanal backup` of a server's database: pg_dump, checked, the key beside it."""
+    url = str(settings.db)
+    target = _target(dest, pg_dump.stem(url), key_to, pg_dump.SUFFIX)
+
+    async def key() -> bytes | None:
+        async with database(settings, auto_migrate=False) as opened:  # the key is checked
+            return opened.ballot_secret
+
+    secret = _run(key())
+    try:
+        done = pg_dump.dump(url, target, secret, key_to)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    key_file = key_to or Path(f"{target}.key")
+    click.echo(
+        f"backed up {safe(url)} to {done.path} ({done.describe()}, pg_restore --list ok); "
+        f"key in {key_file}; restore with pg_restore into an empty database"
+    )
+
+
+def _target(dest: str, stem: str, key_to: Path | None, suffix: str) -> Path:
+    """DEST itself, or a new name in the folder DEST; refused if a file is in the way."""
+    # A folder: one that exists, or a new one written with a slash at the end.
+    into_folder = dest.endswith(("/", os.sep)) or Path(dest).is_dir()
+    target = free_name(Path(dest), stem, datetime.now(UTC), suffix) if into_folder else Path(dest)
+    for place in (target, key_to):  # data/ a file: said plainly, before anything is copied
+        blocking = file_in_the_way(place) if place is not None else None
+        if blocking is not None:
+            raise click.ClickException(f"{blocking}: a file, not a folder")
+    return target
 
 
 @click.command(name="restore")
@@ -74,6 +107,8 @@ def restore_cmd(db: Path | None, src: Path, key_file: Path | None) -> None:
 
     The database it replaces is moved aside, not deleted."""
     settings = settings_for(db=db)
+    if settings.db_is_postgres():
+        raise click.ClickException(pg_dump.restore_refusal(str(settings.db)))
     env_key = settings.ballot_key.get_secret_value().encode() if settings.ballot_key else None
     done = _run(
         restore(src, Path(settings.db), datetime.now(UTC), key_file=key_file, env_key=env_key)

@@ -18,11 +18,12 @@ from bot.app import Sanal
 from bot.backup_cli import backup_cmd, restore_cmd
 from bot.channels import simulator, simulator_gate
 from bot.chat_input import ChatInput
-from bot.cli_options import db_option, os_error_line, settings_for
+from bot.cli_options import db_option, os_error_line, require_database, settings_for
 from bot.core import log_redact
 from bot.core.phone import PhoneError, normalise
 from bot.core.settings import Settings, env_file_values, unknown_variables
 from bot.database import database as open_database
+from bot.db_cli import db_group
 from bot.demo import DEMO_HELP, ensure_demo
 from bot.gateway_cli import gateway_group
 from bot.report_cli import report as report_group
@@ -388,8 +389,7 @@ async def _chat(sanal: Sanal, phone: str, e164: str, lines: ChatInput) -> None:
 def sms_cost_cmd(db: Path | None, bag_code: str | None, round_id: int | None) -> None:
     """What SMS cost: messages and segments sent, by provider."""
     settings = settings_for(db=db)
-    if not Path(settings.db).exists():
-        raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
+    require_database(settings)
 
     async def go() -> list[outbox.SmsCost]:
         async with open_database(settings, needs_key=False) as database:
@@ -417,6 +417,8 @@ main.add_command(backup_cmd)
 main.add_command(restore_cmd)
 # `sanal status`: the operator's page, read-only (bot/status.py).
 main.add_command(status_cmd)
+# `sanal db copy --from --to` (bot/db_cli.py).
+main.add_command(db_group)
 # `sanal gateway register`, `sanal gateway list` (bot/gateway_cli.py).
 main.add_command(gateway_group)
 

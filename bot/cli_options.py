@@ -16,11 +16,13 @@ from pydantic import ValidationError
 from bot import logs
 from bot.core.settings import ENV_FILE, Settings, env_file_values, explain
 
+# A string, not a click.Path: a postgresql:// URL would lose a slash as a Path
+# (Settings turns a file's name into a Path itself).
 db_option = click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=str,
     default=None,
-    help="SQLite file (SANAL_DB, default ./sanal.db)",
+    help="SQLite file or postgresql:// URL (SANAL_DB, default ./sanal.db)",
 )
 
 
@@ -61,3 +63,10 @@ def os_error_line(exc: OSError) -> str:
             return f"{blocking}: a file, not a folder"
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{exc.strerror or exc}"
+
+
+def require_database(settings: Settings) -> None:
+    """Refuse a SQLite file that is not there (read-only commands never create one); a
+    server's database is asked when opened (a refusal is one line then)."""
+    if not settings.db_is_postgres() and not Path(settings.db).is_file():
+        raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")

@@ -6,8 +6,10 @@ or a monitor needs nothing else. The checks:
 * the database takes a write: one row of the ``health`` table is rewritten in a real
   transaction (a full disk, a read-only file or a lost connection fail here);
 * the file on disk is sound: ``PRAGMA quick_check`` through a fresh read-only connection
-  (what is on disk, not the server's page cache), at most every few minutes;
-* the disk holding the database has ``SANAL_MIN_FREE_DISK_MB`` free;
+  (what is on disk, not the server's page cache), at most every few minutes (a
+  PostgreSQL server checks its own pages: there it is the server's size and migrations);
+* the disk holding the database (a server's: the disk of ``SANAL_DATA_DIR``, where the
+  reports and backups go) has ``SANAL_MIN_FREE_DISK_MB`` free;
 * the outbox moves: no message due ``SANAL_OUTBOX_STUCK_MINUTES`` ago is still unsent,
   and none waits after failing three times or more;
 * the scheduler (when enabled) has swept within its last few intervals;
@@ -25,10 +27,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.core.settings import is_postgres_url
 from bot.sender_health import sender_health
 from storage import health as storage_health
+from storage import metrics as monitoring
 from storage import outbox
-from storage.db import Database, DatabaseError
+from storage.db import Database, DatabaseError, migration_files
 
 if TYPE_CHECKING:
     from bot.app import Sanal
@@ -74,7 +78,10 @@ async def _report(sanal: Sanal) -> dict[str, Any]:
     problems: list[str] = []
     figures: dict[str, Any] = {}
     problems += await _writable(sanal)
-    problems += await _sound_file(sanal.db)
+    if is_postgres_url(sanal.db.path):
+        problems += await _server(sanal.db, figures)
+    else:
+        problems += await _sound_file(sanal.db)
     problems += _disk(sanal, figures)
     problems += await _outbox(sanal, figures)
     problems += _scheduler(sanal, figures)
@@ -107,8 +114,27 @@ async def _sound_file(db: Database) -> list[str]:
     return [f"database file damaged: {state.problem}"] if state.problem else []
 
 
+async def _server(db: Database, figures: dict[str, Any]) -> list[str]:
+    """A PostgreSQL database: how big, and whether this version's migrations are in."""
+    try:
+        figures["database_size_bytes"] = await monitoring.database_size(db.reader)
+        behind = await monitoring.schema_behind(
+            db.reader, {v for v, _, _ in migration_files("postgresql")}
+        )
+    except (DatabaseError, RuntimeError) as exc:
+        return [f"database unreadable: {exc}"]
+    if behind:
+        return [f"database not migrated: {len(behind)} migration(s) due (sanal migrate)"]
+    return []
+
+
 def _disk(sanal: Sanal, figures: dict[str, Any]) -> list[str]:
-    folder = Path(sanal.settings.db).resolve().parent
+    if sanal.settings.db_is_postgres():
+        # Not made yet (SANAL_BALLOT_KEY set, no report written): the disk it will be on.
+        wanted = sanal.settings.data_path().resolve()
+        folder = next((p for p in (wanted, *wanted.parents) if p.is_dir()), wanted)
+    else:
+        folder = Path(sanal.settings.db).resolve().parent
     try:
         free_mb = shutil.disk_usage(folder).free // MB
     except OSError as exc:

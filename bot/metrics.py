@@ -295,6 +295,10 @@ class _DatabaseFigures:
             "sanal_backup_last_timestamp_seconds",
             "When the last scheduled backup was made.",
         )
+        size = GaugeMetricFamily(
+            "sanal_database_size_bytes",
+            "Bytes the database takes: the SQLite file, or the server's pg_database_size.",
+        )
         if now is not None:
             readable.add_metric([], 1.0 if f is not None else 0.0)
         if f is not None and now is not None:
@@ -315,7 +319,9 @@ class _DatabaseFigures:
                 sweep.add_metric([], f.last_sweep.timestamp())
             if f.last_backup is not None:
                 backup.add_metric([], f.last_backup.timestamp())
-        yield from (readable, inbox, backlog, oldest, rounds, ballots, closed, sweep, backup)
+            if f.size_bytes is not None:
+                size.add_metric([], f.size_bytes)
+        yield from (readable, inbox, backlog, oldest, rounds, ballots, closed, sweep, backup, size)
 
 
 def _version() -> str:

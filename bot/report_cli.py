@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli_options import db_option, settings_for
+from bot.cli_options import db_option, require_database, settings_for
 from bot.database import database as open_database
 from storage.db import Tx
 from storage.keyguard import BallotKeyError
@@ -31,8 +31,7 @@ def _read(db: Path | None, work: Callable[[Tx], Awaitable[T]]) -> T:
     from handlers.reports.data import ReportError
 
     settings = settings_for(db=db)
-    if not Path(settings.db).exists():
-        raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
+    require_database(settings)
 
     async def go() -> T:
         async with open_database(settings, needs_key=False) as database:  # reads counts
@@ -307,8 +306,7 @@ def import_scores_cmd(db: Path | None, sheet: Path, phone: str) -> None:
     except ScoreSheetError as exc:
         raise click.ClickException(f"{sheet}: {exc}; nothing imported") from None
     settings = settings_for(db=db)
-    if not Path(settings.db).exists():
-        raise click.ClickException(f"no database at {settings.db} (--db or SANAL_DB)")
+    require_database(settings)
 
     async def go() -> int:
         # Scores, no ballots: like every report command, no key needed.

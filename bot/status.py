@@ -7,7 +7,9 @@ the problems among all that, the way `/healthz` would name them.
 
 Read-only: the file is opened with ``mode=ro`` and ``query_only`` (storage/metrics.py),
 so it runs beside `sanal serve` without taking a lock serve would wait for, and it never
-creates or migrates a database. No ballot key is needed (it shows counts only).
+creates or migrates a database. On PostgreSQL it reads the server's database (neither
+migrated nor written) and says whether it is reachable and how big it is; the URL is
+shown without its password. No ballot key is needed (it shows counts only).
 English, like the other operator commands.
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,14 +26,23 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli_options import db_option, settings_for
+from bot.cli_options import db_option, require_database, settings_for
 from bot.core.clock import SystemClock
 from bot.core.log_redact import mask_personal
 from bot.core.settings import Settings, configured_real_channels
 from bot.health import FAILING_AFTER, MB, SWEEP_LATE_INTERVALS
-from storage import backup, reminders
+from scheduler import backups
+from storage import backup, pg_dump, reminders
 from storage import metrics as monitoring
-from storage.db import DatabaseError, OperationalError, Tx, migration_files
+from storage.copy import safe
+from storage.db import (
+    Database,
+    DatabaseError,
+    DatabaseUnusable,
+    OperationalError,
+    Tx,
+    migration_files,
+)
 from storage.metrics import ChannelLine, Figures, MeetingLine, RoundLine
 
 DEADLINES_SHOWN = 8  # the next few; the rounds above show every bag's own
@@ -62,6 +75,8 @@ class Page:
     behind: list[int]
     newest_backup: Path | None
     free_mb: int | None
+    size: int | None = None  # bytes the database takes (file, or pg_database_size)
+    known: int = 0  # migrations this version knows
     problems: list[str] = field(default_factory=list)
 
 
@@ -72,15 +87,16 @@ def status_cmd(db: Path | None) -> None:
 
     Reads the database only: safe while `sanal serve` runs."""
     settings = settings_for(db=db)
-    path = Path(settings.db)
-    if not path.is_file():
-        raise click.ClickException(f"no database at {path} (--db or SANAL_DB)")
+    require_database(settings)
+    name = safe(settings.db)
     try:
         page = asyncio.run(read(settings, SystemClock().now()))
     except Behind as exc:
-        raise click.ClickException(f"{path}: {exc}") from None
+        raise click.ClickException(f"{name}: {exc}") from None
+    except DatabaseUnusable as exc:  # a server that cannot be reached: its own line
+        raise click.ClickException(safe(str(exc))) from None
     except DatabaseError as exc:
-        raise click.ClickException(f"{path}: cannot be read ({exc})") from None
+        raise click.ClickException(f"{name}: cannot be read ({safe(str(exc))})") from None
     click.echo("\n".join(render(page, settings)))
 
 
@@ -88,10 +104,25 @@ class Behind(Exception):
     """The database is older than this version and could not be read: one line."""
 
 
+@asynccontextmanager
+async def _reading(settings: Settings) -> AsyncIterator[Tx]:
+    """A connection that reads: the file read-only, or the server's database unmigrated."""
+    if settings.db_is_postgres():
+        db = await Database(settings.db, auto_migrate=False).open()
+        try:
+            yield db.reader
+        finally:
+            await db.close()
+    else:
+        async with monitoring.read_only(Path(settings.db)) as conn:
+            yield conn
+
+
 async def read(settings: Settings, now: datetime) -> Page:
-    path = Path(settings.db)
-    async with monitoring.read_only(path) as conn:
-        behind = await monitoring.schema_behind(conn, {v for v, _, _ in migration_files()})
+    async with _reading(settings) as conn:
+        known = {v for v, _, _ in migration_files(conn.dialect)}
+        behind = await monitoring.schema_behind(conn, known)
+        size = await monitoring.database_size(conn)
         try:
             figures = await monitoring.figures(conn)
             rounds = await monitoring.rounds_under_way(conn)
@@ -110,6 +141,10 @@ async def read(settings: Settings, now: datetime) -> Page:
                 f"{len(behind)} migration(s) behind this version ({exc}): run `sanal migrate`"
             ) from None
     folder = settings.backup_path()
+    if settings.db_is_postgres():
+        stem, disk = pg_dump.stem(str(settings.db)), settings.data_path()
+    else:
+        stem, disk = Path(settings.db).stem, Path(settings.db).parent
     page = Page(
         now=now,
         figures=figures,
@@ -118,16 +153,19 @@ async def read(settings: Settings, now: datetime) -> Page:
         channels=channels,
         configured=configured_real_channels(settings),
         behind=behind,
-        newest_backup=await asyncio.to_thread(backup.newest, folder, path.stem),
-        free_mb=_free_mb(path),
+        newest_backup=await asyncio.to_thread(backup.newest, folder, stem),
+        free_mb=_free_mb(disk),
+        size=size,
+        known=len(known),
     )
     page.problems = problems(page, settings)
     return page
 
 
-def _free_mb(path: Path) -> int | None:
+def _free_mb(folder: Path) -> int | None:
+    """Free space where the file is (SQLite) or where Sanal's own files go (a server)."""
     try:
-        return shutil.disk_usage(path.resolve().parent).free // MB
+        return shutil.disk_usage(folder or ".").free // MB
     except OSError:
         return None
 
@@ -211,7 +249,7 @@ def problems(page: Page, settings: Settings) -> list[str]:
                 f"scheduler: no sweep for {_span(now - last)} (one expected every "
                 f"{settings.sweep_interval_seconds}s; is `sanal serve` running?)"
             )
-    if settings.backup_interval_hours > 0:
+    if backups.off_reason(settings) is None:
         made = _last_backup(page)
         every = timedelta(hours=settings.backup_interval_hours)
         if made is None:
@@ -235,7 +273,8 @@ def _last_backup(page: Page) -> datetime | None:
 def render(page: Page, settings: Settings) -> list[str]:
     now = page.now
     f = page.figures
-    lines = [f"Sanal status: {settings.db}, {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC", ""]
+    lines = [f"Sanal status: {safe(settings.db)}, {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"]
+    lines += [_database_line(page, settings), ""]
     counts = ", ".join(f"{n} {s}" for s, n in f.rounds.items() if n) or "none yet"
     lines.append(f"Rounds: {counts}")
     for r in page.rounds:
@@ -260,6 +299,13 @@ def render(page: Page, settings: Settings) -> list[str]:
     else:
         lines.append("Problems: none")
     return lines
+
+
+def _database_line(page: Page, settings: Settings) -> str:
+    kind = "PostgreSQL server, reachable" if settings.db_is_postgres() else "SQLite file"
+    size = f", {page.size / MB:.1f} MB" if page.size is not None else ""
+    done = page.known - len(page.behind)
+    return f"Database: {kind}{size}, migrations {done} of {page.known}"
 
 
 def _round_line(r: RoundLine, now: datetime) -> str:
@@ -303,8 +349,7 @@ def _sweep_line(page: Page, settings: Settings) -> str:
 
 
 def _backup_line(page: Page, settings: Settings) -> str:
-    every = settings.backup_interval_hours
-    plan = f"one every {every:g}h" if every > 0 else "no scheduled backups"
+    plan = backups.off_reason(settings) or f"one every {settings.backup_interval_hours:g}h"
     newest = page.newest_backup
     scheduled = page.figures.last_backup
     if newest is None and scheduled is None:

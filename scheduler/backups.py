@@ -5,6 +5,12 @@ last scheduled backup, and a lease (``settings_kv``) taken with ``BEGIN IMMEDIAT
 the copy is made. Of two ``serve`` processes on one file, the one that takes the lease
 makes the backup; the other sees it taken, or the backup done, and does nothing. A process
 killed while copying leaves the lease to run out, and the next sweep after it tries again.
+
+On PostgreSQL there are none: a server that a national operator runs has backups of its
+own (base backups and WAL archiving, a managed service's snapshots), which restore to any
+moment, not once a day; several `serve` processes, often on machines without the server's
+pg_dump, are not where they belong. `sanal backup` still writes a pg_dump on demand (from
+cron, say), and `sanal status` says that scheduled ones are off.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.core.settings import Settings
+from bot.core.settings import Settings, is_postgres_url
 from storage import backup, settings_kv
 from storage.db import Database
 
@@ -26,6 +32,21 @@ LEASE_KEY = backup.LEASE_KEY
 LEASE = timedelta(minutes=30)
 # After a failed backup (a full disk): wait this long before the next try, not 30 s.
 RETRY_AFTER = timedelta(minutes=10)
+
+
+POSTGRES_OFF = (
+    "scheduled backups are off on PostgreSQL: use the server's own (base backups, WAL "
+    "archiving, a managed service's snapshots) or `sanal backup DIR/` from cron (pg_dump)"
+)
+
+
+def off_reason(settings: Settings) -> str | None:
+    """Why no backup is scheduled here, or None when they are."""
+    if settings.db_is_postgres():
+        return POSTGRES_OFF
+    if settings.backup_interval_hours <= 0:
+        return "no scheduled backups (SANAL_BACKUP_INTERVAL_HOURS=0)"
+    return None
 
 
 async def is_due(db: Database, settings: Settings, now: datetime) -> bool:
@@ -57,7 +78,9 @@ async def run_due(db: Database, settings: Settings, now: datetime) -> backup.Sum
     """Make the scheduled backup if it is due and this process claims it; prune old ones.
 
     Never raises: a failed backup is logged, and tried again after ``RETRY_AFTER``."""
-    if db.path == ":memory:" or not await is_due(db, settings, now):
+    if db.path == ":memory:" or is_postgres_url(db.path):
+        return None
+    if not await is_due(db, settings, now):
         return None
     if not await claim(db, settings, now):
         return None

@@ -67,9 +67,10 @@ class Summary:
         return f"{self.rounds} rounds, {self.ballots} ballots, {self.size / 1e6:.1f} MB"
 
 
-def backup_name(stem: str, when: datetime) -> str:
-    """``sanal-20270302T020000Z.db``: sorts in time order; what pruning recognises."""
-    return f"{stem}-{_utc(when).strftime(TIME_FORMAT)}.db"
+def backup_name(stem: str, when: datetime, suffix: str = ".db") -> str:
+    """``sanal-20270302T020000Z.db`` (``.dump`` for a PostgreSQL dump): sorts in time
+    order; what pruning recognises."""
+    return f"{stem}-{_utc(when).strftime(TIME_FORMAT)}{suffix}"
 
 
 def _utc(when: datetime) -> datetime:
@@ -79,16 +80,16 @@ def _utc(when: datetime) -> datetime:
 
 
 def _names(stem: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(stem)}-\d{{8}}T\d{{6}}Z(-\d+)?\.db$")
+    return re.compile(rf"^{re.escape(stem)}-\d{{8}}T\d{{6}}Z(-\d+)?\.(db|dump)$")
 
 
-def free_name(folder: Path, stem: str, when: datetime) -> Path:
+def free_name(folder: Path, stem: str, when: datetime, suffix: str = ".db") -> Path:
     """A backup's path in a folder: the time, and ``-2``, ``-3`` if taken in that second."""
-    first = folder / backup_name(stem, when)
+    first = folder / backup_name(stem, when, suffix)
     path, n = first, 1
     while path.exists() or Path(f"{path}.partial").exists():
         n += 1
-        path = first.with_name(f"{first.stem}-{n}.db")
+        path = first.with_name(f"{first.stem}-{n}{suffix}")
     return path
 
 
@@ -208,7 +209,7 @@ def newest(folder: Path, stem: str) -> Path | None:
     return max(made, key=_order, default=None)
 
 
-_STAMP = re.compile(r"-(\d{8}T\d{6}Z)(?:-(\d+))?\.db$")
+_STAMP = re.compile(r"-(\d{8}T\d{6}Z)(?:-(\d+))?\.(?:db|dump)$")
 
 
 def _order(path: Path) -> tuple[str, int]:

@@ -54,6 +54,7 @@ class Figures:
     closed_turnout: list[ClosedTurnout]
     last_sweep: datetime | None
     last_backup: datetime | None
+    size_bytes: int | None = None  # the database's own size (file, or pg_database_size)
 
 
 async def figures(conn: Conn) -> Figures:
@@ -89,6 +90,7 @@ async def figures(conn: Conn) -> Figures:
         closed_turnout=await closed_turnout(conn),
         last_sweep=marks.get(LAST_SWEEP_KEY),
         last_backup=marks.get(LAST_BACKUP_KEY),
+        size_bytes=await database_size(conn),
     )
 
 
@@ -291,6 +293,19 @@ async def schema_behind(conn: Conn, known: set[int]) -> list[int]:
     """Migrations this version knows that the database has not had (`sanal migrate`)."""
     rows = await fetchall(conn, "SELECT version FROM schema_migrations")
     return sorted(known - {int(r["version"]) for r in rows})
+
+
+async def database_size(conn: Conn) -> int | None:
+    """Bytes the database takes: the server's ``pg_database_size``, or SQLite's pages
+    (the main file; its WAL aside). None when it cannot be told."""
+    if conn.dialect == "postgresql":
+        row = await fetchone(conn, "SELECT pg_database_size(current_database()) AS n")
+    else:
+        row = await fetchone(
+            conn,
+            "SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()",
+        )
+    return int(row["n"]) if row and row["n"] is not None else None
 
 
 @asynccontextmanager
