@@ -183,7 +183,8 @@ async def mark_attempts(conn: Conn, ids: Sequence[int], owner: str | None) -> se
     rows = await fetchall(
         conn,
         "UPDATE outbox SET attempts = attempts + 1, in_doubt = 1 "  # noqa: S608 - placeholders and constants only
-        f"WHERE id IN ({marks}) AND status = 'sending' AND lease_owner IS ? RETURNING id",
+        f"WHERE id IN ({marks}) AND status = 'sending' "
+        "AND lease_owner IS NOT DISTINCT FROM ? RETURNING id",
         (*ids, owner),
     )
     return {int(r["id"]) for r in rows}

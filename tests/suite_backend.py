@@ -6,7 +6,7 @@ can be started, tests/postgres.py) on PostgreSQL. Tests name where their databas
 by a SQLite path, as a soum's laptop would; :func:`db` turns that path into the database
 the run is on. On PostgreSQL each path is a fresh migrated database of its own, the same
 one each time the test asks for that path (a test that restarts the app reopens it), and
-dropped when the test ends.
+dropped when the test ends (a module-scoped fixture's, when the cluster stops).
 
 A test about the SQLite file itself (WAL, ``PRAGMA``, the file's backup, a damaged file)
 is marked ``sqlite_only`` and runs on the SQLite pass only; the property it guards has a
@@ -42,19 +42,24 @@ def db(path: Path) -> Path | str:
         return path
     key = str(path)
     if key not in _made:
-        cluster = postgres.cluster_or_skip()
-        # In a thread: tests call this from inside their running event loop.
+        # In a thread: tests call this from inside their running event loop, and the
+        # first call starts the cluster, which runs a loop of its own.
+        cluster = _worker.submit(postgres.cluster_or_skip).result()
         _made[key] = _worker.submit(lambda: asyncio.run(cluster.create())).result()
     return _made[key]
 
 
-def release() -> None:
-    """Drop the databases this test made (after its fixtures closed their pools)."""
-    if not _made:
+def release(tmp_path: Path | None) -> None:
+    """Drop the databases this test made under its ``tmp_path`` (after its fixtures closed
+    their pools). A module's fixture keeps its database (a folder of its own from
+    ``tmp_path_factory``) for the module's other tests; the cluster goes at the end."""
+    if tmp_path is None:
+        return
+    mine = [key for key in _made if Path(key).is_relative_to(tmp_path)]
+    if not mine:
         return
     cluster = postgres.cluster_or_skip()
-    urls = list(_made.values())
-    _made.clear()
+    urls = [_made.pop(key) for key in mine]
 
     async def drop_all() -> None:
         for url in urls:
