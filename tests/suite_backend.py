@@ -16,9 +16,13 @@ PostgreSQL test of its own where there is one (README "Tests").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from tests import postgres
 
@@ -47,6 +51,40 @@ def db(path: Path) -> Path | str:
         cluster = _worker.submit(postgres.cluster_or_skip).result()
         _made[key] = _worker.submit(lambda: asyncio.run(cluster.create())).result()
     return _made[key]
+
+
+def copy(source: Path, dest: Path) -> Path | str:
+    """A copy of the database at ``source`` (a closed one) as ``dest``: the file copied, or
+    on PostgreSQL a database made from ``source``'s as a template."""
+    if NAME != POSTGRESQL:
+        shutil.copy(source, dest)
+        return dest
+    cluster = _worker.submit(postgres.cluster_or_skip).result()
+    original = db(source)
+    assert isinstance(original, str)
+    _made[str(dest)] = _worker.submit(lambda: asyncio.run(cluster.create(original))).result()
+    return _made[str(dest)]
+
+
+def rows(where: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """A statement's rows, read straight from the database (not through storage), as a
+    second program would: sqlite3 on the file, or asyncpg on the server. ``?`` placeholders."""
+    if isinstance(where, Path):
+        with contextlib.closing(sqlite3.connect(where)) as conn, conn:
+            return [tuple(r) for r in conn.execute(sql, params)]
+
+    async def fetch() -> list[tuple[Any, ...]]:
+        import asyncpg
+
+        from storage.postgres import translate
+
+        conn = await asyncpg.connect(where)
+        try:
+            return [tuple(r) for r in await conn.fetch(translate(sql), *params)]
+        finally:
+            await conn.close()
+
+    return _worker.submit(lambda: asyncio.run(fetch())).result()
 
 
 def release(tmp_path: Path | None) -> None:
