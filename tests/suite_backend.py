@@ -87,6 +87,20 @@ def rows(where: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     return _worker.submit(lambda: asyncio.run(fetch())).result()
 
 
+def contents(where: Path | str) -> bytes:
+    """All a database holds, to compare before and after or search: the SQLite file's
+    bytes, or every row of every PostgreSQL table (read raw, as :func:`rows`)."""
+    if isinstance(where, Path):
+        return where.read_bytes()
+    tables = rows(
+        where,
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
+    )
+    return "\n".join(
+        f"{t}: {rows(where, f'SELECT * FROM {t} ORDER BY 1')}" for (t,) in tables
+    ).encode()
+
+
 def release(tmp_path: Path | None) -> None:
     """Drop the databases this test made under its ``tmp_path`` (after its fixtures closed
     their pools). A module's fixture keeps its database (a folder of its own from
