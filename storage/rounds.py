@@ -212,7 +212,7 @@ async def next_deadline(conn: Conn, now: datetime) -> datetime | None:
         "SELECT opens_at AS at FROM rounds WHERE status = 'draft' "
         "UNION ALL SELECT collect_until FROM rounds WHERE status = 'collecting' "
         "UNION ALL SELECT vote_until FROM rounds WHERE status = 'voting'"
-        ") WHERE at > ?",
+        ") AS deadlines WHERE at > ?",
         (to_db(now),),
     )
     if row is None or row["at"] is None:
