@@ -408,6 +408,16 @@ async def fetchone(conn: Tx, sql: str, params: Sequence[Any] = ()) -> Row | None
     return None
 
 
+async def table_names(conn: Tx) -> list[str]:
+    """The database's tables (its own, not the engine's), sorted: each engine keeps its
+    catalog under another name."""
+    if conn.dialect == "postgresql":
+        sql = "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+    return sorted(str(r["name"]) for r in await fetchall(conn, sql))
+
+
 async def insert(conn: Tx, sql: str, params: Sequence[Any] = ()) -> int:
     """Run an INSERT and return the new row id."""
     row = await conn.execute_insert(sql, params)

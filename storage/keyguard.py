@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.db import Conn, fetchall, fetchone
+from storage.db import Conn, fetchall, fetchone, table_names
 from storage.files import create_private
 
 FINGERPRINT_KEY = "ballot_key_fingerprint"  # its row in settings_kv
@@ -98,12 +98,7 @@ def write_key_file(path: Path, key: bytes, *, exclusive: bool = False) -> None:
 
 
 async def _tables(conn: Conn) -> set[str]:
-    if conn.dialect == "postgresql":
-        sql = "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()"
-    else:
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
-    rows = await fetchall(conn, sql)
-    return {str(r["name"]) for r in rows}
+    return set(await table_names(conn))
 
 
 async def stored_fingerprint(conn: Conn) -> str | None:

@@ -320,7 +320,8 @@ async def update_by_provider_id(
         await conn.execute(
             "INSERT INTO provider_receipts (channel, provider_id, status, error, at) "
             "VALUES (?,?,?,?,?) ON CONFLICT (channel, provider_id) DO UPDATE "
-            "SET status = excluded.status, error = coalesce(excluded.error, error) "
+            "SET status = excluded.status, "
+            "error = coalesce(excluded.error, provider_receipts.error) "
             "WHERE provider_receipts.status NOT IN ('delivered', 'failed', 'undelivered')",
             (channel, provider_id, status, error, to_db(datetime.now(UTC))),
         )

@@ -150,7 +150,9 @@ async def counts(conn: Conn, round_id: int) -> Counts:
     """How many proposals the round has, and how many of them were accepted."""
     row = await fetchone(
         conn,
-        "SELECT count(*) AS n, sum(status = 'accepted') AS a FROM proposals WHERE round_id = ?",
+        # count(CASE ...), not sum(a comparison): PostgreSQL has no sum of booleans.
+        "SELECT count(*) AS n, count(CASE WHEN status = 'accepted' THEN 1 END) AS a "
+        "FROM proposals WHERE round_id = ?",
         (round_id,),
     )
     if row is None:  # pragma: no cover - an aggregate always answers one row

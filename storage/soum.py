@@ -124,8 +124,7 @@ async def add_to_list(
         (soum_code, year),
     )
     number = int(row["n"]) if row else 1
-    await insert(
-        conn,
+    await conn.execute(
         "INSERT INTO soum_list (soum_code, year, number, proposal_id, round_id, bag_rank, "
         "votes, voters, submitted_at) VALUES (?,?,?,?,?,?,?,?,?)",
         (soum_code, year, number, proposal_id, round_id, bag_rank, votes, voters, to_db(now)),
@@ -189,7 +188,7 @@ async def latest_year(conn: Conn, soum_code: str) -> int | None:
     row = await fetchone(
         conn,
         "SELECT max(year) AS y FROM (SELECT year FROM soum_list WHERE soum_code = ? "
-        "UNION ALL SELECT year FROM soum_ceilings WHERE soum_code = ?)",
+        "UNION ALL SELECT year FROM soum_ceilings WHERE soum_code = ?) AS years",
         (soum_code, soum_code),
     )
     return int(row["y"]) if row and row["y"] is not None else None

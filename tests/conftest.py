@@ -63,7 +63,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
 
     Hooks rather than an autouse fixture: nothing added to each test's fixture setup."""
     yield
-    suite_backend.release()
+    suite_backend.release(getattr(item, "funcargs", {}).get("tmp_path"))
     netguard.fail_if_refused()
 
 

@@ -187,18 +187,19 @@ class Cluster:
         asyncio.run(self._create(name))
         return self.url(name)
 
-    async def create(self) -> str:
-        """:meth:`new_database` from inside a running event loop."""
+    async def create(self, copy_of: str | None = None) -> str:
+        """:meth:`new_database` from inside a running event loop; or a copy of the database
+        at ``copy_of`` (a URL of this cluster's, with nobody connected to it)."""
         name = f"t{os.getpid()}_{next(self._counter)}"
-        await self._create(name)
+        await self._create(name, urlsplit(copy_of).path.lstrip("/") if copy_of else TEMPLATE)
         return self.url(name)
 
-    async def _create(self, name: str) -> None:
+    async def _create(self, name: str, template: str = TEMPLATE) -> None:
         import asyncpg
 
         admin = await asyncpg.connect(self.url("postgres"))
         try:
-            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
         finally:
             await admin.close()
 

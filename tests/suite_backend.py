@@ -6,7 +6,7 @@ can be started, tests/postgres.py) on PostgreSQL. Tests name where their databas
 by a SQLite path, as a soum's laptop would; :func:`db` turns that path into the database
 the run is on. On PostgreSQL each path is a fresh migrated database of its own, the same
 one each time the test asks for that path (a test that restarts the app reopens it), and
-dropped when the test ends.
+dropped when the test ends (a module-scoped fixture's, when the cluster stops).
 
 A test about the SQLite file itself (WAL, ``PRAGMA``, the file's backup, a damaged file)
 is marked ``sqlite_only`` and runs on the SQLite pass only; the property it guards has a
@@ -16,11 +16,15 @@ PostgreSQL test of its own where there is one (README "Tests").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import re
+import shutil
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,19 +88,72 @@ def db(path: Path) -> Path | str:
         return path
     key = str(path)
     if key not in _made:
-        cluster = postgres.cluster_or_skip()
-        # In a thread: tests call this from inside their running event loop.
+        # In a thread: tests call this from inside their running event loop, and the
+        # first call starts the cluster, which runs a loop of its own.
+        cluster = _worker.submit(postgres.cluster_or_skip).result()
         _made[key] = _worker.submit(lambda: asyncio.run(cluster.create())).result()
     return _made[key]
 
 
-def release() -> None:
-    """Drop the databases this test made (after its fixtures closed their pools)."""
-    if not _made:
+def copy(source: Path, dest: Path) -> Path | str:
+    """A copy of the database at ``source`` (a closed one) as ``dest``: the file copied, or
+    on PostgreSQL a database made from ``source``'s as a template."""
+    if NAME != POSTGRESQL:
+        shutil.copy(source, dest)
+        return dest
+    cluster = _worker.submit(postgres.cluster_or_skip).result()
+    original = db(source)
+    assert isinstance(original, str)
+    _made[str(dest)] = _worker.submit(lambda: asyncio.run(cluster.create(original))).result()
+    return _made[str(dest)]
+
+
+def rows(where: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """A statement's rows, read straight from the database (not through storage), as a
+    second program would: sqlite3 on the file, or asyncpg on the server. ``?`` placeholders."""
+    if isinstance(where, Path):
+        with contextlib.closing(sqlite3.connect(where)) as conn, conn:
+            return [tuple(r) for r in conn.execute(sql, params)]
+
+    async def fetch() -> list[tuple[Any, ...]]:
+        import asyncpg
+
+        from storage.postgres import translate
+
+        conn = await asyncpg.connect(where)
+        try:
+            return [tuple(r) for r in await conn.fetch(translate(sql), *params)]
+        finally:
+            await conn.close()
+
+    return _worker.submit(lambda: asyncio.run(fetch())).result()
+
+
+def contents(where: Path | str) -> bytes:
+    """All a database holds, to compare before and after or search: the SQLite file's
+    bytes, or every row of every PostgreSQL table (read raw, as :func:`rows`)."""
+    if isinstance(where, Path):
+        return where.read_bytes()
+    tables = rows(
+        where,
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
+    )
+    return "\n".join(
+        f"{t}: {rows(where, f'SELECT * FROM {t} ORDER BY 1')}" for (t,) in tables
+    ).encode()
+
+
+def release(tmp_path: Path | None) -> None:
+    """Drop the databases this test made under its ``tmp_path`` (after its fixtures closed
+    their pools). A module's fixture keeps its database (a folder of its own from
+    ``tmp_path_factory``) for the module's other tests; the cluster goes at the end."""
+    if tmp_path is None:
+        return
+    mine = [key for key in _made if Path(key).is_relative_to(tmp_path)]
+    if not mine:
         return
     cluster = postgres.cluster_or_skip()
-    urls = list(_made.values())
-    _made.clear()
+    urls = [_made.pop(key) for key in mine]
 
     async def drop_all() -> None:
         for url in urls:

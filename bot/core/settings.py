@@ -355,8 +355,17 @@ def _loopback(host: str) -> bool:
 
 
 # SANAL_* names that are not settings but knobs of the test suite and the benchmarks
-# (make soak): not misspellings, so not warned about.
-NOT_SETTINGS = frozenset({"SANAL_SOAK", "SANAL_SOAK_RUNS", "SANAL_SEED", "SANAL_PABULIB_DIR"})
+# (make soak, SANAL_TEST_BACKEND=postgresql): not misspellings, so not warned about.
+NOT_SETTINGS = frozenset(
+    {
+        "SANAL_SOAK",
+        "SANAL_SOAK_RUNS",
+        "SANAL_SEED",
+        "SANAL_PABULIB_DIR",
+        "SANAL_TEST_BACKEND",
+        "SANAL_PG_BIN",
+    }
+)
 
 
 def variables(field: str) -> list[str]:

@@ -173,7 +173,8 @@ async def test_bad_input_changes_nothing(sanal: Sanal, client: TestClient[Any, A
             # People's last channel and guessed language are bookkeeping, not state.
             out = [
                 await conn.execute_fetchall(
-                    "SELECT id, phone, telegram_id, bag_code, status, opted_out FROM people"
+                    "SELECT id, phone, telegram_id, bag_code, status, opted_out FROM people "
+                    "ORDER BY id"
                 )
             ]
             for table in (

@@ -20,7 +20,7 @@ from bot.core.grammar import parse
 from handlers.dispatch import GOVERNOR, SOUM
 from storage import ballots, people, proposals, rounds, units
 from storage.ballots import BallotKey
-from storage.db import fetchall
+from storage.db import fetchall, table_names
 from tests.channels.conftest import (
     SIGNING_KEY,
     TOKEN,
@@ -80,11 +80,8 @@ class Bags:
 
     async def snapshot(self, skip: tuple[str, ...] = ("inbox", "outbox", "audit_log")) -> Any:
         db = self.world.sanal.db.reader
-        tables = await fetchall(
-            db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
-        )
         out = {}
-        for t in sorted(r["name"] for r in tables):
+        for t in await table_names(db):
             if t not in skip:
                 out[t] = [tuple(r) for r in await fetchall(db, f"SELECT * FROM {t} ORDER BY 1")]
         return out

@@ -14,16 +14,19 @@ runs on its own training database, as it must (it is refused beside real channel
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -90,36 +93,76 @@ class Voters:
         return out
 
 
-def leaks(path: Path, voters: Voters) -> list[str]:
-    """Rows of a database copy that hold a voter's identity and anything of a ballot."""
+Table = tuple[str, list[dict[str, Any]]]
+
+
+def sqlite_tables(path: Path) -> list[Table]:
+    """Every table of a SQLite file with all its rows (whatever tables exist)."""
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    found: list[str] = []
     try:
-        tables = [
+        names = [
             str(r[0])
             for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             if not str(r[0]).startswith("sqlite_")
         ]
-        assert {"inbox", "outbox", "audit_log", "participation", "ballot_choices"} <= set(tables)
-        for table in tables:
+        out = []
+        for table in names:
             cur = con.execute(f'SELECT * FROM "{table}"')  # names from sqlite_master
             columns = [d[0] for d in cur.description]
-            for row in cur:
-                values = dict(zip(columns, row, strict=True))
-                text = " ".join(str(v) for v in row if v is not None)
-                who = any(i in text for i in voters.identifiers()) or any(
-                    values.get(c) in voters.person_ids
-                    for c in ("person_id", "actor_id", "id" if table == "people" else "")
-                )
-                what = (
-                    any(m in text for m in (*BALLOT_MARKS, *TYPED_VOTES))
-                    or any(str(v).strip() in (*BARE_VOTES, *ASKED_MINE) for v in row)
-                    or any(values.get(c) is not None for c in ("proposal_id", "voter_key"))
-                )
-                if who and what:
-                    found.append(f"{table}: {values}")
+            out.append((table, [dict(zip(columns, row, strict=True)) for row in cur]))
+        return out
     finally:
         con.close()
+
+
+def pg_tables(url: str) -> list[Table]:
+    """Every table of a PostgreSQL database with all its rows, read as anyone with the
+    server's credentials (or its dump) could: straight through asyncpg, not storage."""
+
+    async def read() -> list[Table]:
+        conn = await asyncpg.connect(url)
+        try:
+            names = [
+                str(r[0])
+                for r in await conn.fetch(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+                )
+            ]
+            return [
+                (table, [dict(r) for r in await conn.fetch(f'SELECT * FROM "{table}"')])
+                for table in names  # names from the catalog
+            ]
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:  # its own loop: callers are inside the test's
+        return pool.submit(lambda: asyncio.run(read())).result()
+
+
+def leaks(where: Path | str, voters: Voters) -> list[str]:
+    """Rows of a database (a SQLite copy, or the PostgreSQL database itself) that hold a
+    voter's identity and anything of a ballot."""
+    tables = sqlite_tables(where) if isinstance(where, Path) else pg_tables(where)
+    assert {"inbox", "outbox", "audit_log", "participation", "ballot_choices"} <= {
+        t for t, _ in tables
+    }
+    found: list[str] = []
+    for table, rows in tables:
+        for values in rows:
+            row = list(values.values())
+            text = " ".join(str(v) for v in row if v is not None)
+            who = any(i in text for i in voters.identifiers()) or any(
+                values.get(c) in voters.person_ids
+                for c in ("person_id", "actor_id", "id" if table == "people" else "")
+            )
+            what = (
+                any(m in text for m in (*BALLOT_MARKS, *TYPED_VOTES))
+                or any(str(v).strip() in (*BARE_VOTES, *ASKED_MINE) for v in row)
+                or any(values.get(c) is not None for c in ("proposal_id", "voter_key"))
+            )
+            if who and what:
+                found.append(f"{table}: {values}")
     return found
 
 
@@ -316,12 +359,17 @@ async def test_no_copy_of_the_database_links_a_voter_to_a_choice(
     assert {r["person_id"] for r in participation} <= voters.person_ids
     assert len(participation) == 5
 
-    live = backup_copy(sms.sanal.settings.db.as_posix(), tmp_path / "live-copy.db")
-    await sms.sanal.stop()
-    stopped = copy_files(tmp_path, tmp_path / "stopped")
-    for copy in (live, stopped):
-        assert leaks(copy, voters) == []
-        assert raw_leaks(copy) == []
+    if isinstance(sms.sanal.settings.db, str):  # PostgreSQL: its rows, running and stopped
+        assert leaks(sms.sanal.settings.db, voters) == []
+        await sms.sanal.stop()
+        assert leaks(sms.sanal.settings.db, voters) == []
+    else:  # SQLite: a copy of the file while it runs, and the files as they lie after
+        live = backup_copy(sms.sanal.settings.db.as_posix(), tmp_path / "live-copy.db")
+        await sms.sanal.stop()
+        stopped = copy_files(tmp_path, tmp_path / "stopped")
+        for copy in (live, stopped):
+            assert leaks(copy, voters) == []
+            assert raw_leaks(copy) == []
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "twilio" in {r.name.split(".")[0] for r in caplog.records}  # it did log
     assert [m for m in (*BALLOT_MARKS, *TYPED_VOTES) if m in logged] == []
@@ -361,10 +409,13 @@ async def test_the_simulators_training_database_keeps_ballots_secret_too(
 
     voters = Voters(SMS_VOTERS)
     await voter_ids(sanal, voters)
-    live = backup_copy(sanal.settings.db.as_posix(), tmp_path / "sim-copy.db")
+    live: Path | str = sanal.settings.db
+    if isinstance(live, Path):
+        live = backup_copy(live.as_posix(), tmp_path / "sim-copy.db")
+        assert raw_leaks(live) == []
     assert leaks(live, voters) == []
-    assert raw_leaks(live) == []
-    # ...and after a restart, on the copy, the history shows that ballots went, not what.
+    # ...and after a restart, on the copy (PostgreSQL: a second process on the same
+    # database), the history shows that ballots went, not what.
     again = Sanal(make_settings(tmp_path, db=live), sanal.clock)
     await again.open()
     try:

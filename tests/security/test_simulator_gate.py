@@ -36,7 +36,7 @@ from bot.wiring import build
 from handlers.delivery import route_for
 from storage import inbox, people
 from storage import simulator as sim_store
-from storage.db import Database, fetchall
+from storage.db import Database, fetchall, table_names
 from storage.identities import Identity
 from storage.people import Person
 from tests.channels.conftest import (
@@ -67,9 +67,6 @@ async def snapshot(sanal: Sanal, skip: tuple[str, ...] = ()) -> dict[str, list[t
     """Every row of every table (but ``skip``, and ``health``, which /healthz rewrites)."""
     skip = (*skip, "health")
     db = sanal.db.reader
-    tables = await fetchall(
-        db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
-    )
     return {
         t: [
             tuple(r)
@@ -77,7 +74,7 @@ async def snapshot(sanal: Sanal, skip: tuple[str, ...] = ()) -> dict[str, list[t
             # The scheduler's backup lease is the scheduler's work, not the simulator's.
             if not (t == "settings_kv" and str(r[0]).startswith("backup."))
         ]
-        for t in sorted(r["name"] for r in tables)
+        for t in await table_names(db)
         if t not in skip
     }
 
@@ -421,12 +418,9 @@ def test_chat_refuses_where_a_real_channel_is_configured(
 
 async def _dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     async with Database(db) as database:
-        tables = await database.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
-        )
         return {
             t: [tuple(r) for r in await database.fetchall(f"SELECT * FROM {t} ORDER BY 1")]
-            for t in sorted(r["name"] for r in tables)
+            for t in await table_names(database.reader)
             if t != "audit_log"
         }
 

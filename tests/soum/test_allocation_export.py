@@ -8,8 +8,6 @@ import asyncio
 import csv
 import io
 import json
-import shutil
-from collections.abc import Iterator
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +26,7 @@ from handlers.allocation import RULES
 from handlers.reports.allocation_export import COLUMNS
 from handlers.reports.data import soum_report
 from handlers.soum_plan import SoumPlan
+from tests import suite_backend
 from tests.conftest import START, make_settings
 from tests.soum.scenario import BAGS, PLAN_YEAR, ZAG, scored_and_chosen
 
@@ -53,31 +52,29 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | str:
     monkeypatch.chdir(tmp_path)
-    copy = tmp_path / "sanal.db"
-    shutil.copy(built, copy)
-    return copy
+    return suite_backend.copy(built, tmp_path / "sanal.db")
 
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(main, ["report", *args], catch_exceptions=False)
 
 
-def the_plan(db: Path) -> SoumPlan:
+def the_plan(folder: Path) -> SoumPlan:
     async def go() -> SoumPlan:
-        async with database(make_settings(db.parent), needs_key=False) as d:
+        async with database(make_settings(folder), needs_key=False) as d:
             return (await soum_report(d.reader, ZAG, PLAN_YEAR)).plan
 
     return asyncio.run(go())
 
 
-def test_csv_and_json_read_back_as_the_plan(db: Path, tmp_path: Path) -> None:
+def test_csv_and_json_read_back_as_the_plan(db: Path | str, tmp_path: Path) -> None:
     for fmt in ("csv", "json"):
         result = run("allocation", "--soum", ZAG, "--format", fmt, "--db", str(db))
         assert result.exit_code == 0, result.output
         assert result.stdout.strip() == f"allocation-{ZAG}-{PLAN_YEAR}.{fmt}"
-    plan = the_plan(db)
+    plan = the_plan(tmp_path)
     rows = list(
         csv.DictReader(io.StringIO((tmp_path / f"allocation-{ZAG}-{PLAN_YEAR}.csv").read_text()))
     )
@@ -130,12 +127,12 @@ def test_csv_and_json_read_back_as_the_plan(db: Path, tmp_path: Path) -> None:
     assert "••••" in text
 
 
-def test_the_soum_pb_command(db: Path, tmp_path: Path) -> None:
+def test_the_soum_pb_command(db: Path | str, tmp_path: Path) -> None:
     result = run("soum-pb", ZAG, "--db", str(db))
     assert result.exit_code == 0, result.output
     path = tmp_path / f"sanal-{ZAG}-{PLAN_YEAR}.pb"
     inst, prof = parse_pabulib(str(path))
-    plan = the_plan(db)
+    plan = the_plan(tmp_path)
     assert inst.meta["rule"] == "greedy-custom"
     assert inst.budget_limit == 80_000_000
     assert {p.name for p in inst if inst.project_meta[p]["selected"] == "1"} == {

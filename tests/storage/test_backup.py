@@ -25,6 +25,10 @@ from storage.keyguard import fingerprint
 from tests.conftest import make_settings
 from tests.storage.test_keyguard import _running, _two_voters, _votes
 
+# The SQLite file's backup, restore, permissions and WAL. On PostgreSQL a backup is
+# pg_dump's (tests/operator, bot/backup_cli.py), and the server keeps its files private.
+pytestmark = pytest.mark.sqlite_only
+
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)

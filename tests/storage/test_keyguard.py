@@ -25,13 +25,14 @@ from bot.core.settings import Settings
 from bot.web import build_web_app
 from storage import ballots
 from storage.keyguard import FINGERPRINT_KEY, BallotKeyError, fingerprint
+from tests import suite_backend
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_settings
 from tests.faults.serve import PREFIXES, free_port
 from tests.scheduler.world import open_voting_round
 
 
-def data(path: Path) -> bytes:
-    return path.read_bytes()
+def data(where: Path | str) -> bytes:
+    return suite_backend.contents(where)
 
 
 def _key_file_settings(tmp_path: Path) -> Settings:
@@ -121,7 +122,7 @@ async def test_a_new_database_gets_a_private_key_and_keeps_only_its_fingerprint(
         )
         assert row is not None
         assert row["value"] == fingerprint(key.encode())
-    assert key.encode() not in data(Path(settings.db))
+    assert key.encode() not in data(settings.db)
     # Opened again: the same key, not a new one.
     async with _running(settings, clock):
         assert settings.ballot_key_file().read_text().strip() == key
@@ -188,7 +189,7 @@ async def test_every_command_that_changes_it_refuses_with_one_line(
     assert lines[0].startswith("Error: ballot key missing"), output
     assert not settings.ballot_key_file().exists()
     assert not (tmp_path / "copy.db").exists()
-    assert data(Path(settings.db)) == before
+    assert data(settings.db) == before
 
 
 @pytest.mark.parametrize(
@@ -213,7 +214,7 @@ async def _cli(
     only a main thread may), with no key in the environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
     env.update(SANAL_DB=str(settings.db), SANAL_PORT=str(free_port()))
-    before = data(Path(settings.db))
+    before = data(settings.db)
     script = Path(sys.executable).with_name("sanal")
     sanal = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
     done = await asyncio.to_thread(

@@ -98,7 +98,7 @@ async def test_blocked_by_the_user_marks_the_person_and_sms_takes_over(
     row = await status_of(world, "n1")
     assert row["status"] == "failed"
     assert "blocked" in str(row["last_error"])
-    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", str(bat.id))
     assert person["telegram_blocked"] == 1
     # The governor accepts the proposal: its author hears of it by SMS now.
     await gov.say("/accept 1")
@@ -111,7 +111,7 @@ async def test_blocked_by_the_user_marks_the_person_and_sms_takes_over(
     # Writing to the bot again means they unblocked it.
     fake_tg._blocked.clear()
     await bat.say("/help")
-    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", str(bat.id))
     assert person["telegram_blocked"] == 0
 
 

@@ -22,7 +22,7 @@ async def test_start_asks_for_the_phone_contact(world: TgWorld, fake_tg: FakeTel
     assert asked.reply_markup["one_time_keyboard"]
     # Until the contact is shared, words are not acted on: they ask for it again.
     assert "хуваалцана уу" in await bat.say(f"/join {ZAG_BAG_1}")
-    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", str(bat.id))
     assert person["phone"] is None
     assert person["bag_code"] is None
 
@@ -74,7 +74,7 @@ async def test_the_account_becomes_the_person_who_texts(world: TgWorld) -> None:
     assert owner["channel"] == "telegram"
     assert owner["bag_code"] == ZAG_BAG_1
     # The account's first record, made by /start, no longer answers to the account.
-    assert len(await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)) == 1
+    assert len(await world.rows(f"{TG_PERSON} WHERE i.address = ?", str(bat.id))) == 1
     # In Telegram they are registered already.
     assert "Bayanbulag" in await bat.say(f"/join {ZAG_BAG_1}")
 
@@ -115,10 +115,10 @@ async def test_stop_and_start_again(world: TgWorld) -> None:
     bat = world.user(1009)
     await bat.link("+97699112255")
     assert render("stop.ok", "mn") in await bat.say("/stop")
-    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", str(bat.id))
     assert person["opted_out"] == 1
     assert render("start.ok", "mn") in await bat.say("/start")  # Telegram's Start button
-    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", bat.id)
+    [person] = await world.rows(f"{TG_PERSON} WHERE i.address = ?", str(bat.id))
     assert person["opted_out"] == 0
 
 
