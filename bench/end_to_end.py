@@ -42,6 +42,7 @@ from bench.inbound_sms import (
     _check_ballots,
     _fake_twilio,
     _load,
+    _profile,
     _requests,
     _summary,
     _wait_healthy,
@@ -51,6 +52,13 @@ from bench.memory import _free_port
 PHONES = int(os.environ.get("BENCH_E2E_PHONES", "1000"))
 ROUNDS = int(os.environ.get("BENCH_E2E_ROUNDS", "2"))
 GOAL = 1_000  # messages a second end to end on 2 cores (issue 16)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used: what a message costs the server,
+    whatever else shares the machine (its wall-clock rate drifts with them)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _until_answered(db: Path, expected: int) -> None:
@@ -103,6 +111,7 @@ async def main(phones: int = PHONES, n_rounds: int = ROUNDS) -> None:
         }
         server = await asyncio.create_subprocess_exec(
             sys.executable,
+            *_profile(),
             "-m",
             "bench.sql_count",
             str(counts_file),
@@ -112,21 +121,22 @@ async def main(phones: int = PHONES, n_rounds: int = ROUNDS) -> None:
             stderr=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}"
-        webhook_rates, e2e_rates = [], []
+        webhook_rates, e2e_rates, cpu_ms = [], [], []
         try:
             await _wait_healthy(url)
             print(f"{'round':<6} {'end to end (handled and answered)':<36} "
-                  f"{'webhook, storing only':<40} ratio")  # fmt: skip
+                  f"{'webhook, storing only':<40} ratio  server CPU a message")  # fmt: skip
             for r, (per_phone, _) in enumerate(rounds, 1):
-                t0 = time.perf_counter()
+                t0, cpu0 = time.perf_counter(), _cpu_seconds(server.pid)
                 load_s, latencies = await _load(f"{url}/sms/twilio", per_phone)
                 await _until_answered(db, r * per_round)
                 e2e = per_round / (time.perf_counter() - t0)
+                cpu_ms.append((_cpu_seconds(server.pid) - cpu0) * 1000 / per_round)
                 webhook, webhook_text = _summary(load_s, latencies)
                 webhook_rates.append(webhook)
                 e2e_rates.append(e2e)
                 print(f"{r:<6} {f'{e2e:6,.0f} messages/s':<36} {webhook_text:<40} "
-                      f"{e2e / webhook:.2f}")  # fmt: skip
+                      f"{e2e / webhook:.2f}  {cpu_ms[-1]:.2f} ms")  # fmt: skip
         finally:
             with contextlib.suppress(ProcessLookupError):  # SIGINT: a clean stop
                 server.send_signal(signal.SIGINT)
@@ -136,7 +146,8 @@ async def main(phones: int = PHONES, n_rounds: int = ROUNDS) -> None:
         met = "met" if e2e >= GOAL else "NOT met"
         print(f"median: {e2e:,.0f} messages/s end to end, webhook storing only "
               f"{webhook:,.0f} req/s (ratio {e2e / webhook:.2f})   goal: >= {GOAL:,} "
-              f"messages/s -> {met}")  # fmt: skip
+              f"messages/s -> {met}; server CPU {statistics.median(cpu_ms):.2f} ms a "
+              f"message")  # fmt: skip
         total = per_round * n_rounds
         _print_counts(counts_file, total)
         _check_ballots(db, phones * n_rounds, tally)
@@ -145,11 +156,14 @@ async def main(phones: int = PHONES, n_rounds: int = ROUNDS) -> None:
 
 def _print_counts(counts_file: Path, messages: int) -> None:
     data = json.loads(counts_file.read_text(encoding="utf-8"))
-    counts = data["counts"]
-    parts = {k: counts.get(k, 0) / messages for k in ("handle", "store", "send")}
-    print(f"database round trips a message: {sum(parts.values()):.1f} = handling "
-          f"{parts['handle']:.1f} + storing {parts['store']:.2f} + sending "
-          f"{parts['send']:.2f}")  # fmt: skip
+    phases = ("handle", "store", "send")
+    hops = {k: data["counts"].get(k, 0) / messages for k in phases}
+    here = {k: data.get("inline", {}).get(k, 0) / messages for k in phases}
+    print(f"database statements a message: handling {hops['handle'] + here['handle']:.1f}, "
+          f"storing {hops['store'] + here['store']:.2f}, sending "
+          f"{hops['send'] + here['send']:.2f}; of them round trips to its thread: "
+          f"{sum(hops.values()):.2f} = {hops['handle']:.2f} + {hops['store']:.2f} + "
+          f"{hops['send']:.2f}")  # fmt: skip
     for text, n in data["statements"]:
         print(f"  {n / messages:6.2f}  {text}")
 
