@@ -23,9 +23,8 @@ BAG = "644651"
 
 
 def settings_for(folder: Path, **extra: Any) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None, db=folder / "sanal.db", ballot_key=SecretStr("bench"), **extra
-    )
+    extra = {"db": folder / "sanal.db", "data_dir": folder, **extra}
+    return Settings(_env_file=None, ballot_key=SecretStr("bench"), **extra)  # type: ignore[call-arg]
 
 
 def header(title: str) -> None:

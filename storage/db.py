@@ -15,10 +15,11 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
 
@@ -62,6 +63,35 @@ class SavepointError(DatabaseError):
     roll back rather than go on with it."""
 
 
+class Cursor(Protocol):
+    """What a statement run with :meth:`Tx.execute` gives back: the rows it changed."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """A statement run to its end and its cursor closed: nothing of it stays open."""
+
+    rowcount: int
+
+
+def _to_the_end(raw: sqlite3.Connection, sql: str, params: Params) -> _Done:
+    """Run a statement and close its cursor (on whichever thread calls this).
+
+    A cursor left open keeps its statement in progress (a PRAGMA's row, an UPDATE's
+    RETURNING rows not read), and SQLite refuses to COMMIT while one is. aiosqlite's
+    thread keeps the last result it produced until it runs something else, so a cursor
+    handed back from there lives on while statements run here (:class:`_InlineTx`).
+    The changes of an INSERT, UPDATE or DELETE are all made by its first step."""
+    cursor = raw.execute(sql, params)
+    try:
+        return _Done(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
 class Tx:
     """A transaction (or, for the reader, a connection outside one) on Sanal's database.
 
@@ -81,10 +111,14 @@ class Tx:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    def execute(self, sql: str, params: Params = ()) -> Awaitable[aiosqlite.Cursor]:
-        return self._conn.execute(sql, params)
+    def execute(self, sql: str, params: Params = ()) -> Awaitable[Cursor]:
+        """Run a statement for its effect (rows are read with :meth:`execute_fetchall`)."""
+        # aiosqlite's own queue to its thread (what its execute uses), with a function
+        # that closes the cursor there.
+        run: Callable[..., Awaitable[Cursor]] = self._conn._execute
+        return run(_to_the_end, self._conn._conn, sql, params)
 
-    def executemany(self, sql: str, params: Iterable[Params]) -> Awaitable[aiosqlite.Cursor]:
+    def executemany(self, sql: str, params: Iterable[Params]) -> Awaitable[Cursor]:
         return self._conn.executemany(sql, params)
 
     def execute_fetchall(self, sql: str, params: Params = ()) -> Awaitable[Iterable[Row]]:
@@ -139,6 +173,68 @@ class Tx:
             raise SavepointError(f"{sql}: {exc}") from exc
 
 
+class _InlineTx(Tx):
+    """The writer inside a write transaction: statements run at once on the calling
+    thread, not as a round trip to the connection's thread.
+
+    A round trip there and back (a queue, a wake-up of the event loop, the GIL changing
+    hands twice) costs far more than the indexed statements of handling a message, and a
+    message made a dozen of them. Inside ``BEGIN IMMEDIATE`` nothing waits on a lock in
+    WAL mode (readers never block the writer), so a statement here takes only its own
+    time. The COMMIT, which may checkpoint the WAL and write to the disk, still goes to
+    the connection's thread, as does everything outside a write transaction."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__(conn)
+        self._raw: sqlite3.Connection = conn._conn
+
+    async def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return _to_the_end(self._raw, sql, params)
+
+    async def executemany(self, sql: str, params: Iterable[Params]) -> Cursor:
+        cursor = self._raw.executemany(sql, params)
+        try:
+            return _Done(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> Iterable[Row]:
+        return self._raw.execute(sql, params).fetchall()
+
+    async def execute_insert(self, sql: str, params: Params = ()) -> Row | None:
+        cursor = self._raw.execute(sql, params)
+        try:
+            cursor.execute("SELECT last_insert_rowid()")
+            row: Row | None = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row
+
+    async def _step(self, sql: str) -> None:
+        try:
+            _to_the_end(self._raw, sql, ())
+        except DatabaseError as exc:
+            raise SavepointError(f"{sql}: {exc}") from exc
+
+    async def begin(self) -> None:
+        """``BEGIN IMMEDIATE`` here if the write lock is free; if another process holds
+        it, the wait (up to the busy timeout, and again) happens on the connection's
+        thread, never blocking the event loop."""
+        raw = self._raw
+        _to_the_end(raw, "PRAGMA busy_timeout=0", ())
+        try:
+            _to_the_end(raw, "BEGIN IMMEDIATE", ())
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            _to_the_end(raw, f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}", ())
+        await _begin_immediate(Tx(self._conn))
+
+
 # Storage's own name for the same type, in the signatures of its functions.
 Conn = Tx
 
@@ -173,6 +269,7 @@ class Database:
         self.backup_dir = backup_dir or Path(self.path).parent / "backups"
         self.migrated: list[str] = []
         self._writer: Tx | None = None
+        self._inline: _InlineTx | None = None
         self._reader: Tx | None = None
         self._write_lock = asyncio.Lock()
 
@@ -199,6 +296,7 @@ class Database:
             if not touch_private(Path(self.path)):
                 make_private(Path(self.path))
         self._writer = await self._connect()
+        self._inline = _InlineTx(self._writer._conn)
         await _quick_check(self._writer, self.path)
         await self._writer.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable in WAL mode against process crashes (kill -9); only a power loss
@@ -224,7 +322,14 @@ class Database:
         self._reader = await self._connect()
 
     async def _connect(self) -> Tx:
-        conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS)
+        # Made on the connection's thread, used from the loop's too (_InlineTx), never
+        # at the same time: the write lock orders them.
+        conn = await aiosqlite.connect(
+            self.path,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS,
+            check_same_thread=False,
+        )
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -243,7 +348,7 @@ class Database:
             if conn is not None:
                 with contextlib.suppress(sqlite3.Error):  # closing a broken file still closes
                     await conn.close()
-        self._reader = self._writer = None
+        self._reader = self._writer = self._inline = None
 
     async def __aenter__(self) -> Database:
         return await self.open()
@@ -271,8 +376,10 @@ class Database:
         outbox claim): PostgreSQL then lets it run beside the one serial writer. SQLite
         has one writer whatever is asked."""
         async with self._write_lock:
-            conn = self.writer
-            await _begin_immediate(conn)
+            conn = self._inline
+            if conn is None:
+                raise RuntimeError("database is not open")
+            await conn.begin()
             try:
                 yield conn
             except BaseException:
