@@ -37,16 +37,14 @@ import aiohttp
 
 from bench.common import START, header, new_app, populate, settings_for
 from bench.inbound_sms import (
-    ACCOUNT,
     CLIENTS,
     PROJECTS,
-    PUBLIC,
-    TOKEN,
     _fake_twilio,
     _load,
     _profile,
     _requests,
     _summary,
+    serve_env,
 )
 from bench.memory import _free_port
 from bot.app import Sanal
@@ -195,21 +193,7 @@ async def run(
             for i in range(servers):
                 port = _free_port()
                 counts_files.append(folder / f"sql_counts_{i}.json")
-                env = {
-                    **os.environ,
-                    "SANAL_DB": str(db),
-                    "SANAL_PORT": str(port),
-                    "SANAL_BALLOT_KEY": "bench",
-                    "SANAL_SMS_PROVIDER": "twilio",
-                    "SANAL_PUBLIC_URL": PUBLIC,
-                    "TWILIO_ACCOUNT_SID": ACCOUNT,
-                    "TWILIO_AUTH_TOKEN": TOKEN,
-                    "TWILIO_FROM_NUMBER": "+15005550006",
-                    "SANAL_TWILIO_API_URL": fake_url,
-                    "SANAL_TWILIO_RATE_PER_SECOND": "100000",
-                    "SANAL_FLOOD_THRESHOLD": "100",
-                    "SANAL_SCHEDULER_ENABLED": "false",
-                }
+                env = serve_env(db, port, fake_url)
                 if backend != "sqlite":
                     env["SANAL_DATA_DIR"] = str(folder / f"data{i}")
                 procs.append(

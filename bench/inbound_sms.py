@@ -135,6 +135,26 @@ async def _wait_healthy(url: str) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
+def serve_env(db: Path | str, port: int, fake_url: str) -> dict[str, str]:
+    """`sanal serve`'s environment for a bench: Twilio pointed at the fake API, sends not
+    paced, the flood limit out of the way, no scheduler."""
+    return {
+        **os.environ,
+        "SANAL_DB": str(db),
+        "SANAL_PORT": str(port),
+        "SANAL_BALLOT_KEY": "bench",
+        "SANAL_SMS_PROVIDER": "twilio",
+        "SANAL_PUBLIC_URL": PUBLIC,
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "SANAL_TWILIO_API_URL": fake_url,
+        "SANAL_TWILIO_RATE_PER_SECOND": "100000",
+        "SANAL_FLOOD_THRESHOLD": "100",
+        "SANAL_SCHEDULER_ENABLED": "false",
+    }
+
+
 async def _fake_twilio() -> tuple[web.AppRunner, str, list[int]]:
     """Accepts every message (201), counting them."""
     count = [0]
@@ -179,21 +199,7 @@ async def main(phones: int = PHONES, n_rounds: int = ROUNDS) -> None:
         await app.stop()
         fake, fake_url, sent = await _fake_twilio()
         port = _free_port()
-        env = {
-            **os.environ,
-            "SANAL_DB": str(folder / "sanal.db"),
-            "SANAL_PORT": str(port),
-            "SANAL_BALLOT_KEY": "bench",
-            "SANAL_SMS_PROVIDER": "twilio",
-            "SANAL_PUBLIC_URL": PUBLIC,
-            "TWILIO_ACCOUNT_SID": ACCOUNT,
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            "SANAL_TWILIO_API_URL": fake_url,
-            "SANAL_TWILIO_RATE_PER_SECOND": "100000",
-            "SANAL_FLOOD_THRESHOLD": "100",
-            "SANAL_SCHEDULER_ENABLED": "false",
-        }
+        env = serve_env(folder / "sanal.db", port, fake_url)
         server = await asyncio.create_subprocess_exec(
             sys.executable,
             *_profile(),
