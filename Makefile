@@ -44,7 +44,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench
 
 soak: $(VENV)/.test-deps
-	SANAL_SOAK=1 $(BIN)/pytest -m soak
+	SANAL_SOAK=1 $(BIN)/pytest -m soak --timeout=0
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
