@@ -128,7 +128,7 @@ class SchedulerService:
         await _note_sweep(app, now)
         # After the sweep (deadlines first); a daily copy, in a thread (scheduler/backups.py).
         await backups.run_due(app.db, self.settings, now)
-        await app.db.fold_wal()  # sealed ballot messages leave the -wal file (storage/db.py)
+        await app.db.purge_sealed()  # sealed ballots' old text leaves the files (storage/)
         await app.release_held()  # replies a crash left before their documents were made
         # Reminders and results are queued; retries of errored sends come due by their
         # own time: either way the senders look at the outbox now.

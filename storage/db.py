@@ -419,8 +419,9 @@ class Database:
         """Call ``wake`` when another process queues messages (PostgreSQL only; on
         SQLite other processes' rows are found by the senders' one-second poll)."""
 
-    async def fold_wal(self) -> None:
-        """Copy the WAL into the database file without waiting for anyone (PASSIVE).
+    async def purge_sealed(self) -> None:
+        """Let the old text of sealed ballot messages leave the database's files: on
+        SQLite, copy the WAL into the database file without waiting for anyone (PASSIVE).
 
         The scheduler calls this at every sweep: a message is written before it is handled,
         so a vote's text sits in the -wal file until its frames are checkpointed. After

@@ -72,6 +72,9 @@ ONLY_ONE = {"sweep": 2}
 OPEN_LOCK = 3
 OWNER_SPACE = 0x53414E42  # a sender's: the second key is a digest of its owner id
 OUTBOX_CHANNEL = "sanal_outbox"
+# Where a ballot's text or choice is sealed or replaced (handlers/secrecy.py): their old
+# row versions are vacuumed away after every sweep (PgDatabase.purge_sealed).
+SEALED_TABLES = ("inbox", "outbox", "ballot_choices")
 _BEGIN_SERIAL = f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_SPACE}, {WRITE_LOCK})"
 _COUNT = re.compile(r"(\d+)$")
 # Single-quoted literals, double-quoted names and comments pass through untouched; a
@@ -397,8 +400,23 @@ class PgDatabase(Database):
         """Statements each atomic alone (autocommit), on the pool."""
         return await statement(self.writer)
 
-    async def fold_wal(self) -> None:
-        """Nothing to do: the server keeps its own write-ahead log."""
+    async def purge_sealed(self) -> None:
+        """VACUUM the tables a ballot is sealed or replaced in.
+
+        PostgreSQL never overwrites a row: sealing a message writes a new version and
+        leaves the old one, its text as typed, in the table's file until VACUUM prunes it
+        (autovacuum may wait for thousands of changes). Pruned, the old version's bytes
+        go; a few may stay in the page's free space until new rows fill it (README,
+        "Ballot secrecy", PostgreSQL). The visibility map lets VACUUM skip every page
+        nothing changed on, so this costs little each sweep. ``SKIP_LOCKED``: another
+        process vacuuming now is as good (the next sweep tries again)."""
+        if self._pool is None:
+            return
+        try:
+            async with self._pool.acquire() as raw:
+                await raw.execute(f"VACUUM (SKIP_LOCKED) {', '.join(SEALED_TABLES)}")
+        except (OSError, asyncpg.PostgresError) as exc:  # never fails a sweep
+            log.warning("VACUUM of the sealed messages skipped: %s", exc)
 
 
 def _owner_key(owner: str) -> int:
