@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,14 +34,14 @@ from storage.db import (
     Database,
     DatabaseError,
     DatabaseUnusable,
+    Row,
     Tx,
-    chunks,
     fetchall,
     fetchone,
     migration_files,
 )
 
-BATCH = 500  # rows a statement of executemany
+BATCH = 500  # rows read by a statement, and written by an executemany
 SKIPPED = ("schema_migrations",)  # the target's own, from its migrations
 
 
@@ -335,39 +335,63 @@ async def _copy_table(src: Tx, dst: Tx, source: Table, target: Table) -> None:
     if absent:
         raise CopyError(f"{target.name}: the source has no {', '.join(sorted(absent))}")
     listed = ", ".join(f'"{n}"' for n in names)
-    order = f" ORDER BY {', '.join(repr_names(source.key))}" if source.key else ""
-    rows = await fetchall(src, f'SELECT {listed} FROM "{target.name}"{order}')  # noqa: S608
-    if not rows:
-        return
     kinds = [c.kind for c in target.columns]
     # A row may name one that comes after it (a unit's parent, a merged proposal):
     # those columns are filled in once every row is there.
     later = [names.index(c) for c in target.self_refs]
-    values = [_row(r, kinds, later) for r in rows]
     marks = ", ".join("?" * len(names))
-    for batch in chunks(values, BATCH):
-        await dst.executemany(f'INSERT INTO "{target.name}" ({listed}) VALUES ({marks})', batch)  # noqa: S608
+    insert = f'INSERT INTO "{target.name}" ({listed}) VALUES ({marks})'  # noqa: S608
+    async for rows in _read(src, target.name, names, source.key):
+        await dst.executemany(insert, [_row(r, kinds, later) for r in rows])
     if later and target.key:
         key_at = [names.index(k) for k in target.key]
-        for i in later:
-            col = names[i]
-            where = " AND ".join(f'"{k}" = ?' for k in target.key)
-            updates = [
-                (_value(r[i], kinds[i]), *(_value(r[k], kinds[k]) for k in key_at))
-                for r in rows
-                if r[i] is not None
-            ]
-            for batch in chunks(updates, BATCH):
-                await dst.executemany(
-                    f'UPDATE "{target.name}" SET "{col}" = ? WHERE {where}',  # noqa: S608
-                    batch,
-                )
+        where = " AND ".join(f'"{k}" = ?' for k in target.key)
+        async for rows in _read(src, target.name, names, target.key):
+            for i in later:
+                updates = [
+                    (_value(r[i], kinds[i]), *(_value(r[k], kinds[k]) for k in key_at))
+                    for r in rows
+                    if r[i] is not None
+                ]
+                if updates:
+                    await dst.executemany(
+                        f'UPDATE "{target.name}" SET "{names[i]}" = ? WHERE {where}',  # noqa: S608
+                        updates,
+                    )
     if target.identity is not None:
         await dst.execute(
             f"SELECT setval(pg_get_serial_sequence(?, ?), "  # noqa: S608 - a catalog name
             f'(SELECT max("{target.identity}") FROM "{target.name}"))',
             (target.name, target.identity),
         )
+
+
+async def _read(src: Tx, table: str, names: list[str], key: list[str]) -> AsyncIterator[list[Row]]:
+    """A table's rows, BATCH at a time in ``key`` order (keyset paging: each batch starts
+    after the last one's key), so a national database is never held in memory whole. A
+    table without a primary key (none has one today) comes in one piece."""
+    if not key:
+        rows = await fetchall(src, f'SELECT {", ".join(repr_names(names))} FROM "{table}"')  # noqa: S608
+        if rows:
+            yield rows
+        return
+    listed = ", ".join(f'"{n}"' for n in names)
+    ordered = ", ".join(repr_names(key))
+    key_at = [names.index(k) for k in key]
+    after = f"({ordered}) > ({', '.join('?' * len(key))})"
+    last: tuple[Any, ...] | None = None
+    while True:
+        where, params = (f" WHERE {after}", last) if last is not None else ("", ())
+        rows = await fetchall(
+            src,
+            f'SELECT {listed} FROM "{table}"{where} ORDER BY {ordered} LIMIT {BATCH}',  # noqa: S608
+            params,
+        )
+        if rows:
+            yield rows
+        if len(rows) < BATCH:
+            return
+        last = tuple(rows[-1][i] for i in key_at)
 
 
 def repr_names(names: Iterable[str]) -> list[str]:

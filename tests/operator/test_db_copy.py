@@ -27,6 +27,7 @@ from bot.core.clock import ManualClock
 from bot.db_cli import _table
 from bot.web import build_web_app
 from storage import ballots, proposals, rounds
+from storage import copy as storage_copy
 from storage.copy import Copied, Counted, Table, in_order
 from storage.keyguard import BallotKeyError
 from tests.conftest import GOVERNOR, ZAG_BAG_1, Phone, make_official, make_settings
@@ -334,3 +335,37 @@ def test_parents_come_first() -> None:
     names = [t.name for t in in_order(found)]
     assert names.index("units") < names.index("rounds") < names.index("proposals")
     assert names.index("people") < names.index("proposals") < names.index("ballot_choices")
+
+
+# Both backends in one test whatever the pass (its source is a SQLite file): run once.
+@pytest.mark.sqlite_only
+async def test_a_copy_read_two_rows_at_a_time_is_the_same_copy(
+    tmp_path: Path, clock: ManualClock, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tables are read a batch at a time (keyset paging), so a national database never
+    sits in memory whole: with batches of two, every table spans many of them, units and
+    merged proposals name rows of later batches, and the copy is still the same data."""
+    source = tmp_path / "sanal.db"
+    app = Sanal(make_settings(tmp_path, db=str(source), ballot_key=None), clock)
+    await app.open()
+    try:
+        await _round(app)
+        before = await _snapshot(app)
+    finally:
+        await app.stop()
+    monkeypatch.setattr(storage_copy, "BATCH", 2)
+    copied = await storage_copy.copy(source, pg_url)
+    assert copied.mismatched() == []
+    assert copied.rows > 100  # the places alone span dozens of batches
+    back = tmp_path / "back.db"
+    assert (await storage_copy.copy(pg_url, back)).mismatched() == []
+    # The key goes where each side's settings look for it (`sanal db copy` does this).
+    for key_file in (tmp_path / "sanal.key", tmp_path / "back.db.key"):
+        key_file.write_bytes(read(Path(f"{source}.key")))
+    for where in (pg_url, str(back)):
+        app = Sanal(make_settings(tmp_path, db=where, data_dir=tmp_path, ballot_key=None), clock)
+        await app.open()
+        try:
+            assert await _snapshot(app) == before
+        finally:
+            await app.stop()
