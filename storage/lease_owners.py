@@ -124,9 +124,10 @@ class LeaseOwner:
             os.close(fd)
 
     async def hold_on(self, db: Database) -> None:
-        """:meth:`hold`, and on PostgreSQL the server's lock that says we live."""
+        """:meth:`hold`, and on PostgreSQL the server's lock that says we live (taken
+        again if the connection holding it dropped; a no-op while it is held)."""
         self.hold()
-        if self.remote and not self._on_server:
+        if self.remote:
             from storage.postgres import PgDatabase
 
             if isinstance(db, PgDatabase):

@@ -249,6 +249,12 @@ class PgDatabase(Database):
         self._pool_tx: PgTx | None = None
         self._presence: asyncpg.Connection | None = None
         self._presence_lock = asyncio.Lock()
+        # What the presence connection holds, to take again on a new one: a connection
+        # that drops (a server restart, a proxy's idle cut) lets go of its locks, and this
+        # process's senders would look dead to the others for good.
+        self._owners: set[str] = set()
+        self._held_on: asyncpg.Connection | None = None  # the connection _owners are held on
+        self._listener: Callable[[object, int, str, str], None] | None = None
         # Our own NOTIFYs come back to our listener: the payload tells them apart.
         self._token = secrets.token_hex(8)
 
@@ -280,6 +286,8 @@ class PgDatabase(Database):
 
     async def _close_connections(self) -> None:
         presence, self._presence = self._presence, None
+        self._held_on, self._listener = None, None
+        self._owners.clear()
         if presence is not None:
             with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await presence.close()
@@ -348,23 +356,41 @@ class PgDatabase(Database):
             if self._presence is None or self._presence.is_closed():
                 if self._pool is None:
                     raise RuntimeError("database is not open")
+                lost = self._presence is not None
                 try:
                     self._presence = await asyncpg.connect(self.path)
                 except (OSError, asyncpg.PostgresError) as exc:
                     raise sqlite3.OperationalError(f"{_safe(self.path)}: {exc}") from exc
+                if lost:
+                    log.warning("database connection of the senders' locks was lost; renewed")
+                if self._listener is not None:
+                    await self._presence.add_listener(OUTBOX_CHANNEL, self._listener)
             yield self._presence
 
     async def hold_owner(self, owner: str) -> None:
-        """Say, for as long as this process lives, that ``owner`` (a sender) is alive."""
+        """Say, for as long as this process lives, that ``owner`` (a sender) is alive.
+
+        Called again at every look for left rows (bot/sender.py): a no-op while the lock is
+        held, and it takes every owner's lock again on a new connection when the old one
+        dropped. Meanwhile the others may have taken back rows this process was sending:
+        a send goes only if its row is still ours (storage.outbox.mark_attempts)."""
+        if self._held_on is not None and not self._held_on.is_closed() and owner in self._owners:
+            return
+        self._owners.add(owner)
         async with self._presence_connection() as conn:
-            got = await conn.fetchval(
-                "SELECT pg_try_advisory_lock($1, $2)", OWNER_SPACE, _owner_key(owner)
-            )
-        if not got:  # another live owner's id has the same digest: a new id is needed
-            raise sqlite3.OperationalError(f"sender {owner}: its lock is taken")
+            owners = self._owners if self._held_on is not conn else {owner}
+            for held in sorted(owners):
+                got = await conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1, $2)", OWNER_SPACE, _owner_key(held)
+                )
+                if not got:  # another live owner's id has the same digest: a new id is needed
+                    self._owners.discard(held)
+                    raise sqlite3.OperationalError(f"sender {held}: its lock is taken")
+            self._held_on = conn
 
     async def release_owner(self, owner: str) -> None:
         """An orderly stop: ``owner``'s leases are free for the others now."""
+        self._owners.discard(owner)
         if self._presence is None or self._presence.is_closed():
             return  # the lock went with the connection
         async with self._presence_connection() as conn:
@@ -395,6 +421,7 @@ class PgDatabase(Database):
 
         async with self._presence_connection() as conn:
             await conn.add_listener(OUTBOX_CHANNEL, heard)
+            self._listener = heard  # a new presence connection listens again
 
     async def alone(self, statement: Callable[[Tx], Awaitable[T]]) -> T:
         """Statements each atomic alone (autocommit), on the pool."""
