@@ -55,11 +55,21 @@ ROUNDS = int(os.environ.get("BENCH_E2E_ROUNDS", "2"))
 GOAL = 1_000  # messages a second end to end on 2 cores (issue 16)
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_seconds(pid: int, task: int | None = None) -> float:
     """CPU time (user and system) a process has used: what a message costs the server,
-    whatever else shares the machine (its wall-clock rate drifts with them)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    whatever else shares the machine (its wall-clock rate drifts with them). With
+    ``task``, that thread's alone (the process's id: its event loop's thread)."""
+    where = f"/proc/{pid}/task/{task}/stat" if task is not None else f"/proc/{pid}/stat"
+    fields = Path(where).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_split(pids: list[int]) -> tuple[float, float]:
+    """CPU seconds so far of the servers' event-loop threads, and of their other threads
+    (aiosqlite's connections, the resolver): where a message's CPU goes."""
+    total = sum(_cpu_seconds(p) for p in pids)
+    loop = sum(_cpu_seconds(p, p) for p in pids)
+    return loop, total - loop
 
 
 async def _wait_listening(url: str) -> None:
@@ -210,7 +220,7 @@ async def run(
                     )
                 )
                 urls.append(f"http://127.0.0.1:{port}")
-            webhook_rates, e2e_rates, cpu_ms = [], [], []
+            webhook_rates, e2e_rates, cpu_ms, phases = [], [], [], []
             for i, url in enumerate(urls):
                 try:
                     await _wait_listening(url)
@@ -219,25 +229,33 @@ async def run(
                     print(f"serve {i} did not start:\n{log[-2000:]}")
                     raise
             print(f"{'round':<6} {'end to end (handled and answered)':<36} "
-                  f"{'webhook, storing only':<40} ratio  server CPU a message")  # fmt: skip
+                  f"{'webhook, storing only':<40} ratio  server CPU a message (burst + "
+                  f"after it; loop + other threads)")  # fmt: skip
             for r, (per_phone, _) in enumerate(rounds, 1):
                 t0 = time.perf_counter()
-                cpu0 = sum(_cpu_seconds(p.pid) for p in procs)
+                pids = [p.pid for p in procs]
+                cpu0 = _cpu_split(pids)
                 hooks = [f"{u}/sms/twilio" for u in urls]
                 load_s, latencies = await _load_spread(hooks, per_phone)
+                cpu1 = _cpu_split(pids)
                 try:  # a backend that cannot finish must not hang `make bench`
                     await asyncio.wait_for(_until_answered(db, r * per_round), 60 + per_round / 20)
                 except TimeoutError:
                     print(f"{r:<6} did not finish: messages left unhandled or unsent")
                     return None
                 e2e = per_round / (time.perf_counter() - t0)
-                cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu0
+                cpu2 = _cpu_split(pids)
+                cpu = sum(cpu2) - sum(cpu0)
                 cpu_ms.append(cpu * 1000 / per_round)
+                ms = [1000 / per_round * x for x in (sum(cpu1) - sum(cpu0),
+                      sum(cpu2) - sum(cpu1), cpu2[0] - cpu0[0], cpu2[1] - cpu0[1])]  # fmt: skip
+                phases.append(ms)
                 webhook, webhook_text = _summary(load_s, latencies)
                 webhook_rates.append(webhook)
                 e2e_rates.append(e2e)
                 print(f"{r:<6} {f'{e2e:6,.0f} messages/s':<36} {webhook_text:<40} "
-                      f"{e2e / webhook:.2f}  {cpu_ms[-1]:.2f} ms")  # fmt: skip
+                      f"{e2e / webhook:.2f}  {cpu_ms[-1]:.2f} ms ({ms[0]:.2f} + {ms[1]:.2f}; "
+                      f"{ms[2]:.2f} + {ms[3]:.2f})")  # fmt: skip
             problem = await _check(db, phones * n_rounds, tally, sent[0])
         finally:
             for proc in procs:
@@ -252,7 +270,9 @@ async def run(
         print(f"median: {e2e:,.0f} messages/s end to end, webhook storing only "
               f"{webhook:,.0f} req/s (ratio {e2e / webhook:.2f})   goal: >= {GOAL:,} "
               f"messages/s -> {met}; server CPU {statistics.median(cpu_ms):.2f} ms a "
-              f"message")  # fmt: skip
+              f"message ({statistics.median(x[0] for x in phases):.2f} burst + "
+              f"{statistics.median(x[1] for x in phases):.2f} after; loop thread "
+              f"{statistics.median(x[2] for x in phases):.2f})")  # fmt: skip
         if backend == "sqlite":
             _print_counts(counts_files[0], per_round * n_rounds)
         if problem is None:

@@ -7,12 +7,15 @@ by the other process within RECLAIM_EVERY seconds. Retryable errors back off in 
 table; the provider's retry_after is obeyed, and a provider-wide pause stops every send on
 that channel.
 
-Around each send the sender writes down, in group commits (whatever arrives while one
-commit runs shares the next; nothing waits on purpose): the attempt before the provider
-is called, and its outcome as soon as the provider answers. A crash between the two
-leaves the row "in doubt": Twilio and the Android gateway are asked before it is sent
-again; Telegram cannot be asked, and the row is sent again (at least once; README says
-why).
+Around each send the sender writes down the attempt before the provider is called, and
+its outcome once the provider answers. A crash between the two leaves the row "in doubt":
+Twilio and the Android gateway are asked before it is sent again; Telegram cannot be
+asked, and the row is sent again (at least once; README says why). Both are group
+commits: whatever arrives while one commit runs shares the next. When the pace lets a
+whole batch go at once (a peak, a fast provider), its attempts are written in the claim
+itself, and outcomes are committed at most every JOURNAL_EVERY seconds while sends keep
+coming: a handful of commits for a hundred messages, not two for each, and a crash forgets
+at most that long of accepted sends. At a slow pace each row goes as before, one by one.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ BATCH = 100
 BURST_SHARE = 0.02  # pacing may send this share of a second's messages at once
 STOP_GRACE = 20.0  # seconds a stop waits for the sends in flight (a provider's timeout)
 RECLAIM_EVERY = 5.0  # seconds between looks for rows that a dead sender left mid-send
+# While sends keep coming, outcomes are committed at most this often (a crash may forget
+# this long of accepted sends: Twilio and the gateway are asked, Telegram's go again).
+JOURNAL_EVERY = 0.01
 
 
 @dataclass(slots=True)
@@ -79,6 +85,7 @@ class Sender:
         self._last_per_address: dict[str, float] = {}
         self._journal: list[_Entry] = []
         self._writing: asyncio.Task[None] | None = None
+        self._last_commit = 0.0  # loop time the journal's last commit ended
         self._stopping = False
 
     @property
@@ -103,24 +110,29 @@ class Sender:
         now = self.clock.now()
         if self._paused_until and now < self._paused_until:
             return 0
+        # What the pace lets go at once has its attempts written in the claim.
+        ahead = self._pace_allows()
         # Sound by row locks alone (skip-locked on PostgreSQL): no need to wait for the
         # serial writer of the other processes (storage/postgres.py).
         async with self.db.write(serial=False) as conn:
-            rows = await outbox.claim_due(conn, self.channel, now, BATCH, LEASE, self.owner.id)
+            rows = await outbox.claim_due(
+                conn, self.channel, now, BATCH, LEASE, self.owner.id, attempt=ahead
+            )
         self._mine.update(r.id for r in rows)
         slots = asyncio.Semaphore(max(1, getattr(self.transport, "concurrency", 1)))
         last_to: dict[str, asyncio.Task[None]] = {}
         started: list[asyncio.Task[None]] = []
         for i, row in enumerate(rows):
             if self._stopping:  # the rest goes back at once, for the next start
-                await self._release(rows[i:], 0.0)
+                await self._release(rows[i:], 0.0, ahead - i)
                 break
             wait = await self._wait_for_pace(row.address)
             if wait is not None or self._paused():
-                await self._release(rows[i:], wait or self._pause_left())
+                await self._release(rows[i:], wait or self._pause_left(), ahead - i)
                 break
             await slots.acquire()
-            task = asyncio.create_task(self._send_after(row, last_to.get(row.address), slots))
+            before = last_to.get(row.address)
+            task = asyncio.create_task(self._send_after(row, before, slots, i < ahead))
             last_to[row.address] = task
             started.append(task)
             if i == 0:
@@ -161,6 +173,22 @@ class Sender:
             if self.owner.id in owners:
                 await outbox.take_back(conn, self.owner.id, now, keep=sorted(self._mine))
 
+    def _pace_allows(self) -> int:
+        """How many sends the pace lets go now, one after another (nothing consumed): the
+        bucket's whole tokens, none where each address has a pace of its own."""
+        if self.transport.per_address_per_second or self._paused():
+            return 0
+        rate = self.transport.rate_per_second
+        burst = max(1.0, rate * BURST_SHARE)
+        return int(min(burst, self._tokens + max(0.0, self._refill_since())))
+
+    def _refill_since(self) -> float:
+        """Tokens the bucket gained since it was last looked at (see _pace)."""
+        rate = self.transport.rate_per_second
+        burst = max(1.0, rate * BURST_SHARE)
+        refill = rate - burst if burst < rate * 0.5 else rate * (1 - BURST_SHARE)
+        return (asyncio.get_running_loop().time() - self._last_refill) * refill
+
     async def _wait_for_pace(self, address: str) -> float | None:
         """Wait until the pace allows a send to this address (it is then counted as sent).
         Returns the seconds still to wait instead, when that is too long to hold a batch."""
@@ -176,27 +204,37 @@ class Sender:
         return max(0.0, (self._paused_until - self.clock.now()).total_seconds())
 
     async def _send_after(
-        self, row: OutboxRow, before: asyncio.Task[None] | None, slots: asyncio.Semaphore
+        self,
+        row: OutboxRow,
+        before: asyncio.Task[None] | None,
+        slots: asyncio.Semaphore,
+        attempted: bool = False,
     ) -> None:
+        """Send one row; ``attempted``: its attempt is on disk already (the claim)."""
+        slot = True
         try:
             if before is not None:  # the same address's earlier message goes first
                 await asyncio.wait([before])
             if self._paused():  # a 429 came while this one waited: not now
-                await self._release([row], self._pause_left())
+                await self._release([row], self._pause_left(), int(attempted))
                 return
-            if not await self._write_down(row, None):
+            if not attempted and not await self._write_down(row, None):
                 log.error("outbox %s: no longer leased by this sender; not sent", row.id)
                 return
             result = await self._send(row)
-            if self.metrics is not None:
-                self.metrics.sent(self.channel, result)
-            await self._write_down(row, result)
+            # The provider has answered: the next send need not wait for this commit.
+            slot = False
+            slots.release()
             if result.pause_all and result.retry_after:
                 until = self.clock.now() + timedelta(seconds=result.retry_after)
                 self._paused_until = max(self._paused_until or until, until)
+            if self.metrics is not None:
+                self.metrics.sent(self.channel, result)
+            await self._write_down(row, result)
         finally:
             self._mine.discard(row.id)
-            slots.release()
+            if slot:
+                slots.release()
 
     def _paused(self) -> bool:
         return self._paused_until is not None and self.clock.now() < self._paused_until
@@ -246,7 +284,13 @@ class Sender:
         return await done
 
     async def _write_journal(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._journal:
+            # Outcomes alone wait for the next commit slot (no send waits on them);
+            # an attempt is written at once (its send waits for it).
+            wait = self._last_commit + JOURNAL_EVERY - loop.time()
+            if wait > 0 and all(e.result is not None for e in self._journal):
+                await asyncio.sleep(wait)
             batch, self._journal = self._journal, []
             outcomes = [e for e in batch if e.result is not None]
             attempts = [e.row.id for e in batch if e.result is None]
@@ -255,10 +299,12 @@ class Sender:
                     await self._write_outcomes(conn, outcomes)
                     ours = await outbox.mark_attempts(conn, attempts, self.owner.id)
             except Exception as exc:  # the rows are taken back at the next look
+                self._last_commit = loop.time()
                 for e in batch:
                     if not e.done.done():
                         e.done.set_exception(exc)
                 continue
+            self._last_commit = loop.time()
             for e in batch:
                 if not e.done.done():
                     e.done.set_result(e.result is not None or e.row.id in ours)
@@ -345,14 +391,18 @@ class Sender:
             wait,
         )
 
-    async def _release(self, rows: list[OutboxRow], delay: float) -> None:
-        """Give claimed rows back without counting an error (we chose not to send yet)."""
+    async def _release(self, rows: list[OutboxRow], delay: float, attempted: int = 0) -> None:
+        """Give claimed rows back without counting an error (we chose not to send yet);
+        the first ``attempted`` had their attempts written in the claim: undone."""
         if not rows:
             return
         later = self.clock.now() + timedelta(seconds=delay)
+        attempted = max(0, attempted)
         try:
             async with self.db.write() as conn:
-                for row in rows:
+                if attempted:
+                    await outbox.unclaim(conn, rows[:attempted], later)
+                for row in rows[attempted:]:
                     await outbox.mark_retry(conn, row.id, "paced", later, count_error=False)
         finally:
             self._mine.difference_update(row.id for row in rows)

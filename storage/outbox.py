@@ -120,11 +120,18 @@ async def claim_due(
     limit: int,
     lease: timedelta,
     owner: str | None = None,
+    *,
+    attempt: int = 0,
 ) -> list[OutboxRow]:
     """Take up to ``limit`` due rows of a channel for sending (call inside a write txn).
 
     A row leased by an owner is never taken here, however old its lease: a dead owner's
     rows are given back by :func:`take_back`; only an owner-less lease ends by time.
+
+    ``attempt``: the sends of the first this many rows start now, written down in this
+    claim as :func:`mark_attempts` would (one commit for what goes out at once). The rows
+    returned say what was true before (``in_doubt``, ``attempts``); a row then not sent
+    after all goes back with :func:`unclaim`.
 
     On PostgreSQL the claim need not run alone (``db.write(serial=False)``): the rows
     read are locked, and rows another transaction holds (another sender's claim, a
@@ -141,11 +148,25 @@ async def claim_due(
     if rows:
         await conn.executemany(
             "UPDATE outbox SET status = 'sending', next_attempt_at = ?, lease_owner = ?, "
-            "in_doubt = CASE WHEN in_doubt = 1 OR status = 'sending' THEN 1 ELSE 0 END "
-            "WHERE id = ?",
-            [(to_db(now + lease), owner, r["id"]) for r in rows],
+            "in_doubt = CASE WHEN ? = 1 OR in_doubt = 1 OR status = 'sending' THEN 1 "
+            "ELSE 0 END, attempts = attempts + ? WHERE id = ?",
+            [
+                (to_db(now + lease), owner, int(i < attempt), int(i < attempt), r["id"])
+                for i, r in enumerate(rows)
+            ],
         )
     return [_row(r) for r in rows]
+
+
+async def unclaim(conn: Conn, rows: Sequence[OutboxRow], next_attempt: datetime) -> None:
+    """Give back rows claimed with ``attempt=True`` that were not handed to the provider
+    after all (a pause, the pace, a stop): queued again, no error counted, and their
+    attempt undone (in doubt only if they were before the claim)."""
+    await conn.executemany(
+        "UPDATE outbox SET status = 'queued', next_attempt_at = ?, attempts = ?, "
+        "in_doubt = ? WHERE id = ? AND status = 'sending'",
+        [(to_db(next_attempt), r.attempts, int(r.in_doubt), r.id) for r in rows],
+    )
 
 
 async def lease_owners(conn: Conn) -> list[str]:
