@@ -131,7 +131,7 @@ class WeekClock:
     _t0: float = 0.0
     _held: float = 0.0  # wall seconds spent held, released holds
     _hold_at: float | None = None  # the simulated moment it stands at
-    _hold_since: float = 0.0
+    hold_since: float = 0.0
     _map: mmap.mmap | None = None
 
     def open(self) -> None:
@@ -145,7 +145,7 @@ class WeekClock:
             return self._hold_at
         sim = (time.perf_counter() - self._t0) * self.factor
         if self.holds and sim >= self.holds[0]:
-            self._hold_at, self._hold_since = self.holds[0], time.perf_counter()
+            self._hold_at, self.hold_since = self.holds[0], time.perf_counter()
             return self._hold_at
         return sim
 
@@ -156,14 +156,14 @@ class WeekClock:
     def release(self) -> None:
         """Time goes on from where it stood."""
         assert self._hold_at is not None
-        self._held += time.perf_counter() - self._hold_since
+        self._held += time.perf_counter() - self.hold_since
         self._t0 = time.perf_counter() - self._hold_at / self.factor
         self._hold_at = None
         self.holds.pop(0)
 
     @property
     def held(self) -> float:
-        extra = time.perf_counter() - self._hold_since if self._hold_at is not None else 0.0
+        extra = time.perf_counter() - self.hold_since if self._hold_at is not None else 0.0
         return self._held + extra
 
     def publish(self) -> None:
@@ -280,7 +280,11 @@ def script(bag_codes: list[str], citizens: int, seed: int = 16) -> Scene:
     return scene
 
 
-BAGS_WANTED = [BAGS]  # script() reads it; main() sets it for the run
+BAGS_WANTED = [BAGS]
+# What the clock waits for at a hold: (messages posted, inbox backlog, outbox backlog).
+Condition = Callable[
+    [int, int, int], Awaitable[bool]
+]  # script() reads it; main() sets it for the run
 
 
 async def build(app: Sanal, scene_of: Callable[[list[str]], Scene]) -> Scene:
@@ -392,11 +396,20 @@ def _signed(arrivals: list[Arrival]) -> list[tuple[Arrival, bytes, str]]:
     return out
 
 
+def _ahead(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
 def _when(sim: float) -> str:
     return (WEEK + timedelta(seconds=sim)).strftime("%a %H:%M")
 
 
-async def replay(url: str, db: Path | str, scene: Scene, clock: WeekClock) -> dict[str, object]:
+async def replay(
+    url: str, db: Path | str, scene: Scene, clock: WeekClock, sent: list[int]
+) -> dict[str, object]:
     """Post the week's webhooks as simulated time reaches them; sample the backlogs."""
     from bench.end_to_end import _query
 
@@ -445,48 +458,72 @@ async def replay(url: str, db: Path | str, scene: Scene, clock: WeekClock) -> di
             )
             p, q = int(str(pending)), int(str(queued))
             backlogs.add(time.perf_counter(), clock.now(), p, q)
-            if clock.holding and await conditions[0](posted_then, p):
+            if clock.holding and at_hold[0] is None:
+                at_hold[0] = sent[0]
+            if clock.holding and await conditions[0](posted_then, p, q):
+                out = sent[0] - (at_hold[0] or 0)
+                took = time.perf_counter() - clock.hold_since
+                held.append((names.pop(0), clock.now(), took, out))
+                at_hold[0] = None
                 conditions.pop(0)
                 clock.release()
             await asyncio.sleep(SAMPLE_EVERY)
 
     sent_before = [0]
 
-    async def handled(posted_then: int, pending: int) -> bool:
+    async def handled(posted_then: int, pending: int, queued: int) -> bool:
         return posted_then >= sent_before[0] and pending == 0
 
-    def rounds_in(status: str) -> Callable[[int, int], Awaitable[bool]]:
-        async def moved(posted_then: int, pending: int) -> bool:
+    def rounds_in(status: str) -> Condition:
+        async def moved(posted_then: int, pending: int, queued: int) -> bool:
+            if queued:
+                return False
             rows = await _query(db, f"SELECT count(*) FROM rounds WHERE status = '{status}'")  # noqa: S608 - a constant
             return int(str(rows[0][0])) == len(scene.bags)
 
         return moved
 
-    def fanouts(kind: str, count: int) -> Callable[[int, int], Awaitable[bool]]:
-        async def recorded(posted_then: int, pending: int) -> bool:
+    def fanouts(kind: str, count: int) -> Condition:
+        async def recorded(posted_then: int, pending: int, queued: int) -> bool:
+            if queued:
+                return False
             rows = await _query(db, f"SELECT count(*) FROM reminder_fanouts WHERE kind = '{kind}'")  # noqa: S608 - a constant
             return int(str(rows[0][0])) >= count * len(scene.bags)
 
         return recorded
 
-    # In a real week the scheduler sweeps every 30 s and a message is handled within a
-    # second: at this compression a sweep is simulated hours apart and the backlog spans
-    # simulated hours. So the clock stops a simulated minute before each deadline until what
-    # was sent before it is handled, and a minute after each deadline or reminder until the
-    # scheduler has done it: nothing misses its moment because of the compression alone.
+    # In a real week the scheduler sweeps every 30 s, a message is handled within a second
+    # and a fan-out has days to go out before the next: at this compression a sweep is
+    # simulated hours apart, a backlog spans simulated hours, and a reminder still queued
+    # when the next one comes is cancelled as stale. So the clock stops a simulated minute
+    # before each deadline until what was sent before it is handled, and a minute after
+    # each deadline or reminder until the scheduler has done it and every message it
+    # queued is sent: nothing misses its moment because of the compression alone, and
+    # how long each burst took to go out is measured.
     vote_reminder = VOTE_UNTIL - timedelta(hours=VOTE_REMINDER_HOURS)
-    steps: list[tuple[datetime, int, Callable[[int, int], Awaitable[bool]]]] = [
-        (COLLECT_UNTIL, -60, handled),
-        (COLLECT_UNTIL, 60, rounds_in("voting")),
-        (vote_reminder, 60, fanouts("vote", 1)),
-        (VOTE_UNTIL, -60, handled),
-        (VOTE_UNTIL, 60, rounds_in("closed")),
+    steps: list[tuple[datetime, int, str, Condition]] = [
+        (COLLECT_UNTIL, -60, "ballots and proposals handled before collect-until", handled),
+        (COLLECT_UNTIL, 60, "voting opened, every citizen told", rounds_in("voting")),
+        (vote_reminder, 60, "vote reminders sent", fanouts("vote", 1)),
+        (VOTE_UNTIL, -60, "ballots handled before vote-until", handled),
+        (VOTE_UNTIL, 60, "rounds closed, results sent", rounds_in("closed")),
     ]
     for k, offset in enumerate(parse_offsets(REMINDERS), 1):
-        steps.append((KHURAL - offset, 60, fanouts("meeting", k)))
+        steps.append(
+            (
+                KHURAL - offset,
+                60,
+                f"meeting reminders ({_ahead(offset)} ahead) sent",
+                fanouts("meeting", k),
+            )
+        )
     steps.sort(key=lambda s: _sim(s[0]) + s[1])
-    clock.holds = [_sim(when) + offset for when, offset, _ in steps]
-    conditions = [condition for _, _, condition in steps]
+    clock.holds = [_sim(when) + offset for when, offset, _, _ in steps]
+    names = [name for _, _, name, _ in steps]
+    conditions = [condition for _, _, _, condition in steps]
+    # What, when (simulated), wall seconds, messages the fake Twilio API received meanwhile.
+    held: list[tuple[str, float, float, int]] = []
+    at_hold: list[int | None] = [None]
     connector = aiohttp.TCPConnector(limit=CLIENTS)
     t0 = time.perf_counter()
     clock.open()
@@ -530,6 +567,7 @@ async def replay(url: str, db: Path | str, scene: Scene, clock: WeekClock) -> di
         "drain_after_arrival": t_empty - t_last,
         "drain_after_due": max(0.0, t_empty - t_due),
         "held": clock.held,
+        "holds": held,
         "posted": posted[0],
     }
 
@@ -707,7 +745,7 @@ async def run(
                 except RuntimeError:
                     print(log.read_text(errors="replace")[-2000:])
                     raise
-                result = await replay(f"http://127.0.0.1:{port}", db, scene, clock)
+                result = await replay(f"http://127.0.0.1:{port}", db, scene, clock, received)
             finally:
                 with contextlib.suppress(ProcessLookupError):  # SIGINT: a clean stop
                     server.send_signal(signal.SIGINT)
@@ -750,6 +788,11 @@ async def _report(db: Path | str, scene: Scene, result: dict[str, object], twili
     (ip, iat), (op, oat) = backlogs.inbox_peak, backlogs.outbox_peak
     print(f"peaks: inbound backlog {ip:,} messages at {_when(iat)}, outbound backlog {op:,} "
           f"at {_when(oat)} (simulated time)")  # fmt: skip
+    holds = result["holds"]
+    assert isinstance(holds, list)
+    for name, at, seconds, out in holds:
+        rate = f", {out / seconds:,.0f}/s" if out and seconds else ""
+        print(f"  clock held at {_when(at)} {seconds:6.1f} s: {name} ({out:,} sent{rate})")
     print(f"drained: both backlogs empty {result['drain_after_arrival']:.0f} s after the last "
           f"arrival, {result['drain_after_due']:.0f} s after the last reminder came due; "
           f"the week took {result['wall']:.0f} s of wall time, the clock held "
