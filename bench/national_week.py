@@ -396,6 +396,11 @@ def _signed(arrivals: list[Arrival]) -> list[tuple[Arrival, bytes, str]]:
     return out
 
 
+def _print_hold(name: str, at: float, seconds: float, out: int) -> None:
+    rate = f", {out / seconds:,.0f}/s" if out and seconds else ""
+    print(f"  clock held at {_when(at)} {seconds:6.1f} s: {name} ({out:,} sent{rate})", flush=True)
+
+
 def _ahead(offset: timedelta) -> str:
     minutes = int(offset.total_seconds() // 60)
     if minutes % 1440 == 0:
@@ -465,6 +470,7 @@ async def replay(
                 took = time.perf_counter() - clock.hold_since
                 held.append((names.pop(0), clock.now(), took, out))
                 at_hold[0] = None
+                _print_hold(*held[-1])  # as it happens: a full-size week is long
                 conditions.pop(0)
                 clock.release()
             await asyncio.sleep(SAMPLE_EVERY)
@@ -546,7 +552,7 @@ async def replay(
         t_last = last_arrival[0]
         print(f"last of {len(signed):,} arrivals posted at {_when(clock.now())} "
               f"(simulated), {t_last - t0:.0f} s after the start; arrivals at most "
-              f"{behind[0] / 60:.0f} simulated minutes behind the script")  # fmt: skip
+              f"{behind[0] / 60:.0f} simulated minutes behind the script", flush=True)  # fmt: skip
         # The rest of the week: the close, the last reminders; then until all is sent.
         while True:
             pending, queued = backlogs.samples[-1][2:]
@@ -718,7 +724,8 @@ async def run(
             print(f"scene built in {time.perf_counter() - t_build:.0f} s: "
                   f"{len(scene.citizens) - len(scene.joiners):,} registered before the "
                   f"week, {scene.officials:,} officials; arriving: {kinds['join']:,} joins, "
-                  f"{kinds['propose']:,} proposals, {kinds['vote']:,} ballots")  # fmt: skip
+                  f"{kinds['propose']:,} proposals, {kinds['vote']:,} ballots",
+                  flush=True)  # fmt: skip
             fake, fake_url, received = await _fake_twilio()
             port = _free_port()
             env = serve_env(db, port, fake_url)
@@ -790,9 +797,7 @@ async def _report(db: Path | str, scene: Scene, result: dict[str, object], twili
           f"at {_when(oat)} (simulated time)")  # fmt: skip
     holds = result["holds"]
     assert isinstance(holds, list)
-    for name, at, seconds, out in holds:
-        rate = f", {out / seconds:,.0f}/s" if out and seconds else ""
-        print(f"  clock held at {_when(at)} {seconds:6.1f} s: {name} ({out:,} sent{rate})")
+    print(f"clock held {sum(h[2] for h in holds):.0f} s in all at {len(holds)} moments (above)")
     print(f"drained: both backlogs empty {result['drain_after_arrival']:.0f} s after the last "
           f"arrival, {result['drain_after_due']:.0f} s after the last reminder came due; "
           f"the week took {result['wall']:.0f} s of wall time, the clock held "
