@@ -12,6 +12,7 @@ BENCHMARKS = [
     "bench.broadcast",
     "bench.memory",
     "bench.equal_shares",
+    "bench.national_week",
 ]
 
 
