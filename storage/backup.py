@@ -31,7 +31,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage import keyguard
-from storage.db import Tx
+from storage.db import DatabaseUnusable, Tx, sqlite_file
 from storage.files import private_dir, touch_private
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,11 @@ def free_name(folder: Path, stem: str, when: datetime, suffix: str = ".db") -> P
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        file = sqlite_file(path)
+    except DatabaseUnusable as exc:
+        raise BackupError(str(exc)) from None
+    return sqlite3.connect(file, timeout=BUSY_TIMEOUT_S, isolation_level=None)
 
 
 def vacuum_into(source: Path, dest: Path) -> None:
@@ -340,7 +344,7 @@ def _key_source(
 
 async def _matching_key(copy: Path, src: Path, source: keyguard.KeySource) -> bytes | None:
     """The key, checked against the copy; None when the copy needs none (no ballots)."""
-    async with aiosqlite.connect(copy) as conn:
+    async with aiosqlite.connect(sqlite_file(copy)) as conn:
         conn.row_factory = sqlite3.Row
         try:
             return await keyguard.check(Tx(conn), source, str(src))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
 
-from bot.core.settings import is_postgres_url
+from bot.core.settings import hide_password, is_postgres_url, not_a_file
 from storage.files import make_private, touch_private
 
 if TYPE_CHECKING:
@@ -53,6 +53,16 @@ class DatabaseUnusable(Exception):
     """The file cannot serve as Sanal's database (damaged, not SQLite, not writable).
 
     Its message is one line for the operator: the CLI prints it and exits non-zero."""
+
+
+def sqlite_file(path: str | Path) -> Path:
+    """``path`` as the SQLite file it names. A server's URL, whole or with a slash lost to
+    ``Path()``, is refused (DatabaseUnusable) before anything is made or opened there:
+    whatever takes it for a file must never create one by that name."""
+    refusal = not_a_file(str(path))
+    if refusal is not None:
+        raise DatabaseUnusable(f"{hide_password(str(path))}: {refusal}")
+    return Path(path)
 
 
 class SavepointError(DatabaseError):
@@ -288,7 +298,7 @@ class Database:
 
     async def _open(self) -> None:
         if self.path != ":memory:":
-            folder = Path(self.path).parent
+            folder = sqlite_file(self.path).parent
             if folder.exists() and not folder.is_dir():
                 raise DatabaseUnusable(f"{self.path}: {folder} is not a folder")
             folder.mkdir(parents=True, exist_ok=True)

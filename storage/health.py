@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from pathlib import Path
 
-from storage.db import Tx, first_complaint
+from storage.db import Tx, first_complaint, sqlite_file
 from storage.times import to_db
 
 QUICK_CHECK_TIMEOUT = 5.0  # seconds a read of the file waits for another process's lock
@@ -28,7 +27,7 @@ def file_problem(path: str) -> str | None:
     complaint in one line. Blocking (it reads every page): run it in a thread. Raises
     storage.db.DatabaseError when the file cannot be read at all."""
     conn = sqlite3.connect(
-        f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=QUICK_CHECK_TIMEOUT
+        f"{sqlite_file(path).resolve().as_uri()}?mode=ro", uri=True, timeout=QUICK_CHECK_TIMEOUT
     )
     try:
         rows = conn.execute("PRAGMA quick_check(1)").fetchall()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.db import BUSY_TIMEOUT_MS, Conn, Tx, fetchall, fetchone
+from storage.db import BUSY_TIMEOUT_MS, Conn, Tx, fetchall, fetchone, sqlite_file
 from storage.rounds import STATUSES
 from storage.times import from_db, to_db
 
@@ -324,7 +324,7 @@ async def read_only(path: Path) -> AsyncIterator[Tx]:
 
 
 def _read_only_uri(path: Path) -> str:
-    return f"{Path(os.path.abspath(path)).as_uri()}?mode=ro"
+    return f"{Path(os.path.abspath(sqlite_file(path))).as_uri()}?mode=ro"
 
 
 def _time(value: str | None) -> datetime | None:

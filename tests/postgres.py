@@ -14,6 +14,11 @@ From bench/ or a shell::
 
     with Cluster.start() as cluster:
         url = cluster.new_database()
+
+The server outlives nothing that started it: a watchdog (this file run as a script, in a
+session of its own) holds one end of a pipe whose other end only the starting process
+has; when that process ends in any way, kill -9 included, the pipe closes and the
+watchdog stops the server and removes its folder.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -38,6 +44,7 @@ from urllib.parse import urlsplit
 USER = "sanal"  # the cluster's superuser (trust authentication: only we can reach it)
 TEMPLATE = "sanal_template"
 START_TIMEOUT_S = 30.0
+WATCH = "--stop-when-gone"  # this file as a script: the watchdog (see the module's doc)
 
 
 class NoPostgres(RuntimeError):
@@ -97,6 +104,8 @@ class Cluster:
     port: int
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     started_in_s: float = 0.0
+    _watchdog: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _lifeline: int | None = field(default=None, repr=False)  # the pipe's end we hold
 
     @property
     def socket_dir(self) -> Path:
@@ -118,6 +127,7 @@ class Cluster:
         os.chown(root / "run", uid, gid)
         cluster = cls(bindir=bindir, root=root, port=_free_port())
         try:
+            cluster._watch()
             subprocess.run(
                 [
                     *prefix,
@@ -166,6 +176,28 @@ class Cluster:
             raise
         cluster.started_in_s = time.monotonic() - began
         return cluster
+
+    def _watch(self) -> None:
+        """Start the watchdog that stops this cluster once this process is gone."""
+        # os.pipe's ends are not inherited by the programs this process starts: only the
+        # watchdog (its stdin) and this process hold them, so the end of this process is
+        # the end of the pipe.
+        read, write = os.pipe()
+        try:
+            self._watchdog = subprocess.Popen(
+                [sys.executable, "-I", __file__, WATCH, str(self.bindir), str(self.root)],
+                stdin=read,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl+C or a group kill aimed at pytest misses it
+                cwd="/",
+            )
+        except BaseException:
+            os.close(write)
+            raise
+        finally:
+            os.close(read)
+        self._lifeline = write
 
     async def _make_template(self) -> None:
         import asyncpg
@@ -232,6 +264,13 @@ class Cluster:
                 cwd=self.root,
             )
         shutil.rmtree(self.root, ignore_errors=True)
+        lifeline, self._lifeline = self._lifeline, None
+        if lifeline is not None:
+            os.close(lifeline)  # the watchdog finds nothing left to stop, and exits
+        if self._watchdog is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._watchdog.wait(START_TIMEOUT_S)
+            self._watchdog = None
 
     def __enter__(self) -> Cluster:
         return self
@@ -289,5 +328,16 @@ def main() -> int:
     return 0
 
 
+def watchdog(bindir: Path, root: Path) -> int:
+    """Wait until the pipe on stdin closes (the process that started the cluster has
+    ended or stopped it), then stop the cluster if it still runs."""
+    while sys.stdin.buffer.read(4096):
+        pass
+    Cluster(bindir=bindir, root=root, port=0).stop()
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == [WATCH]:
+        raise SystemExit(watchdog(Path(sys.argv[2]), Path(sys.argv[3])))
     raise SystemExit(main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -199,8 +200,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             if is_postgres_url(value):
                 return value
-            return Path(value.removeprefix("sqlite://"))
+            value = Path(value.removeprefix("sqlite://"))
         if isinstance(value, Path):
+            refusal = not_a_file(str(value))
+            if refusal is not None:
+                raise ValueError(refusal)
             return value
         raise ValueError("must be a file path or a postgresql:// URL")
 
@@ -464,7 +468,7 @@ def explain(
             suffix = f" (in {ENV_FILE})" if name in in_file else ""
         where = f"{name}{_shown(field, problem.get('input'))}{suffix}"
         problems.append(f"{where}: {_allowed(field, problem)}")
-    return "; ".join(problems)
+    return "; ".join(hide_password(p) for p in problems)
 
 
 def _field_of(name: str) -> str | None:
@@ -541,3 +545,22 @@ def configured_real_channels(settings: Settings) -> list[str]:
 def is_postgres_url(value: str) -> bool:
     """Whether SANAL_DB names a PostgreSQL server rather than a SQLite file."""
     return value.startswith(("postgresql://", "postgres://"))
+
+
+def not_a_file(value: str) -> str | None:
+    """Why ``value`` cannot name a SQLite file, in words (without ``value``); None when it
+    can.
+
+    A server's URL cannot, and neither can one that lost a slash (``Path()`` of
+    ``postgresql://sanal@/db`` is ``postgresql:/sanal@/db``, a typo makes the same): taken
+    as a path it would become folders named after the URL and a new, empty database."""
+    if is_postgres_url(value):
+        return "a PostgreSQL server's database, not a SQLite file"
+    if value.split("/", 1)[0].lower() in ("postgresql:", "postgres:"):
+        return "neither a file's path nor a PostgreSQL URL (postgresql://..., two slashes)"
+    return None
+
+
+def hide_password(text: str) -> str:
+    """``text`` with the password of any URL in it (whole or a slash short) as ``***``."""
+    return re.sub(r"(\b[a-z]+:/+[^:/@\s]+):[^@\s]*@", r"\1:***@", text)

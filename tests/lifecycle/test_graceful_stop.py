@@ -1,12 +1,12 @@
 """SIGTERM (what systemd, Docker and Kubernetes send) and SIGINT (Ctrl+C) during a burst
 of signed Twilio webhooks: an orderly stop, exit code 0, within the stop timeout.
 
-The world is the one of tests/faults/test_kill9.py: a real `sanal serve` child on a
-SQLite file, a fake of Twilio's REST API on loopback (here answering after 100 ms, as the
-real one does from far away, so that sends are in flight when the signal comes), a round
-in its voting stage, and 20 concurrent clients posting ballots, joins, proposals and list
-requests. Halfway, the signal. Checked right after the process exits, before anything
-else touches the file:
+The world is the one of tests/faults/test_kill9.py: a real `sanal serve` child on the
+run's database (a SQLite file, or a PostgreSQL database on that pass), a fake of Twilio's
+REST API on loopback (here answering after 100 ms, as the real one does from far away, so
+that sends are in flight when the signal comes), a round in its voting stage, and 20
+concurrent clients posting ballots, joins, proposals and list requests. Halfway, the
+signal. Checked right after the process exits, before anything else touches the database:
 
 * exit code 0, within ``SANAL_STOP_TIMEOUT_SECONDS`` (plus the interpreter's exit);
 * every webhook answered 200 is in the inbox (the requests in flight at the signal
@@ -32,6 +32,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from tests import suite_backend
 from tests.channels.conftest import ACCOUNT, TOKEN
 from tests.fakes.twilio_api import FakeTwilio
 from tests.faults.serve import Server, free_port
@@ -114,7 +115,7 @@ async def _burst_with_signal(
 async def run(tmp_path: Path, signum: signal.Signals, n: int, seed: int) -> dict[str, object]:
     rng = random.Random(seed)
     hooks, choices = _plan(n, rng)
-    db = tmp_path / "sanal.db"
+    db = suite_backend.db(tmp_path / "sanal.db")  # _prepare's and _check's database too
     fake = await FarTwilio(ACCOUNT, TOKEN, hang_seconds=1.0).start()
     env = _env(db, fake) | {"SANAL_STOP_TIMEOUT_SECONDS": str(STOP_LIMIT)}
     server = Server(tmp_path, env, free_port())
@@ -123,7 +124,7 @@ async def run(tmp_path: Path, signum: signal.Signals, n: int, seed: int) -> dict
         await server.start()
         setup = await _setup_round(server, db)
         seen = await _burst_with_signal(server, hooks, n // 2, signum)
-        # Right after the exit, before anything else opens the file.
+        # Right after the exit, before anything else opens the database.
         assert seen["code"] == 0, server.logs()[-3000:]
         assert isinstance(seen["stop_seconds"], float)
         assert seen["stop_seconds"] <= STOP_LIMIT + EXIT_SLACK
@@ -188,7 +189,7 @@ async def test_a_stop_that_cannot_finish_is_cut_at_the_timeout(tmp_path: Path) -
     within the bound, with code 1 and a line saying the stop was cut short. The reply is
     left for the next start, which asks Twilio before sending it again."""
     hooks, _ = _plan(4, random.Random(3))
-    db = tmp_path / "sanal.db"
+    db = suite_backend.db(tmp_path / "sanal.db")
     fake = await FakeTwilio(ACCOUNT, TOKEN, hang_seconds=30.0, script=["hang"]).start()
     env = _env(db, fake) | {"SANAL_STOP_TIMEOUT_SECONDS": "2"}
     server = Server(tmp_path, env, free_port())

@@ -3,9 +3,11 @@ database takes no write, its file is damaged, the disk is nearly full, the outbo
 stuck or failing, the scheduler has stopped sweeping. Before, it ran `SELECT 1` and said
 "ok" on a full disk and on a malformed database.
 
-Each condition is made for real on a real SQLite file: a read-only connection (`PRAGMA
-query_only`, which binds root too, unlike chmod), a page of the file overwritten, a
-free-space floor above the disk's free space, a reply left unsent, a scheduler stopped.
+Each condition is made for real on a real database: a read-only connection (SQLite's
+`PRAGMA query_only`, which binds root too, unlike chmod; on the PostgreSQL pass the
+database's `default_transaction_read_only`, as a standby or a DBA's lock would be), a page
+of the SQLite file overwritten, a free-space floor above the disk's free space, a reply
+left unsent, a scheduler stopped.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -28,6 +30,8 @@ from bot.web import build_web_app
 from bot.wiring import build
 from scheduler.service import SchedulerService
 from storage import outbox
+from storage.postgres import PgDatabase
+from tests import suite_backend
 from tests.conftest import make_settings
 
 
@@ -60,15 +64,37 @@ async def test_healthy(client: TestClient[Any, Any]) -> None:
     assert body["outbox_overdue"] == 0
 
 
+async def refuse_writes(sanal: Sanal, refuse: bool) -> str:
+    """The database takes no write (``refuse``) or takes them again; the words its refusal
+    has. On a server: the database's own setting, set from another database (a read-only
+    session cannot unset it), and the pool's connections made afresh to take it."""
+    if not isinstance(sanal.db, PgDatabase):
+        await sanal.db.writer.execute(f"PRAGMA query_only = {'ON' if refuse else 'OFF'}")
+        return "readonly"
+    url = urlsplit(sanal.db.path)
+    name = url.path.strip("/")
+    admin = url._replace(path="/postgres").geturl()
+    change = (
+        "SET default_transaction_read_only = on"
+        if refuse
+        else "RESET default_transaction_read_only"
+    )
+    await asyncio.to_thread(suite_backend.rows, admin, f"ALTER DATABASE {name} {change}")
+    assert sanal.db._pool is not None
+    await sanal.db._pool.expire_connections()
+    return "read-only transaction"
+
+
 async def test_a_database_that_takes_no_write(sanal: Sanal, client: TestClient[Any, Any]) -> None:
-    await sanal.db.writer.execute("PRAGMA query_only = ON")
+    words = await refuse_writes(sanal, True)
     status, body = await health(client)
     assert status == 503
-    assert "readonly" in one(body, "database not writable")
-    await sanal.db.writer.execute("PRAGMA query_only = OFF")
+    assert words in one(body, "database not writable")
+    await refuse_writes(sanal, False)
     assert (await health(client))[0] == 200
 
 
+@pytest.mark.sqlite_only  # a server checks its own pages; Sanal reads none of its files
 async def test_a_damaged_database_file(sanal: Sanal, client: TestClient[Any, Any]) -> None:
     assert (await health(client))[0] == 200
     await sanal.db.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -172,9 +198,10 @@ async def test_a_scheduler_that_stopped_sweeping(tmp_path: Path) -> None:
 
 def test_the_health_write_leaves_one_row(tmp_path: Path) -> None:
     """The health table never grows: one row, rewritten."""
+    settings = make_settings(tmp_path)
 
     async def go() -> None:
-        app = Sanal(make_settings(tmp_path))
+        app = Sanal(settings)
         await app.open()
         async with TestClient(TestServer(build_web_app(app))) as client:
             for _ in range(3):
@@ -182,9 +209,7 @@ def test_the_health_write_leaves_one_row(tmp_path: Path) -> None:
         await app.stop()
 
     asyncio.run(go())
-    conn = sqlite3.connect(tmp_path / "sanal.db")
-    assert conn.execute("SELECT count(*) FROM health").fetchone() == (1,)
-    conn.close()
+    assert suite_backend.rows(settings.db, "SELECT count(*) FROM health") == [(1,)]
 
 
 async def test_health_requests_at_once_share_one_write(sanal: Sanal) -> None:

@@ -8,7 +8,6 @@ the meeting, as the minutes must say."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from bot.cli import main
 from bot.core.clock import ManualClock
 from bot.web import build_web_app
 from storage import identities, people
+from tests import suite_backend
 from tests.conftest import GOVERNOR, START, ZAG_BAG_1, make_settings
 from tests.minutes.khural import closed_round, current, telegram_say
 from tests.minutes.read import docx_text, ink_in_bands, page_images, pdf_pages
@@ -62,16 +62,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def db(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | str:
     monkeypatch.chdir(tmp_path)  # default names land here; no stray .env is read
-    return built
+    return suite_backend.copy(built, tmp_path / "sanal.db")
 
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(main, ["report", *args], catch_exceptions=False)
 
 
-def test_both_files_say_the_same_and_nothing_is_cut(db: Path, tmp_path: Path) -> None:
+def test_both_files_say_the_same_and_nothing_is_cut(db: Path | str, tmp_path: Path) -> None:
     out = tmp_path / "out" / "minutes.pdf"
     result = run("minutes", ZAG_BAG_1, "--db", str(db), "--format", "both", "-o", str(out))
     assert result.exit_code == 0, result.output
@@ -107,7 +107,7 @@ def test_both_files_say_the_same_and_nothing_is_cut(db: Path, tmp_path: Path) ->
         assert ink_in_bands(png) == NO_INK, png.name
 
 
-def test_one_format_at_a_time_with_default_names(db: Path, tmp_path: Path) -> None:
+def test_one_format_at_a_time_with_default_names(db: Path | str, tmp_path: Path) -> None:
     assert run("minutes", ZAG_BAG_1, "--db", str(db)).exit_code == 0
     english = run("minutes", ZAG_BAG_1, "--db", str(db), "--format", "docx", "--lang", "en")
     assert english.exit_code == 0, english.output
@@ -122,7 +122,7 @@ def test_one_format_at_a_time_with_default_names(db: Path, tmp_path: Path) -> No
     assert "odt" in bad.output
 
 
-def test_report_all_writes_the_docx_beside_the_pdf(db: Path, tmp_path: Path) -> None:
+def test_report_all_writes_the_docx_beside_the_pdf(db: Path | str, tmp_path: Path) -> None:
     result = run("all", ZAG, "--db", str(db), "--out", str(tmp_path / "all"))
     assert result.exit_code == 0, result.output
     written = {Path(line).name for line in result.stdout.splitlines()}

@@ -1,4 +1,5 @@
-"""`sanal status` on a real SQLite file: two rounds under way (one in Hovd time), a khural
+"""`sanal status` on a real database (a SQLite file, or on the PostgreSQL pass a server's
+database, tests/suite_backend.py): two rounds under way (one in Hovd time), a khural
 meeting ahead, a backlog with a stuck and a failing message, an inbox message that
 failed, a sweep and a backup behind. Run while the app has the file open and a write
 transaction under way, as beside `sanal serve`: it reads, waits for nobody, changes
@@ -7,7 +8,6 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,9 +18,12 @@ from bot.app import Sanal
 from bot.cli import main
 from bot.core.clock import SystemClock
 from bot.core.message import Channel, Inbound
-from storage import backup, inbox, meetings, outbox, rounds
+from scheduler.backups import POSTGRES_OFF
+from storage import backup, inbox, meetings, outbox, pg_dump, rounds
 from storage import metrics as monitoring
+from storage.copy import safe
 from storage.db import fetchone
+from tests import suite_backend
 from tests.conftest import ZAG_BAG_1, make_settings
 
 UB = ZoneInfo("Asia/Ulaanbaatar")
@@ -31,8 +34,10 @@ def local(when: datetime, zone: ZoneInfo, name: str) -> str:
     return f"{when.astimezone(zone):%Y-%m-%d %H:%M} {name}"
 
 
-def status(db: Path) -> Result:
+def status(db: Path | str, data: Path | None = None) -> Result:
+    """`sanal status`; ``data``: SANAL_DATA_DIR (where a server's database has its backups)."""
     env = {"SANAL_SCHEDULER_ENABLED": "true", "TELEGRAM_BOT_TOKEN": ""}
+    env |= {"SANAL_DATA_DIR": str(data) if data is not None else None}
     env |= {"SANAL_SMS_PROVIDER": "twilio", "SANAL_BACKUP_INTERVAL_HOURS": "24"}
     return CliRunner().invoke(main, ["status", "--db", str(db)], env=env)
 
@@ -85,22 +90,22 @@ async def fill(app: Sanal, now: datetime) -> dict[str, object]:
         )
         await inbox.mark(conn, inbox_id, "failed", None, now)
         await monitoring.note_sweep(conn, now - timedelta(seconds=20))
-    made = backup.make(
-        Path(app.db.path),
-        backup.free_name(app.settings.backup_path(), Path(app.db.path).stem, now),
-        app.db.ballot_secret,
-    )
+    folder = app.settings.backup_path()
+    if app.settings.db_is_postgres():  # `sanal backup` there: a pg_dump
+        url = app.db.path
+        dest = backup.free_name(folder, pg_dump.stem(url), now, pg_dump.SUFFIX)
+        made: Path = pg_dump.dump(url, dest, app.db.ballot_secret).path
+    else:
+        source = Path(app.db.path)
+        dest = backup.free_name(folder, source.stem, now)
+        made = backup.make(source, dest, app.db.ballot_secret).path
     return {
         "hovd": hovd,
         "vote_until": vote_until,
         "collect_until": collect_until,
         "meeting_at": meeting_at,
-        "backup": made.path,
+        "backup": made,
     }
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 async def test_the_status_page_beside_a_running_app(tmp_path: Path) -> None:
@@ -113,13 +118,15 @@ async def test_the_status_page_beside_a_running_app(tmp_path: Path) -> None:
         # A write under way, as a busy `serve` has: status neither waits for it nor sees it.
         async with app.db.write() as conn:
             await conn.execute("UPDATE inbox SET status = 'pending'")
-            result = await asyncio.wait_for(asyncio.to_thread(status, Path(app.db.path)), 30)
+            result = await asyncio.wait_for(
+                asyncio.to_thread(status, settings.db, settings.data_path()), 30
+            )
     finally:
         await app.stop()
     assert result.exit_code == 0, result.output
     out = result.output
     lines = out.splitlines()
-    assert lines[0].startswith(f"Sanal status: {tmp_path / 'sanal.db'}")
+    assert lines[0].startswith(f"Sanal status: {safe(settings.db)}, ")
 
     # Rounds under way, each deadline in its bag's own zone.
     assert "Rounds: 1 collecting, 1 voting" in out
@@ -178,18 +185,24 @@ async def test_the_status_page_beside_a_running_app(tmp_path: Path) -> None:
 
 
 async def test_what_a_stopped_scheduler_and_no_backup_look_like(tmp_path: Path) -> None:
-    app = Sanal(make_settings(tmp_path), SystemClock())
+    settings = make_settings(tmp_path)
+    app = Sanal(settings, SystemClock())
     await app.open()
     async with app.db.write() as conn:
         await monitoring.note_sweep(conn, datetime.now(UTC) - timedelta(hours=3))
     await app.stop()
-    before = digest(tmp_path / "sanal.db")
-    result = await asyncio.to_thread(status, tmp_path / "sanal.db")
+    before = await asyncio.to_thread(suite_backend.contents, settings.db)
+    result = await asyncio.to_thread(status, settings.db, settings.data_path())
     assert result.exit_code == 0, result.output
-    assert digest(tmp_path / "sanal.db") == before  # read, not written
+    after = await asyncio.to_thread(suite_backend.contents, settings.db)
+    assert after == before  # read, not written
     assert "Scheduler: last sweep 3h ago" in result.output
     assert "scheduler: no sweep for 3h (one expected every 30s" in result.output
-    assert "backup: none made yet" in result.output
+    if settings.db_is_postgres():  # none scheduled there: not a problem, and said why
+        assert "backup: none made yet" not in result.output
+        assert POSTGRES_OFF in result.output
+    else:
+        assert "backup: none made yet" in result.output
     assert "Rounds: none yet" in result.output
     assert "  none" in result.output
     assert "  twilio  nothing sent yet" in result.output
@@ -197,7 +210,8 @@ async def test_what_a_stopped_scheduler_and_no_backup_look_like(tmp_path: Path) 
 
 async def test_a_database_behind_this_version(tmp_path: Path) -> None:
     """A migration not applied: said among the problems; one it needs: one line, exit 1."""
-    app = Sanal(make_settings(tmp_path), SystemClock())
+    settings = make_settings(tmp_path)
+    app = Sanal(settings, SystemClock())
     await app.open()
     async with app.db.write() as conn:
         await conn.execute(
@@ -205,7 +219,7 @@ async def test_a_database_behind_this_version(tmp_path: Path) -> None:
             "FROM schema_migrations)"
         )
     await app.stop()
-    result = await asyncio.to_thread(status, tmp_path / "sanal.db")
+    result = await asyncio.to_thread(status, settings.db, settings.data_path())
     assert result.exit_code == 0, result.output
     assert "  - database not migrated: 1 migration(s) due (sanal migrate)" in result.output
 
@@ -213,7 +227,8 @@ async def test_a_database_behind_this_version(tmp_path: Path) -> None:
     # would fail), one migration behind and missing a table status reads.
     tmp_path = tmp_path / "second"
     tmp_path.mkdir()
-    app = Sanal(make_settings(tmp_path), SystemClock())
+    settings = make_settings(tmp_path)
+    app = Sanal(settings, SystemClock())
     await app.open()
     async with app.db.write() as conn:
         await conn.execute(
@@ -222,10 +237,10 @@ async def test_a_database_behind_this_version(tmp_path: Path) -> None:
         )
         await conn.execute("DROP TABLE participation")  # a table status reads, missing
     await app.stop()
-    result = await asyncio.to_thread(status, tmp_path / "sanal.db")
+    result = await asyncio.to_thread(status, settings.db, settings.data_path())
     assert result.exit_code == 1
     [line] = result.output.splitlines()
-    assert line.startswith(f"Error: {tmp_path / 'sanal.db'}: 1 migration(s) behind")
+    assert line.startswith(f"Error: {safe(settings.db)}: 1 migration(s) behind")
     assert line.endswith("run `sanal migrate`")
 
 

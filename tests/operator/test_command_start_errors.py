@@ -6,11 +6,11 @@ backup, restore, units import, chat and the report files). Real child processes.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests import suite_backend
 from tests.lifecycle.test_start_errors import assert_one_line, sanal
 from tests.soum.test_report_cli import built
 
@@ -32,6 +32,7 @@ def prepare(folder: Path) -> None:
     (folder / "elsewhere.db").write_bytes(os.urandom(4096))
 
 
+@pytest.mark.sqlite_only  # a damaged SQLite file, named by its path on either pass
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:2]))
 def test_a_file_that_is_not_sqlite(tmp_path: Path, args: list[str]) -> None:
     prepare(tmp_path)
@@ -46,6 +47,7 @@ def test_a_file_that_is_not_sqlite(tmp_path: Path, args: list[str]) -> None:
     assert db.read_bytes() == before
 
 
+@pytest.mark.sqlite_only  # a SQLite file's folder, named by its path on either pass
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:2]))
 def test_a_database_under_a_file(tmp_path: Path, args: list[str]) -> None:
     prepare(tmp_path)
@@ -68,8 +70,7 @@ def test_a_database_under_a_file(tmp_path: Path, args: list[str]) -> None:
     ids=lambda a: " ".join(a),
 )
 def test_an_output_under_a_file(tmp_path: Path, built: Path, args: list[str]) -> None:
-    db = tmp_path / "sanal.db"
-    shutil.copy(built, db)
+    db = suite_backend.copy(built, tmp_path / "sanal.db")
     (tmp_path / "data").write_text("not a folder")
     rc, out, err, _ = sanal(tmp_path, *args, "--db", str(db))
     line = assert_one_line(rc, out, err.replace("\r", "\n").splitlines()[-1] + "\n")

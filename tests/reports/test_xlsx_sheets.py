@@ -33,6 +33,7 @@ from handlers.allocation import RULES
 from handlers.reports.data import SoumReport, find_round, round_report, soum_report
 from handlers.reports.xlsx import EXPLAIN_WIDTH, round_workbook, score_sheet, soum_workbook
 from handlers.soum_plan import project_id
+from tests import suite_backend
 from tests.conftest import START, ZAG_BAG_1, make_settings
 from tests.soum.scenario import PLAN_YEAR, ZAG, scored_and_chosen
 
@@ -238,7 +239,8 @@ def test_the_rule_in_force_is_marked_everywhere_or_said_not_chosen(built: Path) 
 
 def test_the_cli_writes_it(built: Path, tmp_path: Path) -> None:
     out = tmp_path / "soum.xlsx"
-    args = ["report", "soum", ZAG, "--db", str(built / "sanal.db"), "-o", str(out)]
+    db = suite_backend.db(built / "sanal.db")  # the module's database, read only
+    args = ["report", "soum", ZAG, "--db", str(db), "-o", str(out)]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rows = _rows(load_workbook(out)["Хуваарилалт"])

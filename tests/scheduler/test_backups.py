@@ -1,4 +1,8 @@
-"""Scheduled backups: daily, exactly once with two processes on one file, the newest kept."""
+"""Scheduled backups: daily, exactly once with two processes on one file, the newest kept.
+
+They are copies of the SQLite file; on a PostgreSQL server they are off (the server's own
+backups, or `sanal backup` from cron): the last test, and tests/operator/test_on_postgresql.py
+for what status and /healthz say about it."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from scheduler import backups
 from scheduler.service import SchedulerService
 from tests.conftest import make_settings
 
+COPIES_OF_THE_FILE = pytest.mark.sqlite_only  # scheduled backups are off on PostgreSQL
+
 
 def _made(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.suffix == ".db")
@@ -33,6 +39,7 @@ async def _two(tmp_path: Path, clock: ManualClock, **overrides: object) -> tuple
     return first, second
 
 
+@COPIES_OF_THE_FILE
 async def test_daily_exactly_once_with_two_processes_and_the_newest_kept(
     tmp_path: Path, clock: ManualClock
 ) -> None:
@@ -77,6 +84,7 @@ async def test_daily_exactly_once_with_two_processes_and_the_newest_kept(
         await second.stop()
 
 
+@COPIES_OF_THE_FILE
 async def test_the_scheduler_service_makes_it_once_from_two_processes(
     tmp_path: Path, clock: ManualClock
 ) -> None:
@@ -101,6 +109,7 @@ async def test_the_scheduler_service_makes_it_once_from_two_processes(
         await second.stop()
 
 
+@COPIES_OF_THE_FILE
 async def test_a_failed_backup_is_logged_and_tried_again_later(
     tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -132,3 +141,26 @@ async def test_no_scheduled_backups_when_the_interval_is_zero(
         assert not settings.backup_path().exists()
     finally:
         await app.stop()
+
+
+async def test_none_on_a_postgresql_server(tmp_path: Path, clock: ManualClock, pg_url: str) -> None:
+    """Two processes' schedulers sweep a server's database, a backup long due by the
+    interval: neither makes one, nor the folder for them."""
+    settings = make_settings(tmp_path, db=pg_url, data_dir=tmp_path, backup_interval_hours=1)
+    apps = [build(settings, clock), build(settings, clock)]
+    schedulers = [next(s for s in a.services if isinstance(s, SchedulerService)) for a in apps]
+    for app in apps:
+        await app.open()
+    try:
+        await asyncio.gather(*(s.start(a) for s, a in zip(schedulers, apps, strict=True)))
+        deadline = asyncio.get_running_loop().time() + 10
+        while not all(s.last_report for s in schedulers):
+            assert asyncio.get_running_loop().time() < deadline, "no sweep ran"
+            await asyncio.sleep(0.02)
+        for scheduler in schedulers:
+            await scheduler.stop()
+        assert backups.off_reason(settings) == backups.POSTGRES_OFF
+        assert not settings.backup_path().exists()
+    finally:
+        for app in apps:
+            await app.stop()
