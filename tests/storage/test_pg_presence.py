@@ -56,7 +56,11 @@ async def test_a_dropped_lock_connection_is_renewed_with_its_locks_and_listener(
             return not await alive()
 
         assert await alive()
+        # The other process is one that starts after the cut: its own pool would lose
+        # its connections too, and fail each one's next use (asyncpg does not retry).
+        await other.close()
         await _cut_every_connection_but_this(pg_url)
+        other = await Database(pg_url).open()
         assert await _until(dead)  # the server let go of the lock with the connection
 
         # The sender's next look for left rows (every few seconds) takes it again.
