@@ -106,7 +106,15 @@ class SchedulerService:
         if self._sweep is None or self._sweep.done():
             self._sweep = asyncio.create_task(self._run(self._app), name="scheduler-sweep")
         # Shielded: stopping APScheduler cancels its job, never a half-done transaction.
-        return await asyncio.shield(self._sweep)
+        try:
+            return await asyncio.shield(self._sweep)
+        except asyncio.CancelledError:
+            # APScheduler's shutdown cancels the jobs running (stop() below) and logs a
+            # cancelled job as one that raised, traceback and all. The sweep goes on and
+            # stop() waits for it: this job has nothing left to do.
+            if self._stopping:
+                return None
+            raise
 
     async def _run(self, app: SchedulerHost) -> SweepReport | None:
         now = self.clock.now()
