@@ -141,7 +141,10 @@ class SchedulerService:
         # Reminders and results are queued; retries of errored sends come due by their
         # own time: either way the senders look at the outbox now.
         app.wake_senders()
-        await self._wake_at_next_deadline(app, now)
+        try:
+            await self._wake_at_next_deadline(app, now)
+        except Exception as exc:  # the interval sweep comes anyway: one line, not a traceback
+            log.warning("could not plan a sweep for the next deadline: %s", exc)
         return report
 
     async def _wake_at_next_deadline(self, app: SchedulerHost, now: datetime) -> None:
