@@ -106,7 +106,15 @@ class SchedulerService:
         if self._sweep is None or self._sweep.done():
             self._sweep = asyncio.create_task(self._run(self._app), name="scheduler-sweep")
         # Shielded: stopping APScheduler cancels its job, never a half-done transaction.
-        return await asyncio.shield(self._sweep)
+        try:
+            return await asyncio.shield(self._sweep)
+        except asyncio.CancelledError:
+            # APScheduler's shutdown cancels the jobs running (stop() below) and logs a
+            # cancelled job as one that raised, traceback and all. The sweep goes on and
+            # stop() waits for it: this job has nothing left to do.
+            if self._stopping:
+                return None
+            raise
 
     async def _run(self, app: SchedulerHost) -> SweepReport | None:
         now = self.clock.now()
@@ -133,7 +141,10 @@ class SchedulerService:
         # Reminders and results are queued; retries of errored sends come due by their
         # own time: either way the senders look at the outbox now.
         app.wake_senders()
-        await self._wake_at_next_deadline(app, now)
+        try:
+            await self._wake_at_next_deadline(app, now)
+        except Exception as exc:  # the interval sweep comes anyway: one line, not a traceback
+            log.warning("could not plan a sweep for the next deadline: %s", exc)
         return report
 
     async def _wake_at_next_deadline(self, app: SchedulerHost, now: datetime) -> None:

@@ -130,9 +130,16 @@ def _error(exc: asyncpg.PostgresError) -> sqlite3.Error:
 
 
 def _args(params: Params) -> Sequence[Any]:
+    """The statement's parameters. PostgreSQL's text cannot hold U+0000, which anyone can
+    put in a message (SQLite stores it): it is stored as U+FFFD, the character that
+    stands for one that cannot be shown, so that the message is kept and handled rather
+    than its webhook failing on every retry."""
     if isinstance(params, dict):
         raise TypeError("named parameters are not supported on PostgreSQL; use ?")
-    return cast(Sequence[Any], params)
+    args = cast(Sequence[Any], params)
+    if any(isinstance(a, str) and "\x00" in a for a in args):
+        return [a.replace("\x00", "\ufffd") if isinstance(a, str) else a for a in args]
+    return args
 
 
 class PgTx(Tx):

@@ -3,12 +3,17 @@ webhooks while `sanal backup` (another process, as an operator or cron runs it) 
 database. The copy must be one consistent moment, hold every webhook answered before it
 started, and restore with all its rounds and ballots. And a stopped server leaves the
 database file complete: a plain copy of `sanal.db` without its `-wal` loses nothing.
+
+On the PostgreSQL pass the copy is a pg_dump, restored as its refusal of `sanal restore`
+says: pg_restore into an empty database, the key beside it (storage/pg_dump.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -16,11 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import asyncpg
+import pytest
 
 from bot.app import Sanal
 from bot.core.clock import ManualClock
-from storage import ballots, people, proposals, rounds
+from storage import ballots, people, pg_dump, proposals, rounds
 from storage.ballots import BallotKey
+from tests import postgres, suite_backend
 from tests.conftest import ZAG_BAG_1, make_settings
 from tests.fakes.twilio_api import FakeTwilio
 from tests.faults.serve import Server, command, free_port
@@ -55,15 +63,37 @@ async def sanal(folder: Path, env: dict[str, str], *args: str) -> tuple[int, str
     return proc.returncode, out.decode()
 
 
-async def _serving(tmp_path: Path, n: int) -> tuple[Server, FakeTwilio, list[Hook], Path]:
+async def _serving(tmp_path: Path, n: int) -> tuple[Server, FakeTwilio, list[Hook], Path | str]:
     hooks, _ = _plan(n, random.Random(11))
-    db = tmp_path / "sanal.db"
+    db = suite_backend.db(tmp_path / "sanal.db")
     fake = await FakeTwilio(ACCOUNT, TOKEN).start()
     server = Server(tmp_path, _env(db, fake), free_port())
     await _prepare(tmp_path, fake, hooks)
     await server.start()
-    await _setup_round(server, db)
+    try:
+        await _setup_round(server, db)
+    except BaseException:
+        await server.kill9()
+        await fake.close()
+        raise
     return server, fake, hooks, db
+
+
+async def _pg_restore(dump: Path) -> str:
+    """The dump restored as `sanal restore` tells an operator: into an empty database."""
+    cluster = postgres.cluster_or_skip()
+    name = f"restored_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(cluster.url("postgres"))
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    url = cluster.url(name)
+    proc = await asyncio.create_subprocess_exec(
+        str(pg_dump.program("pg_restore")), "--no-owner", "--dbname", url, str(dump)
+    )
+    assert await proc.wait() == 0
+    return url
 
 
 def _list_request(i: int) -> Hook:
@@ -75,8 +105,10 @@ def _list_request(i: int) -> Hook:
 
 async def test_a_backup_during_a_burst_is_consistent_and_restores_whole(tmp_path: Path) -> None:
     server, fake, hooks, db = await _serving(tmp_path, 300)
-    dest = tmp_path / "copies" / "live.db"
+    on_server = not isinstance(db, Path)
+    dest = tmp_path / "copies" / ("live.dump" if on_server else "live.db")
     dest.parent.mkdir()
+    restored: str | None = None
     poster = Poster(server)
     ok: set[str] = set()
     queue = list(reversed(hooks))
@@ -99,7 +131,8 @@ async def test_a_backup_during_a_burst_is_consistent_and_restores_whole(tmp_path
             await started.wait()
             answered_before = set(ok)
             # Restoring over a database that a server has open is refused.
-            refused = await sanal(tmp_path, server.env, "restore", str(db.name))
+            over = dest.name if on_server else Path(db).name  # a server: any name is refused
+            refused = await sanal(tmp_path, server.env, "restore", over)
             at_start = len(ok)
             code, out = await sanal(tmp_path, server.env, "backup", str(dest))
             during = len(ok) - at_start
@@ -112,24 +145,29 @@ async def test_a_backup_during_a_burst_is_consistent_and_restores_whole(tmp_path
             )[0]
         assert during > 0, "no webhook was taken while the backup ran"
         assert code == 0, out
-        assert "integrity ok" in out
+        assert ("pg_restore --list ok" if on_server else "integrity ok") in out
         assert refused_code == 1
-        assert "is open by a running process" in refused_out
+        refusal = "Sanal does not restore over it" if on_server else "is open by a running process"
+        assert refusal in refused_out
         assert len(refused_out.strip().splitlines()) == 1, refused_out
         # The server went on taking webhooks during and after the backup.
         assert len(ok) > len(before)
-        in_copy = {r[0] for r in _query(dest, "SELECT external_id FROM inbox")}
+        copy: Path | str = dest
+        if on_server:
+            copy = restored = await _pg_restore(dest)
+        else:
+            assert _query(dest, "PRAGMA integrity_check") == [("ok",)]
+        in_copy = {r[0] for r in _query(copy, "SELECT external_id FROM inbox")}
         assert before <= in_copy, "a webhook answered 200 before the backup is missing"
-        assert _query(dest, "PRAGMA integrity_check") == [("ok",)]
         # One moment: every handled message has its reply, every voter their ballot.
         unreplied = _query(
-            dest,
+            copy,
             "SELECT id FROM inbox i WHERE status = 'handled' AND NOT EXISTS "
             "(SELECT 1 FROM outbox o WHERE o.dedupe_key = 'reply:' || i.id)",
         )
         assert unreplied == []
         [(voters, keys)] = _query(
-            dest,
+            copy,
             "SELECT (SELECT count(*) FROM participation), "
             "(SELECT count(DISTINCT round_id || voter_key) FROM ballot_choices)",
         )
@@ -141,17 +179,40 @@ async def test_a_backup_during_a_burst_is_consistent_and_restores_whole(tmp_path
             await server.kill9()
         await fake.close()
 
-    # Another machine: the backup and its key, restored with `sanal restore`.
+    try:
+        await _restored_whole(tmp_path, server, dest, restored, hooks, in_copy, voters)
+    finally:
+        if restored is not None:
+            await postgres.cluster_or_skip().drop(restored)
+
+
+async def _restored_whole(
+    tmp_path: Path,
+    server: Server,
+    dest: Path,
+    restored: str | None,
+    hooks: list[Hook],
+    in_copy: set[str],
+    voters: int,
+) -> None:
+    """Another machine: the backup and its key, restored with `sanal restore` (on a
+    server: the pg_restore'd database, its key in the data folder); every ballot there."""
     other = tmp_path / "other"
     other.mkdir()
-    for name in ("live.db", "live.db.key"):
-        shutil.copyfile(dest.parent / name, other / name)
-    env = {k: v for k, v in server.env.items() if k not in ("SANAL_DB", "SANAL_BALLOT_KEY")}
-    code, out = await sanal(other, env, "restore", "live.db")
-    assert code == 0, out
-    assert f"{voters} ballots" in out, out
-    assert (other / "sanal.db.key").read_text().strip() == BALLOT_KEY
-    settings = make_settings(other, ballot_key=None, scheduler_enabled=False)
+    if restored is None:
+        for name in ("live.db", "live.db.key"):
+            shutil.copyfile(dest.parent / name, other / name)
+        env = {k: v for k, v in server.env.items() if k not in ("SANAL_DB", "SANAL_BALLOT_KEY")}
+        code, out = await sanal(other, env, "restore", "live.db")
+        assert code == 0, out
+        assert f"{voters} ballots" in out, out
+        assert (other / "sanal.db.key").read_text().strip() == BALLOT_KEY
+        settings = make_settings(other, ballot_key=None, scheduler_enabled=False)
+    else:
+        shutil.copyfile(f"{dest}.key", other / "sanal.key")
+        settings = make_settings(
+            other, db=restored, data_dir=other, ballot_key=None, scheduler_enabled=False
+        )
     app = Sanal(settings, ManualClock(datetime.now(UTC)))
     await app.open()
     try:
@@ -181,6 +242,7 @@ async def test_a_backup_during_a_burst_is_consistent_and_restores_whole(tmp_path
         await app.stop()
 
 
+@pytest.mark.sqlite_only
 async def test_a_stopped_server_leaves_the_database_file_complete(tmp_path: Path) -> None:
     """Another process has the database open (`sanal chat`, a second `serve`, a sqlite3
     shell), so the server's close is not the last one and SQLite does not checkpoint on its

@@ -1,7 +1,9 @@
 """`kill -9` of `sanal serve` during a burst of signed Twilio webhooks, then a restart.
 
-The real server runs as a child process on a SQLite file; a fake of Twilio's REST API runs
-in this process on loopback, and the child's twilio Client sends every reply to it.
+The real server runs as a child process on the run's database (a SQLite file, or a
+PostgreSQL database on the PostgreSQL pass: tests/suite_backend.py); a fake of Twilio's
+REST API runs in this process on loopback, and the child's twilio Client sends every
+reply to it.
 
 A governor has opened bag 1's round and started its voting, bag 2 collects proposals. Then
 a burst of webhooks (ballots, joins, proposals, list requests from many phones) is posted
@@ -48,6 +50,7 @@ from storage import people, proposals, roles, rounds
 from storage.ballots import BallotKey, choices_of
 from storage.db import fetchone
 from storage.inbox import SEALED
+from tests import suite_backend
 from tests.channels.conftest import ACCOUNT, PUBLIC, TOKEN
 from tests.conftest import ZAG_BAG_1, ZAG_BAG_2, make_settings
 from tests.fakes.twilio_api import FakeTwilio
@@ -80,7 +83,7 @@ class Burst:
     lost_on_kill: int = 0  # webhooks answered 200 but missing right after a kill: must be 0
 
 
-def _env(db: Path, fake: FakeTwilio) -> dict[str, str]:
+def _env(db: Path | str, fake: FakeTwilio) -> dict[str, str]:
     return {
         "SANAL_DB": str(db),
         "SANAL_BALLOT_KEY": BALLOT_KEY,
@@ -164,7 +167,11 @@ class Poster:
             return False
 
 
-def _query(db: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def _query(db: Path | str, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows read straight from the database, as a second program would (a SQLite file
+    waits up to 30 s for the server's writer; PostgreSQL readers never wait)."""
+    if not isinstance(db, Path):
+        return suite_backend.rows(db, sql, *args)
     conn = sqlite3.connect(db, timeout=30)
     try:
         return conn.execute(sql, args).fetchall()
@@ -172,7 +179,7 @@ def _query(db: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ..
         conn.close()
 
 
-async def _stored(db: Path, sids: set[str]) -> set[str]:
+async def _stored(db: Path | str, sids: set[str]) -> set[str]:
     rows = await asyncio.to_thread(
         _query, db, "SELECT external_id FROM inbox WHERE channel = 'twilio'"
     )
@@ -180,7 +187,7 @@ async def _stored(db: Path, sids: set[str]) -> set[str]:
 
 
 async def _burst(
-    server: Server, db: Path, hooks: list[Hook], kill_at: list[int], burst: Burst
+    server: Server, db: Path | str, hooks: list[Hook], kill_at: list[int], burst: Burst
 ) -> None:
     """Post every hook with CLIENTS concurrent clients; kill -9 the server when the count of
     answers reaches each point of ``kill_at``, check, restart, go on."""
@@ -242,7 +249,7 @@ async def _burst(
             await server.start()
 
 
-async def _wait_idle(db: Path, limit_seconds: float = 60.0) -> None:
+async def _wait_idle(db: Path | str, limit_seconds: float = 60.0) -> None:
     """Until nothing is pending in the inbox, nothing is queued in the outbox, and the rows
     being sent stay the same."""
     loop = asyncio.get_running_loop()
@@ -285,7 +292,7 @@ async def _prepare(folder: Path, fake: FakeTwilio, hooks: list[Hook]) -> None:
     await app.stop()
 
 
-async def _setup_round(server: Server, db: Path) -> list[Hook]:
+async def _setup_round(server: Server, db: Path | str) -> list[Hook]:
     """Through the server: governor 1 opens, five proposals, accepted, voting starts;
     governor 2 opens bag 2's round (collecting)."""
     steps = [
@@ -335,7 +342,7 @@ async def _finish_outbox(folder: Path, fake: FakeTwilio) -> tuple[int, int]:
 async def run(tmp_path: Path, n: int, kills: int, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
     hooks, choices = _plan(n, rng)
-    db = tmp_path / "sanal.db"
+    db = suite_backend.db(tmp_path / "sanal.db")  # _settings(tmp_path)'s database too
     fake = await FakeTwilio(ACCOUNT, TOKEN, hang_seconds=1.0).start()
     server = Server(tmp_path, _env(db, fake), free_port())
     try:

@@ -102,6 +102,18 @@ async def _wait_idle(url: str, limit_seconds: float = 30.0) -> None:
         await asyncio.sleep(0.3)
 
 
+async def _closed(url: str, bag: str, limit_seconds: float = 30.0) -> None:
+    """Until the bag's round is closed (its deadline passed and a sweep came)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_seconds
+    while True:
+        [rnd] = await _rows(url, "SELECT status FROM rounds WHERE bag_code = $1", bag)
+        if rnd["status"] == "closed":
+            return
+        assert loop.time() < deadline, f"bag {bag}'s round still {rnd['status']}"
+        await asyncio.sleep(0.3)
+
+
 async def _prepare_bag_3(settings: Settings) -> None:
     """Bag 3's governor and voters, beside test_kill9's people of bags 1 and 2."""
     app = Sanal(settings, ManualClock(datetime.now(UTC)))
@@ -253,6 +265,8 @@ async def test_several_serve_processes_one_killed(
         async with aiohttp.ClientSession() as http:
             for i, hook in enumerate(again):
                 assert await Poster(servers[i % processes]).post(http, hook)
+        # A short burst may end before bag 3's deadline: the close comes by the sweeps.
+        await _closed(pg_url, ZAG_BAG_3)
         await _wait_idle(pg_url)
         await _check_close(pg_url)
         for server in servers:
