@@ -136,16 +136,17 @@ class SchedulerService:
         # Reminders and results are queued; retries of errored sends come due by their
         # own time: either way the senders look at the outbox now.
         app.wake_senders()
-        await self._wake_early(app, now, report)
+        await self._wake_at_next_deadline(app, now)
         return report
 
-    async def _wake_early(self, app: SchedulerHost, now: datetime, report: SweepReport) -> None:
+    async def _wake_at_next_deadline(self, app: SchedulerHost, now: datetime) -> None:
         """A deadline closer than the next interval sweep gets a wake-up of its own, so a
         round closes at "vote until", not up to one interval later; so does a close that
-        waits for the inbox, a second later."""
+        the sweep just done (``last_report``) left waiting for the inbox, a second later."""
         if self._scheduler is None or self._stopping:
             return
-        delays = [CLOSE_WAIT_RESWEEP] if report.waiting else []
+        waiting = self.last_report is not None and self.last_report.waiting
+        delays = [CLOSE_WAIT_RESWEEP] if waiting else []
         deadline = await next_deadline(app.db, now)
         if deadline is not None:
             delays.append(deadline - now)
