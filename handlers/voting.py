@@ -23,7 +23,8 @@ async def vote(ctx: Context) -> None:
         await ctx.audit("refused.vote", reason=ctx.reply_parts[0].key)
         return
     # A ballot sent after the deadline does not count, even if the close has not run yet;
-    # one sent before it counts however late it is handled.
+    # one sent before it counts however late it is handled: the scheduler's close waits
+    # for it while it is pending in the inbox (scheduler/sweeps.py, CLOSE_WAITS_AT_MOST).
     late = rnd.vote_until is not None and ctx.inbound.received_at > rnd.vote_until
     if rnd.status != "voting" or late:
         ctx.reply("vote.not_open" if rnd.status == "collecting" else "vote.closed")

@@ -34,6 +34,9 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+# While a close waits for messages received in time (scheduler/sweeps.py), sweeps come
+# this often rather than every interval: results go out as soon as the inbox has caught up.
+CLOSE_WAIT_RESWEEP = timedelta(seconds=1)
 
 
 class SweepCounters(Protocol):
@@ -149,13 +152,18 @@ class SchedulerService:
 
     async def _wake_at_next_deadline(self, app: SchedulerHost, now: datetime) -> None:
         """A deadline closer than the next interval sweep gets a wake-up of its own, so a
-        round closes at "vote until", not up to one interval later."""
+        round closes at "vote until", not up to one interval later; so does a close that
+        the sweep just done (``last_report``) left waiting for the inbox, a second later."""
         if self._scheduler is None or self._stopping:
             return
+        waiting = self.last_report is not None and self.last_report.waiting
+        delays = [CLOSE_WAIT_RESWEEP] if waiting else []
         deadline = await next_deadline(app.db, now)
-        if deadline is None:
+        if deadline is not None:
+            delays.append(deadline - now)
+        if not delays:
             return
-        delay = deadline - now
+        delay = min(delays)
         if delay >= timedelta(seconds=self.settings.sweep_interval_seconds):
             return
         # The clock may be a test's: APScheduler runs on real time, so convert the delay.

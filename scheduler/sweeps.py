@@ -21,13 +21,18 @@ from handlers.closing import close_round
 from handlers.context import Text
 from handlers.delivery import queue_for_person
 from scheduler import reminders as reminding
-from storage import audit, outbox, people, proposals, reminders, rounds, units
+from storage import audit, inbox, outbox, people, proposals, reminders, rounds, units
 from storage.db import Database, Tx
 from storage.places import bag_zone, officials
 from storage.rounds import Round
 
 log = logging.getLogger(__name__)
 ACTOR = "scheduler"
+# A ballot received by "vote until" counts however late it is handled (handlers/voting.py):
+# the close waits while messages received by then are still pending in the inbox (the
+# intake stores a deadline burst first and handles it a little later), but no longer than
+# this after the deadline, so one message that cannot be handled never holds a result.
+CLOSE_WAITS_AT_MOST = timedelta(minutes=10)
 # One round's move: True if this call moved it.
 _Step = Callable[[Tx, Settings, Round, datetime], Awaitable[bool]]
 
@@ -39,6 +44,9 @@ class SweepReport:
     opened: tuple[int, ...] = ()
     voting: tuple[int, ...] = ()
     closed: tuple[int, ...] = ()
+    # Rounds due to close whose close waits for in-time messages still in the inbox: the
+    # service sweeps again soon rather than at the next interval.
+    waiting: tuple[int, ...] = ()
     reminders: int = 0
     vote_reminders: int = 0
     expired: int = 0
@@ -60,13 +68,19 @@ async def run_once(db: Database, settings: Settings, now: datetime) -> SweepRepo
     """
     opened = await _each(db, "draft", "opens_at", now, _open, settings)
     voting = await _each(db, "collecting", "collect_until", now, _start_voting, settings)
-    closed = await _each(db, "voting", "vote_until", now, _close, settings)
+    waiting: list[int] = []
+
+    async def close(conn: Tx, settings: Settings, rnd: Round, now: datetime) -> bool:
+        return await _close(conn, settings, rnd, now, waiting)
+
+    closed = await _each(db, "voting", "vote_until", now, close, settings)
     async with db.write() as conn:
         expired = await reminders.expire(conn, now)
     report = SweepReport(
         opened=opened,
         voting=voting,
         closed=closed,
+        waiting=tuple(waiting),
         expired=expired,
         reminders=await reminding.meeting_reminders(db, settings, now),
         vote_reminders=await reminding.vote_reminders(db, settings, now),
@@ -169,8 +183,26 @@ async def _start_voting(conn: Tx, settings: Settings, rnd: Round, now: datetime)
     return True
 
 
-async def _close(conn: Tx, settings: Settings, rnd: Round, now: datetime) -> bool:
-    """Close at "vote until": close_round tallies and tells governor, chair and voters."""
+async def _close(
+    conn: Tx, settings: Settings, rnd: Round, now: datetime, waiting: list[int]
+) -> bool:
+    """Close at "vote until": close_round tallies and tells governor, chair and voters.
+
+    Not while messages received by then are still to be handled (they may be ballots, and
+    count): the round id goes to ``waiting`` instead, until CLOSE_WAITS_AT_MOST."""
+    assert rnd.vote_until is not None
+    # In the close's own write transaction, which the intake's handling waits for on both
+    # backends (one writer): no message is handled between this count and the tally.
+    left = await inbox.pending_received_by(conn, rnd.vote_until)
+    if left and now < rnd.vote_until + CLOSE_WAITS_AT_MOST:
+        waiting.append(rnd.id)
+        return False
+    if left:
+        log.warning(
+            "round %s closes with %d messages received in time still waiting in the inbox",
+            rnd.id,
+            left,
+        )
     zone = await bag_zone(conn, rnd.bag_code)
     later = _morning(now, zone, settings)
     res = await close_round(conn, settings, rnd, now, actor=ACTOR, channel=ACTOR, not_before=later)

@@ -123,6 +123,19 @@ async def pending(conn: Conn, limit: int = 100) -> list[InboxRow]:
     return [_row(r) for r in rows]
 
 
+async def pending_received_by(conn: Conn, until: datetime) -> int:
+    """How many messages received at or before ``until`` are still to be handled.
+
+    The pending rows are few and found by the (status, id) index; their times are then
+    read, so a large inbox of handled rows costs nothing."""
+    row = await fetchone(
+        conn,
+        "SELECT count(*) AS n FROM inbox WHERE status = 'pending' AND received_at <= ?",
+        (to_db(until),),
+    )
+    return int(row["n"]) if row else 0
+
+
 async def previous_id(conn: Conn, address: str, channel: str, before_id: int) -> int | None:
     """The sender's message just before this one on the same channel, if any."""
     row = await fetchone(
