@@ -402,15 +402,43 @@ async def _apply_receipt(conn: Conn, outbox_id: int, status: str, error: str | N
     )
 
 
-async def cancel(conn: Conn, dedupe_prefix: str) -> int:
-    """Cancel queued rows whose dedupe key starts with a prefix (a moved meeting's reminders)."""
-    escaped = dedupe_prefix.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+async def cancel(conn: Conn, dedupe_prefix: str, limit: int | None = None) -> int:
+    """Cancel queued rows whose dedupe key starts with a prefix (a moved meeting's reminders).
+
+    ``limit``: cancel at most this many (the first by key), so that a fan-out of 100,000
+    is cancelled in short transactions, the senders' claims going in between: call again
+    until fewer than ``limit`` come back."""
+    # The keys that start with the prefix are a range in binary order, read from the
+    # queued rows' index (migration 0016): PostgreSQL compares them byte by byte ("C")
+    # whatever the database's collation, as SQLite does.
+    # SQLite's planner, without statistics, would rather read every queued row (status is
+    # the first column of outbox_due) and sort them: it is told which index to read.
+    pg = conn.dialect == "postgresql"
+    key = 'dedupe_key COLLATE "C"' if pg else "dedupe_key"
+    by_key = "" if pg else " INDEXED BY outbox_queued_key"
+    queued = f"status = 'queued' AND {key} >= ? AND {key} < ?"
+    bounds = (dedupe_prefix, _after_prefix(dedupe_prefix))
+    if limit is None:
+        cur = await conn.execute(
+            f"UPDATE outbox{by_key} SET status = 'cancelled' WHERE {queued}",  # noqa: S608 - placeholders and constants only
+            bounds,
+        )
+        return cur.rowcount
+    # PostgreSQL looks at the status again if a sender's claim held a row meanwhile;
+    # SQLite's one writer needs no second look, which would read every queued row.
+    still = " AND status = 'queued'" if pg else ""
     cur = await conn.execute(
-        "UPDATE outbox SET status = 'cancelled' WHERE status = 'queued' "
-        "AND dedupe_key LIKE ? ESCAPE '\\'",
-        (escaped + "%",),
+        "UPDATE outbox SET status = 'cancelled' WHERE id IN ("  # noqa: S608 - placeholders and constants only
+        f"SELECT id FROM outbox{by_key} WHERE {queued} ORDER BY {key} LIMIT ?){still}",
+        (*bounds, limit),
     )
     return cur.rowcount
+
+
+def _after_prefix(prefix: str) -> str:
+    """The least string after every string that starts with ``prefix`` (code point order,
+    which is SQLite's binary order of UTF-8): its last character, one higher."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 async def replied_since(conn: Conn, address: str, since: datetime) -> bool:

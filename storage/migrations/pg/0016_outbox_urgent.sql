@@ -11,3 +11,7 @@ UPDATE outbox SET urgent = 1
 -- 300,000), and only unsent rows (the sent ones, the table's bulk, are not in it).
 CREATE INDEX outbox_claim ON outbox(channel, urgent, next_attempt_at, id)
  WHERE status IN ('queued', 'sending');
+-- A fan-out is cancelled by the prefix of its keys (storage/outbox.cancel), a thousand rows
+-- a transaction: the queued rows by key, so that each batch reads only what it cancels
+-- (the rows it cancelled before have left this index).
+CREATE INDEX outbox_queued_key ON outbox((dedupe_key COLLATE "C")) WHERE status = 'queued';
