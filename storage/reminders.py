@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from storage import outbox
-from storage.db import Conn, fetchall, fetchone
+from storage.db import Conn, Database, fetchall, fetchone
 from storage.times import to_db
 
 
@@ -99,27 +99,54 @@ async def record(
     return cur.rowcount == 1
 
 
-async def expire(conn: Conn, now: datetime) -> int:
+# Rows cancelled a transaction by expire_all: a stale fan-out of 90,000 reminders in one
+# transaction stopped every sender for a minute and a half (SQLite has one writer).
+EXPIRE_BATCH = 1_000
+
+
+async def expire(conn: Conn, now: datetime, limit: int | None = None) -> int:
     """Cancel the unsent messages of fan-outs that are no longer worth sending.
 
     That is: the meeting has started or voting has closed (``expires_at``), the meeting
     was moved to another time (its version changed) or cancelled. Returns rows cancelled.
+
+    ``limit``: cancel at most this many; a fan-out is marked expired once none of its
+    messages is left queued, so the next call goes on where this one stopped (see
+    :func:`expire_all`).
     """
     rows = await fetchall(
         conn,
         "SELECT f.key, f.prefix FROM reminder_fanouts f "
         "LEFT JOIN khural_meetings m ON m.id = f.meeting_id "
         "WHERE f.expired_at IS NULL AND (f.expires_at <= ? OR (f.meeting_id IS NOT NULL "
-        "AND (m.id IS NULL OR m.cancelled = 1 OR m.version != f.version)))",
+        "AND (m.id IS NULL OR m.cancelled = 1 OR m.version != f.version))) ORDER BY f.key",
         (to_db(now),),
     )
     cancelled = 0
     for r in rows:
-        cancelled += await outbox.cancel(conn, r["prefix"])
+        left = None if limit is None else limit - cancelled
+        if left == 0:
+            break
+        n = await outbox.cancel(conn, r["prefix"], left)
+        cancelled += n
+        if left is not None and n == left:
+            break  # maybe more of it queued: the next call finishes it
         await conn.execute(
             "UPDATE reminder_fanouts SET expired_at = ? WHERE key = ?", (to_db(now), r["key"])
         )
     return cancelled
+
+
+async def expire_all(db: Database, now: datetime, batch: int = EXPIRE_BATCH) -> int:
+    """:func:`expire`, in transactions of at most ``batch`` cancelled rows, committed one
+    after another so that senders and handling go on in between. Returns rows cancelled."""
+    total = 0
+    while True:
+        async with db.write() as conn:
+            n = await expire(conn, now, batch)
+        total += n
+        if n < batch:
+            return total
 
 
 async def of_round(conn: Conn, round_id: int) -> list[Fanout]:
