@@ -231,7 +231,12 @@ class Cluster:
 
         admin = await asyncpg.connect(self.url("postgres"))
         try:
-            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+            # PostgreSQL 15 copies a template through its WAL by default; a file copy is
+            # two to four times faster for a small database (its checkpoint costs nothing
+            # with fsync off), and the suite makes one for every test.
+            file_copy = admin.get_server_version().major >= 15
+            strategy = " STRATEGY FILE_COPY" if file_copy else ""
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}{strategy}")
         finally:
             await admin.close()
 
