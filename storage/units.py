@@ -133,28 +133,35 @@ def packaged_units_csv() -> str:
 
 
 async def upsert_units(conn: Conn, units: Iterable[Unit]) -> dict[str, int]:
-    """Insert new units and update names/parents/zones of known ones. Returns counts."""
+    """Insert new units and update names/parents/zones of known ones. Returns counts.
+
+    Each kind of change is one executemany (a round trip on PostgreSQL, where a
+    statement a unit made the first open of a database take a second); rows are written
+    in the file's order, parents before their children."""
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     existing = {
         r["code"]: (r["name"], r["parent_code"], r["tz"])
         for r in await fetchall(conn, "SELECT code, name, parent_code, tz FROM units")
     }
+    added: list[tuple[str, str, str, str | None, str | None]] = []
+    updated: list[tuple[str, str | None, str | None, str]] = []
     for u in units:
         old = existing.get(u.code)
         if old is None:
-            await conn.execute(
-                "INSERT INTO units (code, level, name, parent_code, tz) VALUES (?, ?, ?, ?, ?)",
-                (u.code, u.level, u.name, u.parent_code, u.tz),
-            )
-            counts["added"] += 1
+            added.append((u.code, u.level, u.name, u.parent_code, u.tz))
         elif old != (u.name, u.parent_code, u.tz):
-            await conn.execute(
-                "UPDATE units SET name = ?, parent_code = ?, tz = ? WHERE code = ?",
-                (u.name, u.parent_code, u.tz, u.code),
-            )
-            counts["updated"] += 1
+            updated.append((u.name, u.parent_code, u.tz, u.code))
         else:
             counts["unchanged"] += 1
+    if added:
+        await conn.executemany(
+            "INSERT INTO units (code, level, name, parent_code, tz) VALUES (?, ?, ?, ?, ?)", added
+        )
+    if updated:
+        await conn.executemany(
+            "UPDATE units SET name = ?, parent_code = ?, tz = ? WHERE code = ?", updated
+        )
+    counts["added"], counts["updated"] = len(added), len(updated)
     return counts
 
 

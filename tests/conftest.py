@@ -40,9 +40,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     netguard.take()
 
 
+# Fixtures by which a test picks its database itself, whatever the pass.
+CHOOSE_BACKEND = frozenset({"pg_url", "pg_cluster", "backend"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the PostgreSQL pass, tests about the SQLite file itself do not run, nor do tests
-    that open no database (tests/suite_backend.py): they ran on the SQLite pass."""
+    that open no database (tests/suite_backend.py), nor tests that name their backend
+    themselves (``pg_url``, ``pg_cluster``, ``backend``): all of those ran, on the
+    database they name, in the first pass."""
     if not suite_backend.on_postgres():
         return
     sqlite_file = pytest.mark.skip(reason="about the SQLite file; this pass runs on PostgreSQL")
@@ -51,7 +57,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("sqlite_only"):
             item.add_marker(sqlite_file)
-        (kept if suite_backend.item_opens_a_database(item) else dropped).append(item)
+        chose = CHOOSE_BACKEND.intersection(getattr(item, "fixturenames", ()))
+        runs = suite_backend.item_opens_a_database(item) and not chose
+        (kept if runs else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
