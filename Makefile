@@ -35,11 +35,11 @@ PG ?= auto
 .PHONY: test-pg
 
 test: lint
-	$(BIN)/pytest -n $(JOBS) -m "not soak"
+	$(BIN)/pytest -n $(JOBS) -m "not soak" --durations=10
 	@if [ "$(PG)" = no ]; then echo "make test: PG=no, the PostgreSQL pass is skipped"; \
 	elif $(BIN)/python -m tests.postgres; then \
 	    echo "make test: the suite again, on PostgreSQL"; \
-	    SANAL_TEST_BACKEND=postgresql $(BIN)/pytest -n $(JOBS) -m "not soak"; \
+	    SANAL_TEST_BACKEND=postgresql $(BIN)/pytest -n $(JOBS) -m "not soak" --durations=10; \
 	elif [ "$(PG)" = require ]; then \
 	    echo "make test: PG=require, but PostgreSQL cannot start here (the line above says why)" >&2; \
 	    exit 1; \
