@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 USER = "sanal"  # the cluster's superuser (trust authentication: only we can reach it)
 TEMPLATE = "sanal_template"
+WITH_UNITS = "sanal_template_units"  # the same, with the national units loaded
 START_TIMEOUT_S = 30.0
 WATCH = "--stop-when-gone"  # this file as a script: the watchdog (see the module's doc)
 
@@ -202,19 +203,22 @@ class Cluster:
     async def _make_template(self) -> None:
         import asyncpg
 
+        from storage import units
         from storage.db import Database
 
         admin = await asyncpg.connect(self.url("postgres"))
         try:
             await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+            # Migrated without a ballot key: each copy settles its own key's fingerprint.
+            db = await Database(self.url(TEMPLATE)).open()
+            await db.close()
+            # The suite's pass on PostgreSQL (tests/suite_backend.py) starts from a copy
+            # with the national units, which an app loads into an empty database at its
+            # first open (bot/app.py): 2,170 rows of the server's time for every test.
+            await admin.execute(f"CREATE DATABASE {WITH_UNITS} TEMPLATE {TEMPLATE}")
         finally:
             await admin.close()
-        # Migrated without a ballot key: each copy settles its own key's fingerprint.
-        # With the national units, which an app loads into an empty database at its first
-        # open (bot/app.py): 2,170 rows of the server's time for every test otherwise.
-        from storage import units
-
-        db = await Database(self.url(TEMPLATE)).open()
+        db = await Database(self.url(WITH_UNITS)).open()
         try:
             async with db.write() as conn:
                 national = units.parse_units_csv(units.packaged_units_csv())
@@ -228,11 +232,13 @@ class Cluster:
         asyncio.run(self._create(name))
         return self.url(name)
 
-    async def create(self, copy_of: str | None = None) -> str:
-        """:meth:`new_database` from inside a running event loop; or a copy of the database
-        at ``copy_of`` (a URL of this cluster's, with nobody connected to it)."""
+    async def create(self, copy_of: str | None = None, *, with_units: bool = False) -> str:
+        """:meth:`new_database` from inside a running event loop (``with_units``: the
+        national units already loaded); or a copy of the database at ``copy_of`` (a URL
+        of this cluster's, with nobody connected to it)."""
         name = f"t{os.getpid()}_{next(self._counter)}"
-        await self._create(name, urlsplit(copy_of).path.lstrip("/") if copy_of else TEMPLATE)
+        template = WITH_UNITS if with_units else TEMPLATE
+        await self._create(name, urlsplit(copy_of).path.lstrip("/") if copy_of else template)
         return self.url(name)
 
     async def _create(self, name: str, template: str = TEMPLATE) -> None:

@@ -107,7 +107,7 @@ def _fresh_database() -> str:
     cluster = _worker.submit(postgres.cluster_or_skip).result()
 
     def make() -> str:
-        return asyncio.run(cluster.create())
+        return asyncio.run(cluster.create(with_units=True))
 
     made = _spare if _spare is not None else _worker.submit(make)
     _spare = _worker.submit(make)
