@@ -125,6 +125,18 @@ async def _snapshot(app: Sanal) -> dict[str, Any]:
         }
 
 
+async def _played(tmp_path: Path, clock: ManualClock) -> tuple[Path, dict[str, Any]]:
+    """A bag round played on a SQLite file, its app stopped: the file, and what it holds."""
+    source = tmp_path / "sanal.db"
+    app = Sanal(make_settings(tmp_path, db=str(source), ballot_key=None), clock)
+    await app.open()
+    try:
+        await _round(app)
+        return source, await _snapshot(app)
+    finally:
+        await app.stop()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -136,15 +148,8 @@ def _free_port() -> int:
 async def test_a_bag_round_moves_to_postgresql_and_back(
     tmp_path: Path, clock: ManualClock, pg_url: str, pg_cluster: Cluster
 ) -> None:
-    source = tmp_path / "sanal.db"
+    source, before = await _played(tmp_path, clock)
     data = tmp_path / "server-data"  # SANAL_DATA_DIR of the PostgreSQL installation
-    app = Sanal(make_settings(tmp_path, db=str(source), ballot_key=None), clock)
-    await app.open()
-    try:
-        await _round(app)
-        before = await _snapshot(app)
-    finally:
-        await app.stop()
     assert before["results"] == {1: 2, 2: 0, 3: 3, 4: 4}  # 2 was merged into 1
     code, pb_before = await sanal_cli(
         tmp_path, "report", "pabulib", "--db", str(source), ZAG_BAG_1, "-o", "before.pb"
@@ -345,14 +350,7 @@ async def test_a_copy_read_two_rows_at_a_time_is_the_same_copy(
     """Tables are read a batch at a time (keyset paging), so a national database never
     sits in memory whole: with batches of two, every table spans many of them, units and
     merged proposals name rows of later batches, and the copy is still the same data."""
-    source = tmp_path / "sanal.db"
-    app = Sanal(make_settings(tmp_path, db=str(source), ballot_key=None), clock)
-    await app.open()
-    try:
-        await _round(app)
-        before = await _snapshot(app)
-    finally:
-        await app.stop()
+    source, before = await _played(tmp_path, clock)
     monkeypatch.setattr(storage_copy, "BATCH", 2)
     copied = await storage_copy.copy(source, pg_url)
     assert copied.mismatched() == []
