@@ -23,6 +23,7 @@ lease_owners.py). The providers are fakes on loopback in this process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -217,9 +218,10 @@ async def test_two_live_servers_never_take_each_others_rows(tmp_path: Path) -> N
         assert len(fake.creates()) == len(fake.messages) == 40  # none twice
         assert "took back" not in second.logs()
 
-        # Now the first dies mid-send: the second takes its rows within seconds.
-        await _post_all(first, _hooks(100, 40))
-
+        # Now the first dies mid-send: the second takes its rows within seconds. Either
+        # live sender may claim a new reply (the second polls; on a loaded machine it can
+        # take a whole wave before the first's own sender wakes), so waves of replies go to
+        # the first until it holds some.
         async def first_holds_some() -> bool:
             held = await _rows(
                 db, "SELECT count(*) FROM outbox WHERE status = 'sending' AND lease_owner = ?",
@@ -227,7 +229,14 @@ async def test_two_live_servers_never_take_each_others_rows(tmp_path: Path) -> N
             )  # fmt: skip
             return int(str(held[0][0])) >= 1
 
-        await _until(first_holds_some, 20, "the first server leasing rows again")
+        posted = 40
+        for _wave in range(10):
+            await _post_all(first, _hooks(100 + posted, 8))
+            posted += 8
+            with contextlib.suppress(AssertionError):
+                await _until(first_holds_some, 3, "the first server leasing rows again")
+                break
+        assert await first_holds_some(), "the first server never held a reply in 10 waves"
         await first.kill9()
         held = await _rows(
             db, "SELECT id FROM outbox WHERE status = 'sending' AND lease_owner = ?", owner
@@ -236,12 +245,12 @@ async def test_two_live_servers_never_take_each_others_rows(tmp_path: Path) -> N
         took = await _until(idle, TAKEN_BACK_WITHIN, "the dead server's rows sent")
         print(f"two servers: {len(held)} rows of the killed one sent {took:.1f} s after")
         assert "took back" in second.logs()
-        # Twilio was asked about those mid-send: each of the 80 replies exists once.
+        # Twilio was asked about those mid-send: each reply exists once.
         rows = await _rows(db, "SELECT provider_id FROM outbox")
-        assert len(rows) == 80
-        assert len({r[0] for r in rows}) == 80
+        assert len(rows) == posted
+        assert len({r[0] for r in rows}) == posted
         assert sorted(str(r[0]) for r in rows) == sorted(m.sid for m in fake.messages)
-        assert len({(m.to, m.body) for m in fake.messages}) == len(fake.messages) == 80
+        assert len({(m.to, m.body) for m in fake.messages}) == len(fake.messages) == posted
         for server in (first, second):
             assert "Traceback" not in server.logs(), server.logs()[-3000:]
     finally:
