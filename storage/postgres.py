@@ -76,6 +76,17 @@ OUTBOX_CHANNEL = "sanal_outbox"
 # row versions are vacuumed away after every sweep (PgDatabase.purge_sealed).
 SEALED_TABLES = ("inbox", "outbox", "ballot_choices")
 _BEGIN_SERIAL = f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_SPACE}, {WRITE_LOCK})"
+# A pooled connection the server has closed (a restart, a failover, a proxy's idle cut)
+# that this process has not noticed yet: what using it raises.
+_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    # The server's "terminating connection" arrived while the connection was idle:
+    # asyncpg has it half-read and refuses the next statement.
+    asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+)
 _COUNT = re.compile(r"(\d+)$")
 # Single-quoted literals, double-quoted names and comments pass through untouched; a
 # bare ? outside them is a placeholder.
@@ -129,6 +140,16 @@ def _error(exc: asyncpg.PostgresError) -> sqlite3.Error:
     return sqlite3.DatabaseError(text)
 
 
+def _lost(exc: BaseException) -> sqlite3.Error:
+    """A connection lost for good, as storage's own error class (see _error)."""
+    return sqlite3.OperationalError(f"{type(exc).__name__}: {exc}")
+
+
+def _read_only(query: str) -> bool:
+    """A statement that only reads: safe to run twice."""
+    return query.lstrip()[:6].upper() == "SELECT" and " FOR UPDATE" not in query.upper()
+
+
 def _args(params: Params) -> Sequence[Any]:
     """The statement's parameters. PostgreSQL's text cannot hold U+0000, which anyone can
     put in a message (SQLite stores it): it is stored as U+FFFD, the character that
@@ -163,6 +184,8 @@ class PgTx(Tx):
     async def _execute(self, sql: str, params: Params) -> Result:
         try:
             return Result(await self._pg.execute(translate(sql), *_args(params)))
+        except _LOST as exc:
+            raise _lost(exc) from exc
         except asyncpg.PostgresError as exc:
             raise _error(exc) from exc
 
@@ -174,6 +197,8 @@ class PgTx(Tx):
         if rows:
             try:
                 await self._pg.executemany(translate(sql), rows)
+            except _LOST as exc:
+                raise _lost(exc) from exc
             except asyncpg.PostgresError as exc:
                 raise _error(exc) from exc
         return Result("")
@@ -182,10 +207,19 @@ class PgTx(Tx):
         return self._executemany(sql, params)
 
     async def _fetch(self, sql: str, params: Params) -> list[Row]:
-        try:
-            return cast(list[Row], await self._pg.fetch(translate(sql), *_args(params)))
-        except asyncpg.PostgresError as exc:
-            raise _error(exc) from exc
+        query, args = translate(sql), _args(params)
+        # The reader (the pool, in autocommit) may meet a connection closed under it; a
+        # plain read is safe to run again, on the next connection the pool gives.
+        again = isinstance(self._pg, asyncpg.Pool) and _read_only(query)
+        for attempt in range(POOL_MAX + 1 if again else 1):
+            try:
+                return cast(list[Row], await self._pg.fetch(query, *args))
+            except _LOST as exc:
+                if attempt == POOL_MAX or not again:
+                    raise _lost(exc) from exc
+            except asyncpg.PostgresError as exc:
+                raise _error(exc) from exc
+        raise AssertionError("unreachable")
 
     def execute_fetchall(self, sql: str, params: Params = ()) -> Awaitable[Iterable[Row]]:
         return self._fetch(sql, params)
@@ -204,6 +238,8 @@ class PgTx(Tx):
         script = re.sub(r"(?im)^BEGIN IMMEDIATE;", "BEGIN;", script)
         try:
             return Result(await self._pg.execute(script))
+        except _LOST as exc:
+            raise _lost(exc) from exc
         except asyncpg.PostgresError as exc:
             raise _error(exc) from exc
 
@@ -213,6 +249,8 @@ class PgTx(Tx):
     async def _plain(self, sql: str) -> None:
         try:
             await self._pg.execute(sql)
+        except _LOST as exc:
+            raise _lost(exc) from exc
         except asyncpg.PostgresError as exc:
             raise _error(exc) from exc
 
@@ -323,13 +361,14 @@ class PgDatabase(Database):
     @asynccontextmanager
     async def _transaction(self, begin: str) -> AsyncIterator[PgTx]:
         assert self._pool is not None
-        async with self._pool.acquire() as raw:
+        async with self._begun(begin) as raw:
             tx = PgTx(raw)
-            await tx._plain(begin)
             try:
                 yield tx
             except BaseException:
-                await tx._plain("ROLLBACK")
+                # On a connection lost mid-way the server has rolled back already.
+                with contextlib.suppress(sqlite3.Error):
+                    await tx._plain("ROLLBACK")
                 raise
             # The other processes' senders hear of the messages queued here at the
             # commit (a NOTIFY is delivered then, and dropped by a rollback).
@@ -337,6 +376,37 @@ class PgDatabase(Database):
                 await tx._plain(f"NOTIFY {OUTBOX_CHANNEL}, '{self._token}'; COMMIT")
             else:
                 await tx._plain("COMMIT")
+
+    @asynccontextmanager
+    async def _begun(self, begin: str) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection with ``begin`` run on it. After a server restart the pool
+        may hand out connections the server has closed, each failing its next use once
+        (asyncpg does not retry): the BEGIN has done nothing yet, so it is tried on the
+        next connection, up to a whole pool's worth and one new."""
+        assert self._pool is not None
+        for attempt in range(POOL_MAX + 1):
+            raw = await self._pool.acquire()
+            try:
+                await raw.execute(begin)
+            except _LOST as exc:
+                # Never back into the pool as it is (the pool opens a new one in its
+                # place); asyncpg may have released a closed one itself already.
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    raw.terminate()
+                    await self._pool.release(raw)
+                if attempt == POOL_MAX:
+                    raise _lost(exc) from exc
+                continue
+            except BaseException as exc:
+                await self._pool.release(raw)
+                if isinstance(exc, asyncpg.PostgresError):
+                    raise _error(exc) from exc
+                raise
+            try:
+                yield raw
+            finally:
+                await self._pool.release(raw)
+            return
 
     @asynccontextmanager
     async def only_one(self, name: str) -> AsyncIterator[bool]:
