@@ -299,6 +299,12 @@ class _DatabaseFigures:
             "sanal_database_size_bytes",
             "Bytes the database takes: the SQLite file, or the server's pg_database_size.",
         )
+        close_late = GaugeMetricFamily(
+            "sanal_round_close_overdue_seconds",
+            "How long the round still voting longest past its 'vote until' has been (0: "
+            "none). A close waits up to 10 minutes for messages received in time; longer "
+            "means rounds are not closing.",
+        )
         if now is not None:
             readable.add_metric([], 1.0 if f is not None else 0.0)
         if f is not None and now is not None:
@@ -321,7 +327,10 @@ class _DatabaseFigures:
                 backup.add_metric([], f.last_backup.timestamp())
             if f.size_bytes is not None:
                 size.add_metric([], f.size_bytes)
+            due = f.first_close_due
+            close_late.add_metric([], max(0.0, (now - due).total_seconds()) if due else 0.0)
         yield from (readable, inbox, backlog, oldest, rounds, ballots, closed, sweep, backup, size)
+        yield close_late
 
 
 def _version() -> str:

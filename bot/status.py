@@ -32,6 +32,7 @@ from bot.core.log_redact import mask_personal
 from bot.core.settings import Settings, configured_real_channels
 from bot.health import FAILING_AFTER, MB, SWEEP_LATE_INTERVALS
 from scheduler import backups
+from scheduler.sweeps import CLOSE_WAITS_AT_MOST
 from storage import backup, pg_dump, reminders
 from storage import metrics as monitoring
 from storage.copy import safe
@@ -235,6 +236,14 @@ def problems(page: Page, settings: Settings) -> list[str]:
             found.append(
                 f"{c.channel}: {c.checks_failing} message(s) wait: the provider cannot be asked "
                 "whether it already has them"
+            )
+    for r in page.rounds:
+        # A close waits up to CLOSE_WAITS_AT_MOST for in-time messages, then a sweep.
+        overdue = CLOSE_WAITS_AT_MOST + timedelta(seconds=settings.sweep_interval_seconds)
+        if r.status == "voting" and r.vote_until is not None and now - r.vote_until > overdue:
+            found.append(
+                f"round {r.id} ({r.bag}): voting closed {_span(now - r.vote_until)} ago and "
+                "the round is not closed (is the scheduler running? see the log)"
             )
     failed = page.figures.inbox.get("failed", 0)
     if failed:

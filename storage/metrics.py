@@ -55,6 +55,7 @@ class Figures:
     last_sweep: datetime | None
     last_backup: datetime | None
     size_bytes: int | None = None  # the database's own size (file, or pg_database_size)
+    first_close_due: datetime | None = None  # the earliest "vote until" of rounds voting
 
 
 async def figures(conn: Conn) -> Figures:
@@ -81,6 +82,7 @@ async def figures(conn: Conn) -> Figures:
         rounds[str(r["status"])] = int(r["n"])
     total = await fetchone(conn, "SELECT count(*) AS n FROM participation")
     marks = await _marks(conn, LAST_SWEEP_KEY, LAST_BACKUP_KEY)
+    due = await fetchone(conn, "SELECT min(vote_until) AS t FROM rounds WHERE status = 'voting'")
     return Figures(
         inbox=inbox,
         backlog=backlog,
@@ -91,6 +93,7 @@ async def figures(conn: Conn) -> Figures:
         last_sweep=marks.get(LAST_SWEEP_KEY),
         last_backup=marks.get(LAST_BACKUP_KEY),
         size_bytes=await database_size(conn),
+        first_close_due=_time(due["t"]) if due else None,
     )
 
 

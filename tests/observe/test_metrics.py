@@ -161,7 +161,11 @@ async def test_metrics_after_real_traffic(
         w.sanal.db.reader, "SELECT vote_until FROM rounds WHERE bag_code = ?", (ZAG_BAG_1,)
     )
     assert vote_until is not None
+    assert value(got, "sanal_round_close_overdue_seconds") == 0  # bag 1 votes for days yet
     w.clock.set(from_db(vote_until["vote_until"]) + timedelta(minutes=1))
+    # Past its deadline, not yet swept: the operator sees how late the close is.
+    _, late = await scrape(w.client)
+    assert value(late, "sanal_round_close_overdue_seconds") == 60
     report = await scheduler(w).tick()
     assert report is not None
     assert len(report.closed) == 1
@@ -172,6 +176,7 @@ async def test_metrics_after_real_traffic(
         w.clock.now().timestamp()
     )
     assert value(after, "sanal_rounds", status="closed") == 2
+    assert value(after, "sanal_round_close_overdue_seconds") == 0
     assert value(after, "sanal_round_ballots_cast", bag=ZAG_BAG_1, year=year) == len(BAG_1_VOTERS)
 
 

@@ -22,9 +22,9 @@ from scheduler.backups import POSTGRES_OFF
 from storage import backup, inbox, meetings, outbox, pg_dump, rounds
 from storage import metrics as monitoring
 from storage.copy import safe
-from storage.db import fetchone
+from storage.db import Database, fetchone
 from tests import suite_backend
-from tests.conftest import ZAG_BAG_1, make_settings
+from tests.conftest import ZAG_BAG_1, ZAG_BAG_2, make_settings
 
 UB = ZoneInfo("Asia/Ulaanbaatar")
 HOVD = ZoneInfo("Asia/Hovd")
@@ -206,6 +206,35 @@ async def test_what_a_stopped_scheduler_and_no_backup_look_like(tmp_path: Path) 
     assert "Rounds: none yet" in result.output
     assert "  none" in result.output
     assert "  twilio  nothing sent yet" in result.output
+
+
+async def test_a_round_left_voting_past_its_deadline(tmp_path: Path) -> None:
+    """The scheduler stopped (or failing) on a deadline: the round is named as a problem
+    once the close's wait for in-time messages is over, not before."""
+    settings = make_settings(tmp_path)
+    app = Sanal(settings, SystemClock())
+    await app.open()
+    await app.stop()
+    now = datetime.now(UTC)
+    db = await Database(settings.db).open()  # no app: nothing sweeps this round
+    try:
+        async with db.write() as conn:
+            made = []
+            for bag, late in ((ZAG_BAG_1, timedelta(hours=2)), (ZAG_BAG_2, timedelta(minutes=5))):
+                rnd = await rounds.create(
+                    conn, bag_code=bag, year=now.year + 1, now=now, vote_until=now - late
+                )
+                assert await rounds.advance(conn, rnd.id, "collecting", now)  # to voting
+                made.append(rnd.id)
+            await monitoring.note_sweep(conn, now)
+    finally:
+        await db.close()
+    result = await asyncio.to_thread(status, settings.db, settings.data_path())
+    assert result.exit_code == 0, result.output
+    problems = result.output.split("Problems")[1]
+    assert f"round {made[0]} (" in problems
+    assert "voting closed 2h ago and the round is not closed" in problems
+    assert f"round {made[1]} (" not in problems  # still within the close's wait
 
 
 async def test_a_database_behind_this_version(tmp_path: Path) -> None:
