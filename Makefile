@@ -31,6 +31,11 @@ lint: $(VENV)/.test-deps
 # (.ci/run) makes that an error; PG=no runs SQLite only. `make test-pg`: the second alone.
 JOBS ?= 4
 PG ?= auto
+# Compiled modules are kept (__pycache__, ignored by git) even where the environment asks
+# Python not to write them: the suite starts hundreds of `sanal` processes and eight
+# workers, and each would otherwise compile every module again (and pytest rewrite every
+# test module's asserts), which took a fifth of the suite's CPU.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: test-pg
 

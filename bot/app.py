@@ -116,9 +116,7 @@ class Sanal:
             await self.db.listen_outbox(self.wake_senders)
         async with self.db.write() as conn:
             if await units.count(conn) == 0:
-                counts = await units.upsert_units(
-                    conn, units.parse_units_csv(units.packaged_units_csv())
-                )
+                counts = await units.upsert_units(conn, units.packaged_units())
                 log.info("loaded the national units: %s", counts)
         # A database real channels have used is never a training database again.
         seen = await simulator.real_channels_seen(self.db.reader)

@@ -172,7 +172,7 @@ def units_import(db: Path | None, csv_file: Path) -> None:
             if await units.count(conn) == 0:
                 # As at every first start (bot/app.py): the national list underneath, so
                 # that a file of new bags finds its soums on a new database too.
-                packaged = units.parse_units_csv(units.packaged_units_csv())
+                packaged = units.packaged_units()
                 national = (await units.upsert_units(conn, packaged))["added"]
             try:
                 units_file.check(await units.known_levels(conn))

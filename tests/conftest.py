@@ -36,12 +36,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     netguard.uninstall()
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    netguard.take()
-
-
 # Fixtures by which a test picks its database itself, whatever the pass.
 CHOOSE_BACKEND = frozenset({"pg_url", "pg_cluster", "backend"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures make their databases
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    netguard.take()
+    suite_backend.seeding = not (
+        item.get_closest_marker("sqlite_only")
+        or CHOOSE_BACKEND.intersection(getattr(item, "fixturenames", ()))
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

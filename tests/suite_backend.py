@@ -16,12 +16,14 @@ PostgreSQL test of its own where there is one (README "Tests").
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import os
 import re
 import shutil
 import sqlite3
+import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -82,14 +84,55 @@ def _source(path: Path) -> str:
         return ""
 
 
+# Whether this test's new SQLite files start as a copy of the template (set for each test
+# by tests/conftest.py): not for a test about the SQLite file itself (``sqlite_only``) nor
+# one that picks its backend itself, which see a file as a first start makes it.
+seeding = False
+_template: Path | None = None
+
+
 def db(path: Path) -> Path | str:
-    """Where a test's database at ``path`` is on this run: the path, or a PostgreSQL URL."""
+    """Where a test's database at ``path`` is on this run: the path, or a PostgreSQL URL.
+
+    On SQLite a path where no file is yet gets a copy of a template (migrated, the
+    national units loaded, no ballot key settled), as each database of the PostgreSQL
+    pass is made from one: the app's first open then finds what it would have made
+    itself, and a test no longer pays for the migrations and 2,170 units (near a tenth
+    of a second, and a few thousand tests open a new database)."""
     if NAME != POSTGRESQL:
+        if seeding and not path.exists() and path.parent.is_dir():
+            shutil.copyfile(_sqlite_template(), path)
         return path
     key = str(path)
     if key not in _made:
         _made[key] = _fresh_database()
     return _made[key]
+
+
+def _sqlite_template() -> Path:
+    """This worker's template file, made at its first use (in a thread: tests call
+    :func:`db` from inside their running event loop)."""
+    global _template
+    if _template is None:
+        folder = Path(tempfile.mkdtemp(prefix="sanal-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        made = _worker.submit(lambda: asyncio.run(_build(folder / "sanal.db"))).result()
+        assert not Path(f"{made}-wal").exists(), "the template's WAL was not folded in"
+        _template = made
+    return _template
+
+
+async def _build(path: Path) -> Path:
+    from storage import units
+    from storage.db import Database
+
+    database = await Database(path).open()  # no key: each copy settles its test's own
+    try:
+        async with database.write() as conn:
+            await units.upsert_units(conn, units.packaged_units())
+    finally:
+        await database.close()
+    return path
 
 
 _spare: Future[str] | None = None
