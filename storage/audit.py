@@ -7,12 +7,11 @@ can never pass for what a person sent.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
 from bot.core import channels
-from storage.db import Conn, Row, fetchall, fetchone
+from storage.db import Conn, Row, fetchall, fetchone, to_json
 from storage.times import to_db
 
 # Where an action can come from besides the registered message channels
@@ -50,7 +49,7 @@ async def record(
             channel,
             unit_code,
             round_id,
-            json.dumps(detail, ensure_ascii=False, default=str),
+            to_json(detail, default=str),
         ),
     )
 

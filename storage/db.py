@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -615,3 +616,23 @@ def chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+def to_json(value: Any, **options: Any) -> str:
+    """``value`` as JSON text for a column, with any NUL in its strings written as U+FFFD.
+
+    JSON writes a NUL as the escape ``\\u0000``, which PostgreSQL's jsonb refuses: its
+    ``json_extract`` (migration 0007) then reads nothing from the document, and a ballot
+    reply's ``"ballot": 1`` would go unseen by the trigger that seals it. A NUL in a text
+    column is replaced the same way (storage/postgres.py); the two backends keep the same."""
+    return json.dumps(_without_nul(value), ensure_ascii=False, **options)
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without_nul(v) for v in value]
+    return value

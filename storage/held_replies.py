@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.db import Conn, fetchall
+from storage.db import Conn, fetchall, to_json
 from storage.times import to_db
 
 HELD = datetime(9999, 12, 31, tzinfo=UTC)  # the due time of a held row: never
@@ -66,6 +66,6 @@ async def release(
         "UPDATE outbox SET extra = ?, text = coalesce(?, text), "
         "next_attempt_at = CASE WHEN created_at < ? THEN created_at ELSE ? END "
         "WHERE id = ? AND status = 'queued' AND next_attempt_at = ?",
-        (json.dumps(extra, ensure_ascii=False), text, to_db(now), to_db(now), outbox_id, _HELD),
+        (to_json(extra), text, to_db(now), to_db(now), outbox_id, _HELD),
     )
     return cur.rowcount == 1

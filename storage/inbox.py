@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.message import Channel, Inbound
-from storage.db import Conn, Row, fetchall, fetchone
+from storage.db import Conn, Row, fetchall, fetchone, to_json
 from storage.times import from_db, to_db
 
 # What a sealed message's text becomes (handlers.secrecy): it says a message was here and
@@ -67,7 +67,7 @@ async def store_many(conn: Conn, msgs: list[Inbound]) -> list[tuple[int, bool]]:
             msg.phone,
             msg.telegram_id,
             msg.text,
-            json.dumps(msg.extra, ensure_ascii=False),
+            to_json(msg.extra),
             to_db(msg.received_at),
         )
     rows = await conn.execute_fetchall(
@@ -207,5 +207,5 @@ async def seal(conn: Conn, inbox_id: int, extra: dict[str, str], fingerprint: st
     kept |= {"sealed": "1", "fp": fingerprint}
     await conn.execute(
         "UPDATE inbox SET text = ?, extra = ? WHERE id = ?",
-        (SEALED, json.dumps(kept), inbox_id),
+        (SEALED, to_json(kept), inbox_id),
     )

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core import backoff, channels
-from storage.db import Conn, Row, fetchall, fetchone
+from storage.db import Conn, Row, fetchall, fetchone, to_json
 from storage.times import from_db, to_db
 
 
@@ -116,7 +116,7 @@ async def enqueue(
             inbox_id,
             kind,
             text,
-            json.dumps(extra or {}, ensure_ascii=False),
+            to_json(extra or {}),
             to_db(not_before or now),
             round_id,
             bag_code,
