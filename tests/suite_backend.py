@@ -157,6 +157,12 @@ def _fresh_database() -> str:
     return made.result()
 
 
+def stored_text(text: str) -> str:
+    """A text as this run's database gives it back: PostgreSQL cannot hold a NUL in text,
+    and storage writes it there as U+FFFD (storage/postgres.py); SQLite keeps it."""
+    return text.replace("\x00", "\ufffd") if NAME == POSTGRESQL else text
+
+
 def copy(source: Path, dest: Path) -> Path | str:
     """A copy of the database at ``source`` (a closed one) as ``dest``: the file copied, or
     on PostgreSQL a database made from ``source``'s as a template."""

@@ -22,12 +22,13 @@ from urllib.parse import urlencode
 import hypothesis
 import pytest
 from aiohttp import FormData
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.channels.android_sms import signature as android_signature
 from bot.core.phone import try_normalise
 from storage.db import fetchall
+from tests import suite_backend
 from tests.channels.conftest import PUBLIC, SIGNING_KEY, SmsWorld, fake_gateway, fake_twilio, world
 
 SOAK = os.environ.get("SANAL_SOAK") == "1"
@@ -201,7 +202,7 @@ async def twilio_inbound_case(world: SmsWorld, form: dict[str, str], sign: str, 
         assert signed, (sign, shape, form.keys())
         assert sid, (sign, shape, form.keys())
         assert phone is not None, (sign, shape, form.keys())
-        assert new[0]["external_id"] == sid
+        assert new[0]["external_id"] == suite_backend.stored_text(sid)
         assert new[0]["address"] == f"tel:{phone}"
     elif signed and small and sid and phone is not None:
         # Not stored only because we have it already (the same MessageSid: Twilio's retry).
@@ -212,6 +213,12 @@ async def twilio_inbound_case(world: SmsWorld, form: dict[str, str], sign: str, 
 
 
 @given(form=forms, sign=signing, shape=shapes)
+# A NUL in a signed id: PostgreSQL stores it as U+FFFD (found by this test on that pass).
+@example(
+    form={"MessageSid": "SM\x00a", "From": "+97699112233", "Body": "НЭГДЭХ 644651"},
+    sign="valid",
+    shape="form",
+)
 @settings(FUZZ, max_examples=FAST)
 async def test_twilio_webhooks_never_fail_or_store_the_unsigned(
     world: SmsWorld, form: dict[str, str], sign: str, shape: str
