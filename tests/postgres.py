@@ -221,8 +221,7 @@ class Cluster:
         db = await Database(self.url(WITH_UNITS)).open()
         try:
             async with db.write() as conn:
-                national = units.parse_units_csv(units.packaged_units_csv())
-                await units.upsert_units(conn, national)
+                await units.upsert_units(conn, units.packaged_units())
         finally:
             await db.close()
 

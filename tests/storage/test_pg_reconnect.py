@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -25,58 +26,59 @@ _CUT = (
 )
 
 
-async def _fill_the_pool(db: Database) -> None:
-    """Use several pooled connections at once, so the cut leaves several stale ones."""
+@pytest.fixture
+async def db(pg_url: str) -> AsyncIterator[Database]:
+    """The database open, with a row to change, after several pooled connections were in
+    use at once: a cut then leaves several stale ones."""
+    async with Database(pg_url) as database:
 
-    async def hold() -> None:
-        async with db.write(serial=False) as tx:
-            await tx.execute("SELECT pg_sleep(0.05)")
+        async def hold() -> None:
+            async with database.write(serial=False) as tx:
+                await tx.execute("SELECT pg_sleep(0.05)")
 
-    await asyncio.gather(*(hold() for _ in range(4)))
-
-
-async def test_transactions_and_reads_survive_every_connection_cut(pg_url: str) -> None:
-    db = await Database(pg_url).open()
-    try:
-        await _fill_the_pool(db)
-        async with db.write() as tx:
+        await asyncio.gather(*(hold() for _ in range(4)))
+        async with database.write() as tx:
             await tx.execute("INSERT INTO settings_kv (key, value) VALUES ('cut', 'before')")
-        for turn in range(3):  # more than once: each cut leaves a whole pool of dead ones
-            await _cut_every_connection_but_this(pg_url)
-            # Reads: the reader runs each statement on any free pooled connection.
-            rows = await db.fetchall("SELECT value FROM settings_kv WHERE key = 'cut'")
-            assert [tuple(r) for r in rows] == [("before" if turn == 0 else f"after {turn}",)]
-            await _cut_every_connection_but_this(pg_url)
-            for _ in range(6):  # more transactions than the pool had connections
-                async with db.write() as tx:
-                    await tx.execute(
-                        "UPDATE settings_kv SET value = ? WHERE key = 'cut'", (f"after {turn + 1}",)
-                    )
-        rows = await db.fetchall("SELECT value FROM settings_kv WHERE key = 'cut'")
-        assert [tuple(r) for r in rows] == [("after 3",)]
-    finally:
-        await db.close()
+        yield database
 
 
-async def test_a_write_cut_mid_transaction_fails_and_changes_nothing(pg_url: str) -> None:
-    db = await Database(pg_url).open()
-    try:
+async def _value(db: Database) -> str:
+    rows = await db.fetchall("SELECT value FROM settings_kv WHERE key = 'cut'")
+    [(value,)] = [tuple(r) for r in rows]
+    return str(value)
+
+
+async def _set(db: Database, value: str) -> None:
+    async with db.write() as tx:
+        await tx.execute("UPDATE settings_kv SET value = ? WHERE key = 'cut'", (value,))
+
+
+async def test_transactions_and_reads_survive_every_connection_cut(
+    db: Database, pg_url: str
+) -> None:
+    for turn in range(3):  # more than once: each cut leaves a whole pool of dead ones
+        await _cut_every_connection_but_this(pg_url)
+        # Reads: the reader runs each statement on any free pooled connection.
+        assert await _value(db) == ("before" if turn == 0 else f"after {turn}")
+        await _cut_every_connection_but_this(pg_url)
+        for _ in range(6):  # more transactions than the pool had connections
+            await _set(db, f"after {turn + 1}")
+    assert await _value(db) == "after 3"
+
+
+async def test_a_write_cut_mid_transaction_fails_and_changes_nothing(
+    db: Database, pg_url: str
+) -> None:
+    async def cut_mid_way() -> None:
         async with db.write() as tx:
-            await tx.execute("INSERT INTO settings_kv (key, value) VALUES ('cut', 'before')")
+            await tx.execute("UPDATE settings_kv SET value = 'lost' WHERE key = 'cut'")
+            await _cut_every_connection_but_this(pg_url)
+            await tx.execute("UPDATE settings_kv SET value = 'lost2' WHERE key = 'cut'")
 
-        async def cut_mid_way() -> None:
-            async with db.write() as tx:
-                await tx.execute("UPDATE settings_kv SET value = 'lost' WHERE key = 'cut'")
-                await _cut_every_connection_but_this(pg_url)
-                await tx.execute("UPDATE settings_kv SET value = 'lost2' WHERE key = 'cut'")
-
-        # Storage's own error, which the handlers and the webhook already catch.
-        with pytest.raises(DatabaseError):
-            await cut_mid_way()
-        rows = await db.fetchall("SELECT value FROM settings_kv WHERE key = 'cut'")
-        assert [tuple(r) for r in rows] == [("before",)]
-    finally:
-        await db.close()
+    # Storage's own error, which the handlers and the webhook already catch.
+    with pytest.raises(DatabaseError):
+        await cut_mid_way()
+    assert await _value(db) == "before"
 
 
 def _cut_blocking(url: str) -> None:
@@ -93,20 +95,9 @@ def _cut_blocking(url: str) -> None:
     time.sleep(0.2)  # the server has closed every socket by now
 
 
-async def test_a_cut_the_process_has_not_yet_noticed(pg_url: str) -> None:
-    db = await Database(pg_url).open()
-    try:
-        await _fill_the_pool(db)
-        async with db.write() as tx:
-            await tx.execute("INSERT INTO settings_kv (key, value) VALUES ('cut', 'before')")
-        for turn in range(3):
-            _cut_blocking(pg_url)
-            async with db.write() as tx:
-                await tx.execute(
-                    "UPDATE settings_kv SET value = ? WHERE key = 'cut'", (f"after {turn + 1}",)
-                )
-            _cut_blocking(pg_url)
-            rows = await db.fetchall("SELECT value FROM settings_kv WHERE key = 'cut'")
-            assert [tuple(r) for r in rows] == [(f"after {turn + 1}",)]
-    finally:
-        await db.close()
+async def test_a_cut_the_process_has_not_yet_noticed(db: Database, pg_url: str) -> None:
+    for turn in range(3):
+        _cut_blocking(pg_url)
+        await _set(db, f"after {turn + 1}")  # a BEGIN on a connection the server closed
+        _cut_blocking(pg_url)
+        assert await _value(db) == f"after {turn + 1}"  # a read on one
